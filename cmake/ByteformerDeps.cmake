@@ -1,0 +1,33 @@
+# Every dependency comes from Debian 12 (scripts/setup.sh) and is found here.
+find_package(Torch REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(JPEG REQUIRED)
+find_package(PNG REQUIRED)
+find_package(TIFF REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+pkg_check_modules(MP3LAME IMPORTED_TARGET mp3lame)
+pkg_check_modules(SAMPLERATE IMPORTED_TARGET samplerate)
+if(NOT MP3LAME_FOUND)
+  find_library(MP3LAME_LIB mp3lame REQUIRED)
+  add_library(bf_mp3lame INTERFACE)
+  target_link_libraries(bf_mp3lame INTERFACE ${MP3LAME_LIB})
+  set(BF_LAME bf_mp3lame)
+else()
+  set(BF_LAME PkgConfig::MP3LAME)
+endif()
+
+add_library(byteformer_deps INTERFACE)
+target_link_libraries(byteformer_deps INTERFACE
+  ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog
+  JPEG::JPEG PNG::PNG TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
+  Threads::Threads)
+if(TORCH_CXX_FLAGS)
+  separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+  target_compile_options(byteformer_deps INTERFACE ${_torch_flags})
+endif()

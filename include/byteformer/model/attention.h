@@ -1,0 +1,27 @@
+// Multi-head self-attention over windows of tokens (CoreNet's
+// corenet/modeling/layers/multi_head_attention.py, `forward_default`).
+#pragma once
+#include <torch/torch.h>
+
+namespace byteformer {
+
+/// `qkv_proj` Linear(C, 3C) and `out_proj` Linear(C, C), both with bias (CoreNet's names).
+class MultiHeadAttentionImpl : public torch::nn::Module {
+ public:
+  MultiHeadAttentionImpl(int64_t embed_dim, int64_t num_heads);
+
+  /// x: (G, w, C) windows of tokens. key_valid: (G, w) bool, or undefined for no mask.
+  /// Returns (G, w, C). Softmax runs in float32, q is scaled by head_dim^-0.5.
+  /// With a mask, a query whose window has no valid key gets zeros (never NaN).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_valid = {});
+
+  torch::nn::Linear qkv_proj{nullptr};
+  torch::nn::Linear out_proj{nullptr};
+
+ private:
+  int64_t embed_dim_;
+  int64_t num_heads_;
+};
+TORCH_MODULE(MultiHeadAttention);
+
+}  // namespace byteformer

@@ -1,0 +1,94 @@
+// ByteFormer: a Transformer over file bytes (Horton et al., "Bytes Are All You Need", 2023),
+// following CoreNet's corenet/modeling/models/classification/byteformer.py.
+//
+//   ByteFormerOptions opts = ByteFormerOptions::preset("tiny");
+//   opts.n_classes = 10;
+//   ByteFormer model(opts);
+//   auto logits = model->forward(bytes);   // bytes: (B, L) int64, 0..255, -1 = padding
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "byteformer/model/byteformer_options.h"
+#include "byteformer/model/token_merging.h"
+#include "byteformer/model/transformer_block.h"
+
+namespace byteformer {
+
+/// Holds `pos_embed` [1, 1, max_num_tokens, C]: a learnable parameter, or the fairseq-style
+/// sinusoidal table as a buffer (both saved in the state_dict, as CoreNet does).
+class PositionalTableImpl : public torch::nn::Module {
+ public:
+  PositionalTableImpl(int64_t max_num_tokens, int64_t embed_dim, bool sinusoidal);
+  torch::Tensor pos_embed;
+};
+TORCH_MODULE(PositionalTable);
+
+/// `pos_embed.pos_embed.pos_embed`: CoreNet's PositionalEmbedding wrapper around the table.
+class PositionalEmbeddingImpl : public torch::nn::Module {
+ public:
+  PositionalEmbeddingImpl(int64_t max_num_tokens, int64_t embed_dim, bool sinusoidal);
+  /// The first `num_tokens` rows: (1, num_tokens, C).
+  torch::Tensor forward(int64_t num_tokens);
+  PositionalTable pos_embed{nullptr};
+};
+TORCH_MODULE(PositionalEmbedding);
+
+/// Tokens and FLOPs of each stage for one input length (see `byteformer info`).
+struct StageCost {
+  std::string name;
+  int64_t tokens = 0;  // tokens leaving the stage
+  double flops = 0;    // multiply-adds counted as 2 FLOPs
+};
+
+class ByteFormerImpl : public torch::nn::Module {
+ public:
+  explicit ByteFormerImpl(const ByteFormerOptions& options);
+
+  /// bytes: (B, L) int64 with values 0..255 and -1 for padding (a row's length is up to its
+  /// last non-padding byte). Returns logits (B, n_classes). Invalid input (values out of
+  /// range, a row shorter than the kernel, too many tokens) throws std::invalid_argument.
+  torch::Tensor forward(const torch::Tensor& bytes);
+
+  /// Bytes of each row up to its last non-padding value: (B) int64.
+  static torch::Tensor row_lengths(const torch::Tensor& bytes);
+
+  /// CoreNet's initialisation for training from scratch (SPEC.md section 1).
+  void reset_parameters();
+
+  const ByteFormerOptions& options() const { return options_; }
+  void set_numerics(Numerics numerics) { options_.numerics = numerics; }
+
+  /// Per-stage token counts and FLOPs for an input of `num_bytes` bytes.
+  std::vector<StageCost> stage_costs(int64_t num_bytes) const;
+  int64_t parameter_count() const;
+
+  /// CoreNet state_dict names -> tensors (parameters and buffers).
+  std::vector<std::pair<std::string, torch::Tensor>> state_dict() const;
+  /// Copies a CoreNet state_dict in; every key must be present with its shape, and no key may be
+  /// unexpected. Errors name the key.
+  void load_state_dict(const std::vector<std::pair<std::string, torch::Tensor>>& state, const std::string& source);
+
+  torch::nn::Embedding embeddings{nullptr};
+  torch::nn::Conv1d token_reduction_net{nullptr};
+  PositionalEmbedding pos_embed{nullptr};
+  torch::nn::ModuleList transformer{nullptr};
+  torch::nn::ModuleDict downsamplers{nullptr};
+  torch::nn::LayerNorm post_transformer_norm{nullptr};
+  torch::nn::Linear classifier{nullptr};
+
+ private:
+  /// Runs rows of equal treatment. valid_bytes: (B) real bytes per row, or undefined (all real).
+  torch::Tensor forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes);
+  void check_input(const torch::Tensor& bytes, const torch::Tensor& lengths) const;
+
+  ByteFormerOptions options_;
+  std::vector<TransformerBlock> blocks_;
+  std::vector<TokenMerging> mergers_;  // null where a layer does not downsample
+};
+TORCH_MODULE(ByteFormer);
+
+}  // namespace byteformer

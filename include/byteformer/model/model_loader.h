@@ -1,0 +1,49 @@
+// Builds a ByteFormer from a CoreNet config and optional weights, the way every CLI command does.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "byteformer/io/config.h"
+#include "byteformer/model/byteformer.h"
+
+namespace byteformer {
+
+/// What a user names on the command line.
+struct ModelSpec {
+  std::string config_path;             // --config / --common.config-file
+  std::vector<std::string> overrides;  // --override k=v / --common.override-kwargs k=v ...
+  std::string weights;                 // --weights / --model.classification.pretrained ("" = none)
+  std::optional<Numerics> numerics;    // --numerics
+  std::string labels_path;             // --labels (one class name a line)
+};
+
+struct LoadedModel {
+  Config config;
+  ByteFormer model{nullptr};
+  std::vector<std::string> labels;  // empty when unknown
+  /// How the numeric mode was chosen, e.g. why a CoreNet checkpoint runs in `corenet` mode.
+  std::string numerics_note;
+};
+
+/// Loads the config, applies overrides, builds the model, loads the weights (the config's
+/// `model.classification.pretrained` when the spec has none). Numerics: the flag, else the
+/// config key, else the weights' sidecar (<weights>.json), else `corenet` for weights without
+/// a sidecar (CoreNet's own checkpoints) and `masked` for a new model.
+LoadedModel load_model(const ModelSpec& spec);
+
+/// Reads a config file with overrides applied (errors name the file and key).
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+/// The sidecar our trainer writes next to weights: {"numerics": ..., "labels": [...]}.
+struct WeightsSidecar {
+  std::optional<Numerics> numerics;
+  std::vector<std::string> labels;
+};
+std::optional<WeightsSidecar> read_weights_sidecar(const std::string& weights_path);
+void write_weights_sidecar(const std::string& weights_path, const WeightsSidecar& sidecar);
+
+/// One line per class name; blank lines are errors.
+std::vector<std::string> read_labels_file(const std::string& path);
+
+}  // namespace byteformer

@@ -1,0 +1,43 @@
+#include "byteformer/model/attention.h"
+
+#include <cmath>
+
+namespace byteformer {
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t embed_dim, int64_t num_heads)
+    : embed_dim_(embed_dim), num_heads_(num_heads) {
+  TORCH_CHECK(embed_dim % num_heads == 0, "MultiHeadAttention: embed_dim ", embed_dim,
+              " not divisible by num_heads ", num_heads);
+  qkv_proj = register_module("qkv_proj", torch::nn::Linear(torch::nn::LinearOptions(embed_dim, 3 * embed_dim).bias(true)));
+  out_proj = register_module("out_proj", torch::nn::Linear(torch::nn::LinearOptions(embed_dim, embed_dim).bias(true)));
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == embed_dim_, "MultiHeadAttention::forward - expected (G, w, ",
+              embed_dim_, "), got ", x.sizes());
+  const int64_t G = x.size(0), w = x.size(1), H = num_heads_, d = embed_dim_ / num_heads_;
+  // (G, w, 3C) -> (G, w, 3, H, d) -> (3, G, H, w, d)
+  auto qkv = qkv_proj(x).view({G, w, 3, H, d}).permute({2, 0, 3, 1, 4});
+  auto q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(d)));  // (G, H, w, d)
+  auto k = qkv[1];
+  auto v = qkv[2];
+  auto attn = torch::matmul(q, k.transpose(-1, -2));  // (G, H, w, w)
+  torch::Tensor any_valid;
+  if (key_valid.defined()) {
+    TORCH_CHECK(key_valid.sizes() == torch::IntArrayRef({G, w}), "MultiHeadAttention::forward - key mask ",
+                key_valid.sizes(), " does not match windows ", x.sizes());
+    // A window without any valid key would softmax over -inf only (NaN): unmask it, zero it after.
+    any_valid = key_valid.any(/*dim=*/1);                                  // (G)
+    auto keep = key_valid.logical_or(any_valid.logical_not().unsqueeze(1));  // (G, w)
+    attn = attn.masked_fill(keep.logical_not().view({G, 1, 1, w}), -std::numeric_limits<float>::infinity());
+  }
+  const auto dtype = attn.scalar_type();
+  attn = torch::softmax(attn.to(torch::kFloat), /*dim=*/-1).to(dtype);
+  auto out = torch::matmul(attn, v);                   // (G, H, w, d)
+  out = out.transpose(1, 2).reshape({G, w, embed_dim_});  // (G, w, C)
+  out = out_proj(out);
+  if (any_valid.defined()) out = out * any_valid.view({G, 1, 1}).to(out.scalar_type());
+  return out;
+}
+
+}  // namespace byteformer

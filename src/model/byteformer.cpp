@@ -1,0 +1,246 @@
+#include "byteformer/model/byteformer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "byteformer/model/init.h"
+#include "byteformer/model/windowing.h"
+
+namespace byteformer {
+
+PositionalTableImpl::PositionalTableImpl(int64_t max_num_tokens, int64_t embed_dim, bool sinusoidal) {
+  if (!sinusoidal) {
+    pos_embed = register_parameter("pos_embed", torch::zeros({1, 1, max_num_tokens, embed_dim}));
+    return;
+  }
+  // fairseq-style: sin half, cos half, frequency step log(10000) / (C/2 - 1).
+  const int64_t half = embed_dim / 2;
+  const double step = std::log(10000.0) / static_cast<double>(std::max<int64_t>(half - 1, 1));
+  auto freq = torch::exp(torch::arange(half, torch::kFloat) * -step);                  // (C/2)
+  auto angles = torch::arange(max_num_tokens, torch::kFloat).unsqueeze(1) * freq.unsqueeze(0);  // (T, C/2)
+  auto table = torch::cat({torch::sin(angles), torch::cos(angles)}, 1);                // (T, 2*(C/2))
+  if (embed_dim % 2 == 1) table = torch::cat({table, torch::zeros({max_num_tokens, 1})}, 1);
+  pos_embed = register_buffer("pos_embed", table.view({1, 1, max_num_tokens, embed_dim}));
+}
+
+PositionalEmbeddingImpl::PositionalEmbeddingImpl(int64_t max_num_tokens, int64_t embed_dim, bool sinusoidal) {
+  pos_embed = register_module("pos_embed", PositionalTable(max_num_tokens, embed_dim, sinusoidal));
+}
+
+torch::Tensor PositionalEmbeddingImpl::forward(int64_t num_tokens) {
+  const auto& t = pos_embed->pos_embed;  // (1, 1, T, C)
+  return t.select(1, 0).slice(1, 0, num_tokens);  // (1, N, C)
+}
+
+ByteFormerImpl::ByteFormerImpl(const ByteFormerOptions& options) : options_(options) {
+  options_.validate();
+  const auto& o = options_;
+  const int64_t C = o.embed_dim;
+  embeddings = register_module(
+      "embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size, C).padding_idx(o.vocab_size - 1)));
+  if (o.conv_kernel_size > 0) {
+    token_reduction_net = register_module(
+        "token_reduction_net",
+        torch::nn::Conv1d(torch::nn::Conv1dOptions(C, C, o.conv_kernel_size).stride(o.conv_stride()).bias(false)));
+  }
+  pos_embed = register_module("pos_embed", PositionalEmbedding(o.max_num_tokens, C, o.sinusoidal_pos_emb));
+  transformer = register_module("transformer", torch::nn::ModuleList());
+  downsamplers = register_module("downsamplers", torch::nn::ModuleDict());
+  for (int64_t i = 0; i < o.num_layers; ++i) {
+    blocks_.emplace_back(o, i);
+    transformer->push_back(blocks_.back());
+    if (o.downsample[i]) {
+      mergers_.emplace_back(C);
+      downsamplers->update({{fmt::format("downsample_{}", i), mergers_.back().ptr()}});
+    } else {
+      mergers_.emplace_back(nullptr);
+    }
+  }
+  post_transformer_norm = register_module(
+      "post_transformer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({C}).eps(1e-5)));
+  classifier = register_module("classifier", torch::nn::Linear(C, o.n_classes));
+  reset_parameters();
+}
+
+void ByteFormerImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  const double C = static_cast<double>(options_.embed_dim);
+  auto& emb = embeddings->weight;
+  trunc_normal_(emb, /*std=*/std::pow(C, -0.5));
+  emb[options_.vocab_size - 1].zero_();  // the padding row stays zero
+  if (token_reduction_net) torch::nn::init::kaiming_uniform_(token_reduction_net->weight);
+  if (!options_.sinusoidal_pos_emb) trunc_normal_(pos_embed->pos_embed->pos_embed, /*std=*/std::pow(C, -0.5));
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      trunc_normal_(lin->weight, /*std=*/0.02);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    }
+  }
+}
+
+torch::Tensor ByteFormerImpl::row_lengths(const torch::Tensor& bytes) {
+  // (B, L): position + 1 of the last non-padding byte of each row (0 for an all-padding row).
+  auto pos = torch::arange(1, bytes.size(1) + 1, bytes.options().dtype(torch::kLong)).unsqueeze(0);
+  return (pos * (bytes != -1).to(torch::kLong)).amax(/*dim=*/1);
+}
+
+void ByteFormerImpl::check_input(const torch::Tensor& bytes, const torch::Tensor& lengths) const {
+  const auto& o = options_;
+  if (bytes.numel() == 0) throw std::invalid_argument("ByteFormer::forward - empty input");
+  const int64_t lo = bytes.min().item<int64_t>(), hi = bytes.max().item<int64_t>();
+  if (lo < -1 || hi > o.vocab_size - 2)
+    throw std::invalid_argument(fmt::format("ByteFormer::forward - byte values must be in [0, {}] or -1 "
+                                            "(padding), got values in [{}, {}]", o.vocab_size - 2, lo, hi));
+  auto len_cpu = lengths.to(torch::kCPU);
+  const auto* len = len_cpu.data_ptr<int64_t>();
+  for (int64_t b = 0; b < len_cpu.size(0); ++b) {
+    int64_t tokens = 0;
+    try {
+      tokens = o.tokens_after_conv(len[b]);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fmt::format("ByteFormer::forward - sample {}: {}", b, e.what()));
+    }
+    if (tokens > o.max_num_tokens)
+      throw std::invalid_argument(fmt::format(
+          "ByteFormer::forward - sample {}: {} bytes give {} tokens after the Conv1d, more than "
+          "max_num_tokens {} (model.classification.byteformer.max_num_tokens)",
+          b, len[b], tokens, o.max_num_tokens));
+  }
+}
+
+torch::Tensor ByteFormerImpl::forward(const torch::Tensor& input) {
+  if (input.dim() != 2)
+    throw std::invalid_argument(fmt::format("ByteFormer::forward - expected (B, L) bytes, got {} dims", input.dim()));
+  if (at::isFloatingType(input.scalar_type()) || input.scalar_type() == torch::kBool)
+    throw std::invalid_argument("ByteFormer::forward - expected an integer tensor of bytes");
+  auto bytes = input.to(torch::kLong);
+  auto lengths = row_lengths(bytes);  // (B)
+  check_input(bytes, lengths);
+  const int64_t longest = lengths.max().item<int64_t>();
+  bytes = bytes.slice(1, 0, longest);  // columns past every row's end are padding only
+
+  if (options_.numerics == Numerics::kMasked) return forward_rows(bytes, lengths);
+
+  // CoreNet numerics: each row as if alone, i.e. run every group of equal length unpadded.
+  auto len_cpu = lengths.to(torch::kCPU);
+  std::map<int64_t, std::vector<int64_t>> groups;
+  for (int64_t b = 0; b < len_cpu.size(0); ++b) groups[len_cpu[b].item<int64_t>()].push_back(b);
+  if (groups.size() == 1) return forward_rows(bytes, {});
+  torch::Tensor logits;
+  for (const auto& [length, rows] : groups) {
+    auto idx = torch::tensor(rows, torch::kLong).to(bytes.device());
+    auto out = forward_rows(bytes.index_select(0, idx).slice(1, 0, length), {});
+    if (!logits.defined()) logits = torch::zeros({bytes.size(0), out.size(1)}, out.options());
+    logits = logits.index_copy(0, idx, out);
+  }
+  return logits;
+}
+
+torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes) {
+  const auto& o = options_;
+  // 1. Embedding; padding (-1) uses the last row, which is zero and gets no gradient.
+  auto idx = bytes.masked_fill(bytes == -1, o.vocab_size - 1);
+  auto x = embeddings(idx);  // (B, L, C)
+  // 2. Token reduction: Conv1d(C, C, k, stride k/2) over the sequence.
+  torch::Tensor valid = valid_bytes;
+  if (token_reduction_net) {
+    x = token_reduction_net(x.transpose(1, 2)).transpose(1, 2);  // (B, N, C)
+    // A token is real when its whole window is real bytes: exactly the tokens the row has alone.
+    if (valid.defined()) valid = torch::div(valid - o.conv_kernel_size, o.conv_stride(), "floor") + 1;
+  }
+  const int64_t N = x.size(1);
+  // 3. Positional embedding (first N rows of the table) and dropout.
+  x = x + pos_embed(N);
+  x = torch::nn::functional::dropout(x, torch::nn::functional::DropoutFuncOptions().p(o.dropout).training(is_training()));
+  // 4. Blocks, with token merging after those listed in `downsample`.
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    x = blocks_[i](x, valid);  // (B, N_i, C)
+    if (mergers_[i]) x = mergers_[i](x, &valid);
+  }
+  // 5-6. Final norm, mean over real tokens, classifier.
+  x = post_transformer_norm(x);  // (B, N', C)
+  torch::Tensor pooled;
+  if (valid.defined()) {
+    auto mask = prefix_mask(valid, x.size(1)).unsqueeze(2).to(x.scalar_type());  // (B, N', 1)
+    pooled = (x * mask).sum(1) / valid.unsqueeze(1).to(x.scalar_type());
+  } else {
+    pooled = x.mean(1);
+  }
+  return classifier(pooled);  // (B, n_classes)
+}
+
+std::vector<StageCost> ByteFormerImpl::stage_costs(int64_t num_bytes) const {
+  const auto& o = options_;
+  const double C = static_cast<double>(o.embed_dim);
+  std::vector<StageCost> stages;
+  stages.push_back({"embedding", num_bytes, 0.0});
+  int64_t n = o.tokens_after_conv(num_bytes);
+  if (o.conv_kernel_size > 0) stages.push_back({"conv1d", n, 2.0 * n * C * C * o.conv_kernel_size});
+  for (int64_t i = 0; i < o.num_layers; ++i) {
+    const int64_t w = o.window_size(i);
+    const double padded = static_cast<double>((n + w - 1) / w * w);
+    double f = 2.0 * n * C * 3 * C;       // qkv_proj
+    f += 2.0 * 2.0 * padded * w * C;      // q k^T and attn v over the windows
+    f += 2.0 * n * C * C;                 // out_proj
+    f += 2.0 * 2.0 * n * C * o.ffn_dim;   // FFN
+    stages.push_back({fmt::format("transformer.{}", i), n, f});
+    if (o.downsample[i]) {
+      n = (n + 1) / 2;
+      stages.push_back({fmt::format("downsample_{}", i), n, 2.0 * n * 2 * C * C});
+    }
+  }
+  stages.push_back({"classifier", 1, 2.0 * C * o.n_classes + static_cast<double>(n) * C});
+  return stages;
+}
+
+int64_t ByteFormerImpl::parameter_count() const {
+  int64_t count = 0;
+  for (const auto& p : parameters()) count += p.numel();
+  return count;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> ByteFormerImpl::state_dict() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& kv : named_parameters(/*recurse=*/true)) out.emplace_back(kv.key(), kv.value());
+  for (const auto& kv : named_buffers(/*recurse=*/true)) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
+void ByteFormerImpl::load_state_dict(const std::vector<std::pair<std::string, torch::Tensor>>& state,
+                                     const std::string& source) {
+  std::map<std::string, torch::Tensor> given;
+  for (const auto& [k, v] : state) given[k] = v;
+  auto own = state_dict();
+  std::vector<std::string> missing;
+  for (const auto& [name, _] : own)
+    if (!given.count(name)) missing.push_back(name);
+  if (!missing.empty())
+    throw std::invalid_argument(fmt::format("{}: missing key '{}' ({} missing in all); the config and the "
+                                            "weights describe different models",
+                                            source, missing.front(), missing.size()));
+  std::set<std::string> names;
+  for (const auto& [name, _] : own) names.insert(name);
+  for (const auto& [k, _] : given)
+    if (!names.count(k))
+      throw std::invalid_argument(fmt::format("{}: unexpected key '{}' not in this model (check the config: "
+                                              "conv_kernel_size, downsample, sinusoidal_pos_emb)",
+                                              source, k));
+  torch::NoGradGuard no_grad;
+  for (auto& [name, param] : own) {
+    const auto& src = given.at(name);
+    if (src.sizes() != param.sizes())
+      throw std::invalid_argument(fmt::format("{}: key '{}' has shape [{}], the model expects [{}]", source, name,
+                                              fmt::join(src.sizes(), ", "), fmt::join(param.sizes(), ", ")));
+    if (!at::isFloatingType(src.scalar_type()))
+      throw std::invalid_argument(fmt::format("{}: key '{}' has a non-floating dtype", source, name));
+    param.copy_(src.to(param.scalar_type()));
+  }
+}
+
+}  // namespace byteformer

@@ -1,0 +1,104 @@
+#include "byteformer/model/model_loader.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "byteformer/io/checkpoint.h"
+
+namespace byteformer {
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Config c = path.empty() ? Config() : Config::load_file(path);
+  for (const auto& o : overrides) c.apply_override(o);
+  return c;
+}
+
+std::optional<WeightsSidecar> read_weights_sidecar(const std::string& weights_path) {
+  const std::string path = weights_path + ".json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  std::ifstream in(path);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", path, e.what()));
+  }
+  WeightsSidecar s;
+  try {
+    if (j.contains("numerics")) s.numerics = parse_numerics(j.at("numerics").get<std::string>());
+    if (j.contains("labels")) s.labels = j.at("labels").get<std::vector<std::string>>();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+  }
+  return s;
+}
+
+void write_weights_sidecar(const std::string& weights_path, const WeightsSidecar& sidecar) {
+  nlohmann::json j;
+  if (sidecar.numerics) j["numerics"] = to_string(*sidecar.numerics);
+  j["labels"] = sidecar.labels;
+  const std::string text = j.dump(1) + "\n";
+  write_file_atomic(weights_path + ".json", text.data(), text.size());
+}
+
+std::vector<std::string> read_labels_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open labels file", path));
+  std::vector<std::string> labels;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw std::runtime_error(fmt::format("{}:{}: empty class name", path, n));
+    labels.push_back(line);
+  }
+  return labels;
+}
+
+LoadedModel load_model(const ModelSpec& spec) {
+  LoadedModel m;
+  if (spec.config_path.empty()) throw std::invalid_argument("a config is required (--config FILE)");
+  m.config = load_config(spec.config_path, spec.overrides);
+  bool numerics_in_config = false;
+  auto options = ByteFormerOptions::from_config(m.config, &numerics_in_config);
+  const std::string weights =
+      !spec.weights.empty() ? spec.weights : m.config.get_string("model.classification.pretrained", "");
+  std::optional<WeightsSidecar> sidecar;
+  if (!weights.empty()) sidecar = read_weights_sidecar(weights);
+
+  if (spec.numerics) {
+    options.numerics = *spec.numerics;
+    m.numerics_note = fmt::format("numerics {} (from the command line)", to_string(options.numerics));
+  } else if (numerics_in_config) {
+    m.numerics_note = fmt::format("numerics {} (from the config)", to_string(options.numerics));
+  } else if (sidecar && sidecar->numerics) {
+    options.numerics = *sidecar->numerics;
+    m.numerics_note = fmt::format("numerics {} (recorded with the weights)", to_string(options.numerics));
+  } else if (!weights.empty()) {
+    options.numerics = Numerics::kCoreNet;
+    m.numerics_note = fmt::format(
+        "note: {} names no numeric mode (a CoreNet checkpoint): using --numerics corenet, CoreNet's own "
+        "numbers for each file alone; pass --numerics masked for fully masked padding",
+        weights);
+  } else {
+    m.numerics_note = "numerics masked (default for a new model)";
+  }
+  m.model = ByteFormer(options);
+  if (!weights.empty()) m.model->load_state_dict(load_state_dict(weights), weights);
+  if (!spec.labels_path.empty()) {
+    m.labels = read_labels_file(spec.labels_path);
+  } else if (sidecar) {
+    m.labels = sidecar->labels;
+  }
+  if (!m.labels.empty() && static_cast<int64_t>(m.labels.size()) != options.n_classes)
+    throw std::invalid_argument(fmt::format("{} class names given for a model with n_classes {}", m.labels.size(),
+                                            options.n_classes));
+  return m;
+}
+
+}  // namespace byteformer

@@ -1,0 +1,75 @@
+#include "byteformer/model/transformer_block.h"
+
+#include "byteformer/model/windowing.h"
+
+namespace byteformer {
+
+namespace F = torch::nn::functional;
+
+PreNormMhaImpl::PreNormMhaImpl(int64_t embed_dim, int64_t num_heads) {
+  norm = register_module("0", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(1e-5)));
+  attn = register_module("1", MultiHeadAttention(embed_dim, num_heads));
+}
+
+PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropout) : dropout_(dropout) {
+  norm = register_module("0", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(1e-5)));
+  fc1 = register_module("1", torch::nn::Linear(embed_dim, ffn_dim));
+  fc2 = register_module("4", torch::nn::Linear(ffn_dim, embed_dim));
+}
+
+torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
+  auto h = torch::gelu(fc1(norm(x)));  // exact (erf) GELU, as CoreNet's activation `gelu`
+  // CoreNet's ffn_dropout (index 3) is 0 for every preset.
+  h = fc2(h);
+  return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+}
+
+TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t layer)
+    : window_(o.window_size(layer)),
+      shift_(o.window_shift(layer)),
+      dropout_(o.dropout),
+      drop_path_rate_(o.drop_path_rates().at(layer)) {
+  pre_norm_mha = register_module("pre_norm_mha", PreNormMha(o.embed_dim, o.num_heads));
+  pre_norm_ffn = register_module("pre_norm_ffn", PreNormFfn(o.embed_dim, o.ffn_dim, o.dropout));
+}
+
+torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len) {
+  const int64_t B = x.size(0), N = x.size(1);
+  auto h = pre_norm_mha->norm(x);  // (B, N, C); per token, so windowing after the norm is exact
+  if (!valid_len.defined()) {
+    // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
+    auto pad_token = pre_norm_mha->norm(torch::zeros({1, 1, x.size(2)}, x.options()));
+    const int64_t pad = (window_ - N % window_) % window_;
+    auto hp = pad > 0 ? torch::cat({h, pad_token.expand({B, pad, x.size(2)})}, 1) : h;  // (B, Np, C)
+    auto windows = corenet_window(hp, window_, shift_);  // (B*Np/w, w, C), no further padding
+    return corenet_unwindow(pre_norm_mha->attn(windows), B, N, shift_);
+  }
+  auto layout = masked_window(h, valid_len, window_, shift_);
+  // Windows without a real token (batch padding) cost nothing: compute only the others.
+  auto live = layout.key_valid.any(1).nonzero().squeeze(1);  // (G')
+  torch::Tensor out;
+  if (live.size(0) == layout.windows.size(0)) {
+    out = pre_norm_mha->attn(layout.windows, layout.key_valid);
+  } else {
+    auto sub = pre_norm_mha->attn(layout.windows.index_select(0, live), layout.key_valid.index_select(0, live));
+    out = torch::zeros_like(layout.windows).index_copy(0, live, sub);
+  }
+  return masked_unwindow(out, layout, B, N);
+}
+
+torch::Tensor TransformerBlockImpl::drop_path(const torch::Tensor& branch) {
+  // Stochastic depth, "row" mode: one keep/drop draw per sample (CoreNet draws one per window).
+  if (!is_training() || drop_path_rate_ <= 0.0) return branch;
+  const double keep = 1.0 - drop_path_rate_;
+  auto mask = torch::empty({branch.size(0), 1, 1}, branch.options()).bernoulli_(keep);
+  return branch * mask / keep;
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& valid_len) {
+  auto a = attention(x, valid_len);
+  a = F::dropout(a, F::DropoutFuncOptions().p(dropout_).training(is_training()));  // pre_norm_mha.2
+  auto y = x + drop_path(a);
+  return y + drop_path(pre_norm_ffn(y));
+}
+
+}  // namespace byteformer
