@@ -8,5 +8,7 @@ namespace byteformer::cli {
 void add_predict_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_encode_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace byteformer::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   byteformer::cli::add_predict_command(app);
   byteformer::cli::add_info_command(app);
   byteformer::cli::add_encode_command(app);
+  byteformer::cli::add_train_command(app);
+  byteformer::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,90 @@
+// `byteformer eval`: top1, top5, loss and samples/s of weights over dataset.root_val.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "byteformer/data/byte_pipeline.h"
+#include "byteformer/data/dataset.h"
+#include "byteformer/data/loader.h"
+#include "byteformer/data/sampler.h"
+#include "byteformer/io/checkpoint.h"
+#include "byteformer/io/config_schema.h"
+#include "byteformer/train/evaluator.h"
+#include "cli_common.h"
+#include "commands.h"
+
+namespace byteformer::cli {
+
+void add_eval_command(CLI::App& app) {
+  struct Args {
+    ModelFlags model;
+    bool json = false;
+    std::string confusion_csv;
+    std::string split = "validation";
+    int64_t batch_size = 0;
+    bool mixed_precision = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate weights on dataset.root_val (top1, top5, loss)");
+  add_model_flags(cmd, args->model, /*weights=*/true);
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->add_option("--confusion-csv", args->confusion_csv, "Write the confusion matrix as CSV");
+  cmd->add_option("--split", args->split, "validation or test (Speech Commands)")
+      ->check(CLI::IsMember({"validation", "val", "test"}));
+  cmd->add_option("--batch-size", args->batch_size, "Default: dataset.eval_batch_size0");
+  cmd->callback([args] {
+    apply_threads(args->model.threads);
+    LoadedModel loaded = load_model(args->model.spec());
+    const Config& config = loaded.config;
+    const ConfigCheck check = check_config(config);
+    if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
+    const Split split = args->split == "test" ? Split::kTest : Split::kValidation;
+    auto index = std::make_shared<DatasetIndex>(load_dataset(config, split, /*seed=*/0));
+    if (static_cast<int64_t>(index->classes.size()) != loaded.model->options().n_classes)
+      throw std::runtime_error(fmt::format("{} has {} classes but the model has {} (model.classification.n_classes)",
+                                           index->description, index->classes.size(),
+                                           loaded.model->options().n_classes));
+    if (!loaded.labels.empty() && loaded.labels != index->classes)
+      std::cerr << "warning: the weights' class names differ from the dataset's folders\n";
+    auto pipeline = std::make_shared<BytePipeline>(BytePipelineOptions::from_config(config, index->modality, false), index);
+    const int64_t batch = args->batch_size > 0 ? args->batch_size
+                                               : config.get_int("dataset.eval_batch_size0",
+                                                                config.get_int("dataset.val_batch_size0", 32));
+    DataLoader loader(pipeline, LoaderOptions{config.get_int("dataset.workers", 0), config.get_int("dataset.prefetch_factor", 2), 0});
+    SamplerOptions sampler;
+    sampler.batch_size = batch;
+    sampler.shuffle = false;
+    EvalOptions opts;
+    opts.mixed_precision = args->mixed_precision;
+    opts.progress = args->json ? nullptr : &std::cerr;
+    const EvalResult r =
+        evaluate(loaded.model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);
+    for (const auto& e : r.errors) std::cerr << "warning: skipped undecodable sample: " << e << "\n";
+    if (!args->confusion_csv.empty()) {
+      const std::string csv = r.confusion.to_csv(index->classes);
+      write_file_atomic(args->confusion_csv, csv.data(), csv.size());
+    }
+    const auto& m = r.metrics;
+    if (args->json) {
+      nlohmann::json j;
+      j["top1"] = m.top1_pct();
+      j["top5"] = m.top5_pct();
+      j["loss"] = m.loss();
+      j["samples"] = m.samples;
+      j["skipped"] = m.skipped;
+      j["samples_per_s"] = r.samples_per_s;
+      j["numerics"] = to_string(loaded.model->options().numerics);
+      std::cout << j.dump() << "\n";
+      return;
+    }
+    if (!loaded.numerics_note.empty()) std::cerr << loaded.numerics_note << "\n";
+    std::cout << fmt::format("{}: top1 {:.2f} top5 {:.2f} loss {:.4f} ({} samples, {} skipped, {:.1f} samples/s)\n",
+                             index->description, m.top1_pct(), m.top5_pct(), m.loss(), m.samples, m.skipped,
+                             r.samples_per_s);
+  });
+}
+
+}  // namespace byteformer::cli

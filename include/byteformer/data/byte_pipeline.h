@@ -1,0 +1,122 @@
+// Per-sample byte pipeline (SPEC.md section 3; CoreNet's dataset transforms followed by
+// corenet/data/collate_fns/byteformer_collate_functions.py):
+//   image: decode -> [train] random resized crop, flip, RandAugment, random erase
+//                    [eval]  resize shorter side, centre crop
+//          -> pil_save (encode as file bytes) -> privacy byte transforms
+//   audio: decode (16 kHz, mono) -> [silence slice] -> fixed length 16000
+//          -> [train] noise, roll, mixup -> torchaudio_save -> privacy byte transforms
+// Every random draw comes from the generator passed in, so a sample's bytes depend only on it.
+//
+//   BytePipeline pipeline(BytePipelineOptions::from_config(cfg, index.modality, true), index);
+//   torch::Generator gen = make_generator(sample_seed);
+//   ProcessedSample s = pipeline(/*index=*/3, gen);   // s.bytes: values 0..255
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "byteformer/codec/audio_encoding.h"
+#include "byteformer/codec/image.h"
+#include "byteformer/codec/image_encoding.h"
+#include "byteformer/data/dataset.h"
+#include "byteformer/transforms/privacy.h"
+#include "byteformer/transforms/rand_augment.h"
+#include "byteformer/transforms/random_erasing.h"
+#include "byteformer/transforms/resample.h"
+
+namespace byteformer {
+
+class Config;
+
+/// Options named by CoreNet's `image_augmentation.*` / `audio_augmentation.*` keys.
+struct BytePipelineOptions {
+  Modality modality = Modality::kImage;
+  bool training = false;
+
+  // Training images.
+  bool random_resized_crop = true;
+  int crop_height = 224;  // sampler.bs.crop_size_height (CoreNet's batch sampler sets it)
+  int crop_width = 224;   // sampler.bs.crop_size_width
+  std::array<double, 2> crop_scale{0.08, 1.0};
+  std::array<double, 2> crop_ratio{3.0 / 4.0, 4.0 / 3.0};
+  Interpolation crop_interpolation = Interpolation::kBilinear;
+  bool horizontal_flip = false;
+  double flip_p = 0.5;
+  bool rand_augment = false;
+  RandAugmentOptions rand_augment_options;
+  bool random_erase = false;
+  RandomErasingOptions random_erase_options;
+  // Evaluation images.
+  bool resize = true;
+  int resize_size = 256;
+  Interpolation resize_interpolation = Interpolation::kBilinear;
+  bool center_crop = true;
+  int center_height = 224;
+  int center_width = 224;
+  /// pil_save.enable; when off the file's own bytes go to the model unchanged.
+  bool pil_save = true;
+  ImageEncoding image_encoding;
+
+  // Audio.
+  int64_t clip_frames = 16000;
+  bool noise = false;
+  std::vector<double> noise_levels{-100};  // dB
+  bool roll = false;
+  double roll_window = 0.1;
+  bool mixup = false;  // dataset.speech_commands_v2.mixup (training only)
+  /// torchaudio_save.enable; when off the file's own bytes go to the model unchanged.
+  bool audio_save = true;
+  AudioEncoding audio_encoding;
+
+  PrivacyOptions privacy;
+
+  /// Throws std::invalid_argument naming the key, value and file of a bad option.
+  static BytePipelineOptions from_config(const Config& config, Modality modality, bool training);
+  /// One line for logs, e.g. "train image: rrc 224x224, flip, randaugment, erase, pil_save tiff".
+  std::string describe() const;
+};
+
+/// One sample ready for collation.
+struct ProcessedSample {
+  ByteSeq bytes;
+  int64_t label = 0;
+  /// Class probabilities when mixup mixed two samples; empty otherwise.
+  std::vector<float> soft_target;
+};
+
+class BytePipeline {
+ public:
+  /// `index` must outlive the pipeline's use; noise clips are decoded once, on first use.
+  BytePipeline(BytePipelineOptions options, std::shared_ptr<const DatasetIndex> index);
+
+  /// Processes sample `index`. Throws (std::exception, message naming the file) when the file
+  /// cannot be read or decoded; the loader reports, skips and counts those.
+  ProcessedSample operator()(int64_t index, torch::Generator& gen) const;
+
+  const BytePipelineOptions& options() const { return options_; }
+  const DatasetIndex& index() const { return *index_; }
+  int64_t num_classes() const { return static_cast<int64_t>(index_->classes.size()); }
+
+  /// Decoded, augmented pixels / samples before encoding (tests and `info`).
+  Image image_pixels(int64_t index, torch::Generator& gen) const;
+  Audio audio_samples(int64_t index, torch::Generator& gen) const;
+
+ private:
+  const std::vector<Audio>& noise_clips() const;
+
+  BytePipelineOptions options_;
+  std::shared_ptr<const DatasetIndex> index_;
+  PrivacyTransform privacy_;
+  mutable std::once_flag noise_once_;
+  mutable std::vector<Audio> noise_clips_;
+};
+
+/// Reads a whole file; throws std::runtime_error naming the path.
+std::vector<uint8_t> read_file(const std::string& path);
+
+}  // namespace byteformer

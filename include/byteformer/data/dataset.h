@@ -1,0 +1,49 @@
+// The samples of a split: file paths (or background-noise slices) and their class indices.
+// Built from an ImageNet-style folder (image_folder.h) or Speech Commands v2
+// (speech_commands.h); the byte pipeline (byte_pipeline.h) turns one into model input.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace byteformer {
+
+class Config;
+
+enum class Split { kTrain, kValidation, kTest };
+std::string to_string(Split split);
+
+/// One sample: a file, or (audio) a slice of a longer background-noise file.
+struct SampleRef {
+  std::string path;
+  int64_t label = 0;
+  /// Audio only: first frame of a `silence` slice cut out of `path`; -1 = the whole file.
+  int64_t offset = -1;
+  /// Size of the file in bytes, a proxy for the encoded length (length bucketing).
+  int64_t file_bytes = 0;
+};
+
+enum class Modality { kImage, kAudio };
+
+/// The samples of one split of a dataset.
+struct DatasetIndex {
+  Modality modality = Modality::kImage;
+  std::vector<std::string> classes;  // class index -> name
+  std::vector<SampleRef> samples;
+  /// Audio: the background-noise clips (`_background_noise_/*.wav`) for noise augmentation.
+  std::vector<std::string> noise_files;
+  /// How the index was built, for logs (e.g. "speech_commands_v2 raw layout, train").
+  std::string description;
+  size_t size() const { return samples.size(); }
+};
+
+/// Reads `dataset.name` / `dataset.category` and the root of `split` (`dataset.root_train`,
+/// `dataset.root_val`, `dataset.root_test`, falling back to root_val) and builds the index.
+/// `seed` fixes the random parts (Speech Commands' unknown subset and silence slices).
+/// Throws std::runtime_error naming the key and the path when the root is missing or empty.
+DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed);
+
+/// True when the config describes audio (speech_commands_v2 or category audio_classification).
+bool is_audio_config(const Config& config);
+
+}  // namespace byteformer

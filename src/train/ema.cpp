@@ -1,0 +1,28 @@
+#include "byteformer/train/ema.h"
+
+#include <fmt/format.h>
+
+namespace byteformer {
+
+ModelEma::ModelEma(const ByteFormer& model, double momentum) : momentum_(momentum) {
+  if (momentum < 0 || momentum > 1) throw std::invalid_argument(fmt::format("ema.momentum {} must be in [0, 1]", momentum));
+  ema_ = ByteFormer(model->options());
+  torch::NoGradGuard no_grad;
+  ema_->load_state_dict(model->state_dict(), "model");
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  ema_->eval();
+}
+
+void ModelEma::update(const ByteFormer& model) {
+  torch::NoGradGuard no_grad;
+  const auto src = model->state_dict();
+  const auto dst = ema_->state_dict();
+  TORCH_CHECK(src.size() == dst.size(), "ModelEma::update - ", src.size(), " tensors, expected ", dst.size());
+  for (size_t i = 0; i < dst.size(); ++i) {
+    TORCH_CHECK(src[i].first == dst[i].first, "ModelEma::update - key ", src[i].first, " vs ", dst[i].first);
+    auto ema_v = dst[i].second;
+    ema_v.copy_(ema_v * (1.0 - momentum_) + momentum_ * src[i].second.detach());
+  }
+}
+
+}  // namespace byteformer

@@ -1,0 +1,336 @@
+#include "byteformer/train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "byteformer/data/byte_pipeline.h"
+#include "byteformer/data/loader.h"
+#include "byteformer/data/sampler.h"
+#include "byteformer/io/checkpoint.h"
+#include "byteformer/io/config_schema.h"
+#include "byteformer/model/model_loader.h"
+#include "byteformer/train/autocast.h"
+#include "byteformer/train/ema.h"
+#include "byteformer/train/evaluator.h"
+#include "byteformer/train/lr_schedule.h"
+#include "byteformer/train/optimizer.h"
+#include "byteformer/train/progress.h"
+#include "byteformer/train/training_state.h"
+
+namespace byteformer {
+
+namespace fs = std::filesystem;
+
+TrainerOptions TrainerOptions::from_config(const Config& c) {
+  TrainerOptions o;
+  const std::string results = c.get_string("common.results_loc", "results");
+  const std::string label = c.get_string("common.run_label", "run_1");
+  o.run_dir = (fs::path(results) / label).string();
+  o.seed = static_cast<uint64_t>(c.get_int("common.seed", 0));
+  o.auto_resume = c.get_bool("common.auto_resume", false);
+  o.resume = c.get_string("common.resume", "");
+  o.mixed_precision = c.get_bool("common.mixed_precision", false);
+  o.accum_freq = c.get_int("common.accum_freq", 1);
+  o.accum_after_epoch = c.get_int("common.accum_after_epoch", 0);
+  if (c.is_set("common.grad_clip")) o.grad_clip = c.get_double("common.grad_clip", 0);
+  o.save_interval_freq = c.get_int("common.save_interval_freq", 0);
+  o.log_freq = c.get_int("common.log_freq", 100);
+  o.label_smoothing = c.get_double("loss.classification.cross_entropy.label_smoothing", 0.0);
+  o.ema = c.get_bool("ema.enable", false);
+  o.ema_momentum = c.get_double("ema.momentum", o.ema_momentum);
+  o.train_batch_size = c.get_int("dataset.train_batch_size0", 128);
+  o.val_batch_size = c.get_int("dataset.val_batch_size0", o.train_batch_size);
+  o.workers = c.get_int("dataset.workers", 0);
+  o.prefetch = c.get_int("dataset.prefetch_factor", 2);
+  o.length_bucketing = c.get_bool("dataset.length_bucketing", false);
+  o.max_epochs = c.get_int("scheduler.max_epochs", 350);
+  if (c.is_set("scheduler.max_iterations")) o.max_iterations = c.get_int("scheduler.max_iterations", 0);
+  auto positive = [&](int64_t v, const char* key) {
+    if (v <= 0) throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe(key)));
+  };
+  positive(o.accum_freq, "common.accum_freq");
+  positive(o.train_batch_size, "dataset.train_batch_size0");
+  positive(o.val_batch_size, "dataset.val_batch_size0");
+  positive(o.max_epochs, "scheduler.max_epochs");
+  positive(o.log_freq, "common.log_freq");
+  if (o.workers < 0) throw std::invalid_argument(fmt::format("config: {}: must be >= 0", c.describe("dataset.workers")));
+  if (o.label_smoothing < 0 || o.label_smoothing >= 1)
+    throw std::invalid_argument(
+        fmt::format("config: {}: expected 0 <= value < 1", c.describe("loss.classification.cross_entropy.label_smoothing")));
+  if (o.grad_clip && *o.grad_clip <= 0)
+    throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe("common.grad_clip")));
+  return o;
+}
+
+struct Trainer::State {
+  Config config;
+  TrainerOptions opt;
+  DistributedHooks hooks;
+  std::ostream* log = nullptr;
+  RunFiles files{""};
+  std::shared_ptr<DatasetIndex> train_index, val_index;
+  std::unique_ptr<DataLoader> train_loader, val_loader;
+  ByteFormer model{nullptr};
+  std::unique_ptr<ModelEma> ema;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<CosineSchedule> schedule;
+  SamplerOptions train_sampler, val_sampler;
+  std::set<std::string> reported_errors;
+
+  bool main() const { return hooks.is_main(); }
+  std::ostream* out() const { return main() ? log : nullptr; }
+  void say(const std::string& line) const {
+    if (out()) *out() << line << "\n" << std::flush;
+  }
+  void report_errors(const std::vector<std::string>& errors) {
+    for (const auto& e : errors)
+      if (reported_errors.insert(e).second) say("warning: skipped undecodable sample: " + e);
+  }
+  void save_weights(const std::string& path, const ByteFormer& m) const {
+    save_state_dict(path, m->state_dict());
+    WeightsSidecar sidecar;
+    sidecar.numerics = m->options().numerics;
+    sidecar.labels = train_index->classes;
+    write_weights_sidecar(path, sidecar);
+  }
+};
+
+Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, std::ostream* log)
+    : s_(std::make_unique<State>()) {
+  auto& s = *s_;
+  s.config = std::move(config);
+  s.opt = std::move(options);
+  s.hooks = std::move(hooks);
+  s.log = log;
+  s.files = RunFiles(s.opt.run_dir);
+  const ConfigCheck check = check_config(s.config);
+  if (!check.ignored.empty()) s.say(describe_ignored(check));
+
+  ByteFormerOptions model_options = ByteFormerOptions::from_config(s.config);
+  s.train_index = std::make_shared<DatasetIndex>(load_dataset(s.config, Split::kTrain, s.opt.seed));
+  s.val_index = std::make_shared<DatasetIndex>(load_dataset(s.config, Split::kValidation, /*seed=*/0));
+  if (s.val_index->classes != s.train_index->classes)
+    throw std::runtime_error(fmt::format("dataset: validation classes ({}) differ from training classes ({})",
+                                         s.val_index->classes.size(), s.train_index->classes.size()));
+  const auto n_classes = static_cast<int64_t>(s.train_index->classes.size());
+  if (n_classes != model_options.n_classes)
+    throw std::invalid_argument(fmt::format("config {}: model.classification.n_classes is {} but {} has {} classes",
+                                            s.config.path(), model_options.n_classes, s.train_index->description,
+                                            n_classes));
+  s.say("train: " + s.train_index->description);
+  s.say("val:   " + s.val_index->description);
+
+  auto train_pipe = std::make_shared<BytePipeline>(
+      BytePipelineOptions::from_config(s.config, s.train_index->modality, /*training=*/true), s.train_index);
+  auto val_pipe = std::make_shared<BytePipeline>(
+      BytePipelineOptions::from_config(s.config, s.val_index->modality, /*training=*/false), s.val_index);
+  s.say("pipeline: " + train_pipe->options().describe() + " | " + val_pipe->options().describe());
+  s.train_loader = std::make_unique<DataLoader>(train_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
+  s.val_loader = std::make_unique<DataLoader>(val_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
+
+  s.train_sampler.batch_size = s.opt.train_batch_size;
+  s.train_sampler.shuffle = true;
+  s.train_sampler.seed = s.opt.seed;
+  s.train_sampler.rank = s.hooks.rank;
+  s.train_sampler.world_size = s.hooks.world_size;
+  s.train_sampler.bucket_by_length = s.opt.length_bucketing;
+  if (s.opt.length_bucketing)
+    for (const auto& x : s.train_index->samples) s.train_sampler.lengths.push_back(x.file_bytes);
+  s.val_sampler.batch_size = s.opt.val_batch_size;
+  s.val_sampler.shuffle = false;
+  s.val_sampler.rank = s.hooks.rank;
+  s.val_sampler.world_size = s.hooks.world_size;
+
+  torch::manual_seed(s.opt.seed);
+  s.model = ByteFormer(model_options);
+  s.model->train();
+  if (s.opt.ema) s.ema = std::make_unique<ModelEma>(s.model, s.opt.ema_momentum);
+  s.optimizer = make_adamw(*s.model, OptimizerOptions::from_config(s.config));
+  s.schedule = std::make_unique<CosineSchedule>(CosineScheduleOptions::from_config(s.config));
+  s.say(fmt::format("model: ByteFormer {} C={} layers={} classes={} params={} numerics={}; batch {} x accum {} x {} "
+                    "rank(s) = {}{}",
+                    model_options.mode, model_options.embed_dim, model_options.num_layers, n_classes,
+                    s.model->parameter_count(), to_string(model_options.numerics), s.opt.train_batch_size,
+                    s.opt.accum_freq, s.hooks.world_size,
+                    s.opt.train_batch_size * s.opt.accum_freq * s.hooks.world_size,
+                    s.opt.mixed_precision ? "; mixed precision: bf16 autocast" : ""));
+}
+
+Trainer::~Trainer() = default;
+
+ByteFormer& Trainer::model() { return s_->model; }
+const std::vector<std::string>& Trainer::classes() const { return s_->train_index->classes; }
+const RunFiles& Trainer::files() const { return s_->files; }
+
+TrainResult Trainer::run(const std::atomic<int>* stop) {
+  auto& s = *s_;
+  TrainResult result;
+  TrainingCounters c;
+  if (s.main()) {
+    fs::create_directories(s.files.dir);
+    const std::string yaml = s.config.to_yaml();
+    write_file_atomic(s.files.config(), yaml.data(), yaml.size());
+  }
+  std::string resume_from = s.opt.resume;
+  if (resume_from.empty() && s.opt.auto_resume && fs::exists(s.files.state())) resume_from = s.files.state();
+  if (!resume_from.empty()) {
+    c = load_training_state(resume_from, s.model, s.ema.get(), *s.optimizer);
+    s.schedule->set_warmup_epochs(c.warmup_epochs);
+    result.resumed = true;
+    s.say(fmt::format("resumed from {}: epoch {}, batch {}, step {}", resume_from, c.epoch, c.batch_in_epoch,
+                      c.iteration));
+  }
+  result.best_top1 = c.best_top1;
+  result.best_ema_top1 = c.best_ema_top1;
+
+  auto save_state = [&] {
+    if (!s.main()) return;
+    c.warmup_epochs = s.schedule->warmup_epochs();
+    save_training_state(s.files.state(), c, s.model, s.ema.get(), *s.optimizer);
+  };
+  auto iterations_done = [&] { return s.opt.max_iterations && c.iteration >= *s.opt.max_iterations; };
+
+  for (; c.epoch < s.opt.max_epochs && !iterations_done(); ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}) {
+    const int64_t epoch = c.epoch;
+    auto batches = make_epoch_batches(static_cast<int64_t>(s.train_index->size()), s.train_sampler, epoch);
+    const int64_t total = static_cast<int64_t>(batches.size());
+    s.train_loader->start(std::move(batches), epoch, c.batch_in_epoch);
+    const int64_t accum = epoch >= s.opt.accum_after_epoch ? s.opt.accum_freq : 1;
+    ProgressBar bar(s.out(), fmt::format("epoch {}/{}", epoch + 1, s.opt.max_epochs), total, stderr_is_terminal(),
+                    s.opt.log_freq);
+    s.model->train();
+    s.optimizer->zero_grad();
+    bool window_has_grad = false;
+    double lr = 0;
+    while (auto batch = s.train_loader->next()) {
+      const int64_t b = batch->position;
+      c.epoch_metrics.skipped += static_cast<int64_t>(batch->errors.size());
+      s.report_errors(batch->errors);
+      lr = s.schedule->lr(epoch, c.iteration);
+      set_learning_rate(*s.optimizer, lr);
+      if (batch->size() > 0) {
+        torch::Tensor logits, loss;
+        {
+          AutocastGuard autocast(s.opt.mixed_precision);
+          logits = s.model->forward(batch->bytes);  // (B, K)
+          loss = classification_loss(logits, batch->labels, batch->soft_targets, s.opt.label_smoothing);
+        }
+        const double loss_value = loss.item<double>();
+        if (!std::isfinite(loss_value))
+          throw std::runtime_error(fmt::format("training diverged: loss {} at epoch {} batch {}", loss_value, epoch, b));
+        loss.backward();  // CoreNet sums (does not average) the accumulated micro-batch gradients
+        window_has_grad = true;
+        c.epoch_metrics.add(logits.detach().to(torch::kFloat32), batch->labels, loss_value);
+      }
+      c.batch_in_epoch = b + 1;
+      if ((b + 1) % accum == 0) {
+        if (window_has_grad) {
+          if (s.hooks.after_backward) s.hooks.after_backward(s.model);
+          if (s.opt.grad_clip) torch::nn::utils::clip_grad_norm_(s.model->parameters(), *s.opt.grad_clip);
+          s.optimizer->step();
+          s.optimizer->zero_grad();
+          ++c.iteration;
+          if (s.ema) s.ema->update(s.model);
+        }
+        window_has_grad = false;
+        const bool stop_now = stop != nullptr && stop->load() != 0;
+        if (stop_now || (s.opt.save_interval_freq > 0 && c.iteration % s.opt.save_interval_freq == 0)) save_state();
+        if (stop_now) {
+          bar.finish();
+          if (s.main()) s.save_weights(s.files.last(), s.model);
+          s.train_loader->stop();
+          result.stop_signal = stop->load();
+          result.iterations = c.iteration;
+          result.epochs_done = c.epoch;
+          s.say(fmt::format("stopped by signal {} at epoch {} batch {} (step {}); state saved to {}",
+                            result.stop_signal, epoch + 1, b + 1, c.iteration, s.files.state()));
+          return result;
+        }
+        if (iterations_done()) break;
+      }
+      bar.update(b + 1, c.epoch_metrics.samples, c.epoch_metrics.loss());
+    }
+    bar.finish();
+    s.train_loader->stop();
+    const double train_seconds = bar.elapsed_s();
+    EpochMetrics train = c.epoch_metrics;
+    if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(train);
+
+    EvalOptions eval_opts;
+    eval_opts.mixed_precision = s.opt.mixed_precision;
+    eval_opts.progress = s.out();
+    eval_opts.log_every = s.opt.log_freq;
+    eval_opts.label = "  val";
+    const int64_t n_val = static_cast<int64_t>(s.val_index->size());
+    EvalResult val = evaluate(s.model, *s.val_loader, make_epoch_batches(n_val, s.val_sampler, 0), eval_opts);
+    if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(val.metrics);
+    s.report_errors(val.errors);
+    std::optional<EvalResult> ema_val;
+    if (s.ema) {
+      eval_opts.label = "  ema";
+      ema_val = evaluate(s.ema->model(), *s.val_loader, make_epoch_batches(n_val, s.val_sampler, 0), eval_opts);
+      if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(ema_val->metrics);
+    }
+
+    const bool is_best = val.metrics.top1_pct() > c.best_top1;
+    if (is_best) c.best_top1 = val.metrics.top1_pct();
+    const bool is_ema_best = ema_val && ema_val->metrics.top1_pct() > c.best_ema_top1;
+    if (is_ema_best) c.best_ema_top1 = ema_val->metrics.top1_pct();
+    if (s.main()) {
+      if (is_best) s.save_weights(s.files.best(), s.model);
+      if (ema_val) s.save_weights(s.files.ema_last(), s.ema->model());
+      if (is_ema_best) s.save_weights(s.files.ema_best(), s.ema->model());
+      s.save_weights(s.files.last(), s.model);
+    }
+    // The state says "epoch done": a kill from here on resumes at the next epoch.
+    TrainingCounters next = c;
+    next.epoch = c.epoch + 1;
+    next.batch_in_epoch = 0;
+    next.epoch_metrics = {};
+    std::swap(c, next);
+    save_state();
+    std::swap(c, next);
+
+    const double rate = train_seconds > 0 ? static_cast<double>(train.samples) / train_seconds : 0;
+    if (s.main()) {
+      nlohmann::json j;
+      j["epoch"] = epoch + 1;
+      j["iterations"] = c.iteration;
+      j["lr"] = lr;
+      j["train_loss"] = train.loss();
+      j["train_top1"] = train.top1_pct();
+      j["val_loss"] = val.metrics.loss();
+      j["val_top1"] = val.metrics.top1_pct();
+      j["val_top5"] = val.metrics.top5_pct();
+      if (ema_val) {
+        j["ema_val_loss"] = ema_val->metrics.loss();
+        j["ema_val_top1"] = ema_val->metrics.top1_pct();
+        j["ema_val_top5"] = ema_val->metrics.top5_pct();
+      }
+      j["train_samples"] = train.samples;
+      j["skipped"] = train.skipped + val.metrics.skipped;
+      j["train_samples_per_s"] = rate;
+      j["train_seconds"] = train_seconds;
+      std::ofstream(s.files.metrics(), std::ios::app) << j.dump() << "\n";
+    }
+    s.say(fmt::format("epoch {}/{}: train loss {:.4f} top1 {:.2f} | val loss {:.4f} top1 {:.2f} top5 {:.2f}{} | "
+                      "lr {:.3g} | {:.1f} samples/s | skipped {} | {:.1f}s{}{}",
+                      epoch + 1, s.opt.max_epochs, train.loss(), train.top1_pct(), val.metrics.loss(),
+                      val.metrics.top1_pct(), val.metrics.top5_pct(),
+                      ema_val ? fmt::format(" | ema top1 {:.2f}", ema_val->metrics.top1_pct()) : "", lr, rate,
+                      train.skipped + val.metrics.skipped, train_seconds, is_best ? " *best" : "",
+                      is_ema_best ? " *ema_best" : ""));
+    result.epochs_done = epoch + 1;
+  }
+  result.best_top1 = c.best_top1;
+  result.best_ema_top1 = c.best_ema_top1;
+  result.iterations = c.iteration;
+  return result;
+}
+
+}  // namespace byteformer
