@@ -1,5 +1,6 @@
 // Decoded pixels and decoded sound: the types every codec and augmentation exchanges.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

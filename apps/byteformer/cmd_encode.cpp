@@ -1,0 +1,108 @@
+// `byteformer encode --to ENC IN OUT [--privacy KEY=VALUE ...]`: decode any supported image or
+// sound file and write it the way CoreNet's pil_save / torchaudio_save would, optionally
+// followed by the privacy byte transforms. All work is in the codec and transforms libraries.
+#include <fstream>
+#include <cctype>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "byteformer/codec/codec.h"
+#include "byteformer/transforms/privacy.h"
+#include "byteformer/transforms/rng.h"
+#include "commands.h"
+
+namespace byteformer::cli {
+namespace {
+
+struct EncodeFlags {
+  std::string to;
+  std::string input;
+  std::string output;
+  std::vector<std::string> privacy;
+  uint64_t seed = 0;
+  int sample_rate = 0;
+};
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("encode: cannot open '{}' for reading", path));
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw std::runtime_error(fmt::format("encode: cannot open '{}' for writing", path));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error(fmt::format("encode: failed writing '{}'", path));
+}
+
+bool is_audio_encoding(const std::string& to) {
+  std::string t = to;
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t == "mp3" || t.rfind("wav", 0) == 0;
+}
+
+void run_encode(const EncodeFlags& flags) {
+  const std::vector<uint8_t> input = read_file(flags.input);
+  std::vector<uint8_t> encoded;
+  if (is_audio_encoding(flags.to)) {
+    const AudioEncoding encoding = AudioEncoding::parse(flags.to);
+    if (!looks_like_audio(input.data(), input.size())) {
+      throw std::runtime_error(fmt::format("encode: '{}' is not a WAV or MP3 file, but --to {} "
+                                           "is an audio encoding", flags.input, flags.to));
+    }
+    std::optional<int> rate;
+    if (flags.sample_rate > 0) rate = flags.sample_rate;
+    encoded = encode_audio(decode_audio(input, flags.input, rate), encoding);
+  } else {
+    const ImageEncoding encoding = ImageEncoding::parse(flags.to);
+    if (!looks_like_image(input.data(), input.size())) {
+      throw std::runtime_error(fmt::format("encode: '{}' is not an image file, but --to {} is an "
+                                           "image encoding", flags.input, flags.to));
+    }
+    encoded = encode_image(decode_image(input, flags.input), encoding);
+  }
+  if (!flags.privacy.empty()) {
+    const PrivacyOptions options = PrivacyOptions::from_key_values(flags.privacy);
+    torch::Generator gen = make_generator(flags.seed);
+    const ByteSeq out = apply_privacy(to_byte_seq(encoded), options, gen);
+    encoded.resize(out.size());
+    for (size_t i = 0; i < out.size(); ++i) encoded[i] = static_cast<uint8_t>(out[i]);
+  }
+  write_file(flags.output, encoded);
+}
+
+}  // namespace
+
+void add_encode_command(CLI::App& app) {
+  auto flags = std::make_shared<EncodeFlags>();
+  auto* cmd = app.add_subcommand(
+      "encode", "Encode an image or sound file as ByteFormer input bytes (CoreNet's pil_save / "
+                "torchaudio_save), optionally with privacy byte transforms");
+  cmd->add_option("--to", flags->to,
+                  "Encoding: tiff, png, jpeg:Q, fchw, fhwc (images); wav:float32, wav:int32, "
+                  "wav:int16, wav:uint8, mp3 (sound)")
+      ->required();
+  cmd->add_option("input", flags->input, "Input image (JPEG/PNG/TIFF/BMP/PPM) or sound (WAV/MP3)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("output", flags->output, "Output file")->required();
+  cmd->add_option("--privacy", flags->privacy,
+                  "Privacy transform option KEY=VALUE (CoreNet's image_augmentation keys), "
+                  "e.g. shuffle_bytes.enable=true shuffle_bytes.mode=reverse; repeatable")
+      ->expected(1)
+      ->take_all();
+  cmd->add_option("--seed", flags->seed, "Seed for the random privacy transforms")
+      ->default_val(0);
+  cmd->add_option("--sample-rate", flags->sample_rate,
+                  "Resample sound to this rate before encoding (default: keep the file's)");
+  cmd->callback([flags] { run_encode(*flags); });
+}
+
+}  // namespace byteformer::cli
