@@ -10,6 +10,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libtiff-dev zlib1g-dev
   libsndfile1-dev libmp3lame-dev libmpg123-dev libsamplerate0-dev
   clang libclang-rt-14-dev               # libFuzzer targets
+  python3-torch                          # tests: PyTorch's torch.load reads our .pt files
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,8 +31,10 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     auto keep = key_valid.logical_or(any_valid.logical_not().unsqueeze(1));  // (G, w)
     attn = attn.masked_fill(keep.logical_not().view({G, 1, 1, w}), -std::numeric_limits<float>::infinity());
   }
+  // Softmax in float32 at least (half and bfloat16 are upcast, as CoreNet does).
   const auto dtype = attn.scalar_type();
-  attn = torch::softmax(attn.to(torch::kFloat), /*dim=*/-1).to(dtype);
+  const auto softmax_dtype = dtype == torch::kDouble ? torch::kDouble : torch::kFloat;
+  attn = torch::softmax(attn.to(softmax_dtype), /*dim=*/-1).to(dtype);
   auto out = torch::matmul(attn, v);                   // (G, H, w, d)
   out = out.transpose(1, 2).reshape({G, w, embed_dim_});  // (G, w, C)
   out = out_proj(out);

@@ -1,0 +1,269 @@
+// CoreNet .pt reader/writer: exact round trips, torch.save's record layout, untrusted input.
+#include <gtest/gtest.h>
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <filesystem>
+#include <random>
+
+#include "byteformer/io/checkpoint.h"
+#include "byteformer/io/pickle.h"
+#include "byteformer/model/byteformer.h"
+#include "test_util.h"
+
+namespace byteformer {
+namespace {
+
+using namespace std::string_literals;  // pickles below contain NUL bytes
+
+const std::string kFixtureModel = test::fixtures_dir() + "/corenet-tiny-k8-w32/model.pt";
+
+StateDict sample_state() {
+  torch::manual_seed(0);
+  StateDict s;
+  s.emplace_back("a.weight", torch::randn({3, 4}));
+  s.emplace_back("b.double", torch::randn({2}, torch::kDouble));
+  s.emplace_back("c.half", torch::randn({5}).to(torch::kHalf));
+  s.emplace_back("d.bf16", torch::randn({2, 2}).to(torch::kBFloat16));
+  s.emplace_back("e.long", torch::randint(-1000000000000LL, 1000000000000LL, {3}, torch::kLong));
+  s.emplace_back("f.bool", torch::tensor({true, false, true}));
+  s.emplace_back("g.scalar", torch::tensor(3.5f));
+  s.emplace_back("h.empty", torch::zeros({0, 3}));
+  s.emplace_back("i.transposed", torch::randn({4, 3}).t());  // non-contiguous in memory
+  for (int i = 0; i < 12; ++i) s.emplace_back("j." + std::to_string(i), torch::randn({i + 1}));
+  return s;
+}
+
+TEST(Checkpoint, RoundTripIsExact) {
+  const auto state = sample_state();
+  const auto bytes = serialize_state_dict(state);
+  const auto back = load_state_dict_bytes(bytes, "<memory>");
+  ASSERT_EQ(back.size(), state.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    EXPECT_EQ(back[i].first, state[i].first);
+    EXPECT_EQ(back[i].second.scalar_type(), state[i].second.scalar_type()) << state[i].first;
+    EXPECT_EQ(back[i].second.sizes(), state[i].second.sizes()) << state[i].first;
+    EXPECT_TRUE(torch::equal(back[i].second, state[i].second)) << state[i].first;
+  }
+}
+
+TEST(Checkpoint, ReadsCoreNetsFileAndWritesItBackIdentically) {
+  const auto state = load_state_dict(kFixtureModel);
+  EXPECT_EQ(state.size(), 169u);  // 171 records: data.pkl, 169 storages, version
+  EXPECT_EQ(state.front().first, "embeddings.weight");
+  EXPECT_EQ(state.front().second.sizes(), torch::IntArrayRef({257, 192}));
+  const auto again = load_state_dict_bytes(serialize_state_dict(state), "<memory>");
+  ASSERT_EQ(again.size(), state.size());
+  for (size_t i = 0; i < state.size(); ++i) EXPECT_TRUE(torch::equal(again[i].second, state[i].second));
+}
+
+TEST(Checkpoint, ArchiveHasTorchSavesRecordLayout) {
+  const auto bytes = serialize_state_dict(sample_state());
+  // Local file headers in file order: archive/data.pkl, archive/data/<keys sorted as strings>,
+  // archive/version (torch.save's order; records 64-byte aligned by PyTorchStreamWriter).
+  auto u16 = [&](size_t p) { return static_cast<uint32_t>(bytes[p] | (bytes[p + 1] << 8)); };
+  auto u32 = [&](size_t p) { return u16(p) | (u16(p + 2) << 16); };
+  // Central directory (from the end-of-central-directory record): names in file order.
+  size_t eocd = bytes.size() - 22;
+  while (eocd > 0 && !(bytes[eocd] == 'P' && bytes[eocd + 1] == 'K' && bytes[eocd + 2] == 5 && bytes[eocd + 3] == 6)) --eocd;
+  ASSERT_GT(eocd, 0u);
+  std::vector<std::pair<uint32_t, std::string>> entries;
+  size_t cd = u32(eocd + 16);
+  for (uint32_t i = 0; i < u16(eocd + 10); ++i) {
+    EXPECT_EQ(u16(cd + 10), 0u) << "records are stored, not compressed";
+    const uint32_t n = u16(cd + 28), extra = u16(cd + 30), comment = u16(cd + 32), local = u32(cd + 42);
+    entries.emplace_back(local, std::string(reinterpret_cast<const char*>(&bytes[cd + 46]), n));
+    cd += 46 + n + extra + comment;
+  }
+  std::sort(entries.begin(), entries.end());
+  std::vector<std::string> names;
+  for (const auto& [local, name] : entries) {
+    const size_t data = local + 30 + u16(local + 26) + u16(local + 28);
+    EXPECT_EQ(data % 64, 0u) << name << " data is not 64-byte aligned";
+    names.push_back(name);
+  }
+  std::vector<std::string> keys;
+  for (int i = 0; i < 21; ++i) keys.push_back(std::to_string(i));
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string> want{"archive/data.pkl"};
+  for (const auto& k : keys) want.push_back("archive/data/" + k);
+  want.push_back("archive/version");
+  EXPECT_EQ(names, want);
+  caffe2::serialize::PyTorchStreamReader reader(std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end())).release());
+  auto [ver, ver_size] = reader.getRecord("version");
+  EXPECT_EQ(std::string(static_cast<const char*>(ver.get()), ver_size), "3\n");
+}
+
+TEST(Checkpoint, SaveIsAtomicAndLeavesNoTemporaryFiles) {
+  const auto dir = test::make_temp_dir("ckpt");
+  const auto path = dir + "/w.pt";
+  save_state_dict(path, sample_state());
+  save_state_dict(path, sample_state());  // overwrite
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(load_state_dict(path).size(), sample_state().size());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Checkpoint, PyTorchLoadsOurFile) {
+  // torch.load + nn.Module-style strict loading from Debian's python3-torch (scripts/setup.sh).
+  const std::string py = "/usr/bin/python3";
+  ASSERT_EQ(test::run_command(py + " -c 'import torch'").exit_code, 0)
+      << "python3-torch is missing: run scripts/setup.sh";
+  const auto dir = test::make_temp_dir("pyload");
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 3;
+  o.max_num_tokens = 64;
+  ByteFormer model(o);
+  save_state_dict(dir + "/w.pt", model->state_dict());
+  double ours = 0;
+  for (const auto& kv : model->state_dict()) ours += kv.second.to(torch::kDouble).sum().item<double>();
+  const std::string script =
+      "import torch,sys\n"
+      "sd = torch.load(sys.argv[1])\n"
+      "assert isinstance(sd, dict)\n"
+      "print(len(sd), repr(sum(float(v.double().sum()) for v in sd.values())))\n"
+      "print(list(sd.keys())[0], tuple(sd['embeddings.weight'].shape))\n";
+  test::write_bytes(dir + "/check.py", std::vector<uint8_t>(script.begin(), script.end()));
+  auto r = test::run_command(py + " " + dir + "/check.py " + dir + "/w.pt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream out(r.out);
+  size_t n = 0;
+  double sum = 0;
+  std::string first, shape;
+  out >> n >> sum >> first;
+  std::getline(out, shape);
+  EXPECT_EQ(n, model->state_dict().size());
+  EXPECT_NEAR(sum, ours, 1e-6 * std::abs(ours) + 1e-6);
+  EXPECT_EQ(first, "embeddings.weight");
+  EXPECT_EQ(shape, " (257, 192)");
+  std::filesystem::remove_all(dir);
+}
+
+// --- untrusted input --------------------------------------------------------------------------
+
+std::string error_of(const std::vector<uint8_t>& bytes) {
+  try {
+    load_state_dict_bytes(bytes, "bad.pt");
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<uint8_t> archive_with_pickle(const std::vector<uint8_t>& pkl) {
+  std::vector<uint8_t> out;
+  caffe2::serialize::PyTorchStreamWriter w([&](const void* d, size_t n) {
+    out.insert(out.end(), static_cast<const uint8_t*>(d), static_cast<const uint8_t*>(d) + n);
+    return n;
+  });
+  w.writeRecord("data.pkl", pkl.data(), pkl.size());
+  w.writeEndOfFile();
+  return out;
+}
+
+TEST(CheckpointErrors, TruncatedArchivesAreClearErrors) {
+  const auto good = test::read_bytes(kFixtureModel);
+  for (size_t cut : {size_t{0}, size_t{10}, size_t{100}, good.size() / 3, good.size() / 2, good.size() - 100,
+                     good.size() - 1}) {
+    std::vector<uint8_t> bad(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut));
+    const auto msg = error_of(bad);
+    EXPECT_NE(msg.find("bad.pt"), std::string::npos) << "cut at " << cut << ": " << msg;
+  }
+}
+
+TEST(CheckpointErrors, ForeignGlobalIsRefusedNotExecuted) {
+  // pickle of os.system('touch x'): GLOBAL 'os system', a string, TUPLE1, REDUCE, STOP.
+  const std::string p = "\x80\x02" "cos\nsystem\n" "X\x07\x00\x00\x00touch x" "\x85" "R."s;
+  const auto msg = error_of(archive_with_pickle(std::vector<uint8_t>(p.begin(), p.end())));
+  EXPECT_NE(msg.find("global 'os.system'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("byte offset 2"), std::string::npos) << msg;
+  const std::string q = "\x80\x02" "cbuiltins\neval\n" "."s;
+  EXPECT_NE(error_of(archive_with_pickle(std::vector<uint8_t>(q.begin(), q.end()))).find("builtins.eval"),
+            std::string::npos);
+}
+
+TEST(CheckpointErrors, TruncatedPickleAndBadStoragesNameTheOffset) {
+  const std::string p = "\x80\x02" "X\xff\x00\x00\x00abc"s;  // a string longer than the data
+  EXPECT_NE(error_of(archive_with_pickle(std::vector<uint8_t>(p.begin(), p.end()))).find("truncated pickle"),
+            std::string::npos);
+  // A tensor that claims more elements than its storage record holds.
+  const std::string q = "\x80\x02}(X\x01\x00\x00\x00w"s + "ctorch._utils\n_rebuild_tensor_v2\n"s +
+                        "((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"s + "0"s +
+                        "X\x03\x00\x00\x00" "cpuKdtQK\x00Kd\x85K\x01\x85\x89}tRu."s;
+  std::vector<uint8_t> out;
+  {
+    caffe2::serialize::PyTorchStreamWriter w([&](const void* d, size_t n) {
+      out.insert(out.end(), static_cast<const uint8_t*>(d), static_cast<const uint8_t*>(d) + n);
+      return n;
+    });
+    w.writeRecord("data.pkl", q.data(), q.size());
+    std::vector<float> four(4, 1.f);
+    w.writeRecord("data/0", four.data(), 16);
+    w.writeEndOfFile();
+  }
+  const auto msg = error_of(out);
+  EXPECT_NE(msg.find("storage record data/0 has 16 bytes, the pickle expects 100 x 4 bytes"), std::string::npos) << msg;
+}
+
+TEST(CheckpointErrors, WrongShapeMissingAndUnexpectedKeysNameTheKey) {
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 10;
+  o.max_num_tokens = 2048;
+  o.conv_kernel_size = 8;
+  o.window_sizes = {32};
+  ByteFormer model(o);
+  auto state = load_state_dict(kFixtureModel);
+  EXPECT_NO_THROW(model->load_state_dict(state, "model.pt"));
+  auto wrong = state;
+  wrong[1].second = torch::zeros({192, 192, 4});
+  try {
+    model->load_state_dict(wrong, "model.pt");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'token_reduction_net.weight' has shape [192, 192, 4], the model "
+                                         "expects [192, 192, 8]"),
+              std::string::npos)
+        << e.what();
+  }
+  auto missing = state;
+  missing.erase(missing.begin() + 5);
+  EXPECT_THROW(model->load_state_dict(missing, "model.pt"), std::invalid_argument);
+  auto extra = state;
+  extra.emplace_back("rogue.weight", torch::zeros({1}));
+  try {
+    model->load_state_dict(extra, "model.pt");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected key 'rogue.weight'"), std::string::npos);
+  }
+}
+
+TEST(CheckpointErrors, RandomCorruptionNeverCrashes) {
+  // Flip random bytes of CoreNet's file 300 times: every outcome is a load or a runtime_error.
+  const auto good = test::read_bytes(kFixtureModel);
+  std::mt19937 rng(7);
+  int errors = 0;
+  for (int round = 0; round < 300; ++round) {
+    auto bad = good;
+    // Half the rounds hit the pickle (the first 32 kB), the rest anywhere.
+    const size_t span = round % 2 ? bad.size() : 32096;
+    for (int k = 0; k < 1 + round % 5; ++k) bad[rng() % span] = static_cast<uint8_t>(rng());
+    try {
+      load_state_dict_bytes(bad, "bad.pt");
+    } catch (const std::runtime_error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0);
+}
+
+TEST(CheckpointErrors, MissingFileAndNonZip) {
+  EXPECT_THROW(load_state_dict("/nonexistent/w.pt"), std::runtime_error);
+  std::vector<uint8_t> junk(1000, 'x');
+  EXPECT_NE(error_of(junk).find("not a valid torch.save archive"), std::string::npos) << error_of(junk);
+}
+
+}  // namespace
+}  // namespace byteformer
