@@ -1,0 +1,15 @@
+// libFuzzer target: decode_jpeg on arbitrary bytes must return an image or throw CodecError.
+#include <cstddef>
+#include <cstdint>
+
+#include "byteformer/codec/codec_error.h"
+#include "byteformer/codec/jpeg_codec.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const byteformer::Image img = byteformer::decode_jpeg(data, size, "fuzz");
+    if (img.pixels.size() != img.size_bytes()) __builtin_trap();  // decoder broke its contract
+  } catch (const byteformer::CodecError&) {
+  }
+  return 0;
+}

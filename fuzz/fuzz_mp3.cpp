@@ -1,0 +1,18 @@
+// libFuzzer target: decode_audio (libsndfile; mp3 seeds) on arbitrary bytes must return samples
+// in [-1, 1] or throw CodecError. Resampling to 16 kHz is exercised too.
+#include <cstddef>
+#include <cstdint>
+
+#include "byteformer/codec/audio_decoder.h"
+#include "byteformer/codec/codec_error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const byteformer::Audio a = byteformer::decode_audio(data, size, "fuzz", 16000);
+    for (float s : a.samples) {
+      if (!(s >= -1.0f && s <= 1.0f)) __builtin_trap();
+    }
+  } catch (const byteformer::CodecError&) {
+  }
+  return 0;
+}
