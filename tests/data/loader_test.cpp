@@ -1,0 +1,120 @@
+#include "byteformer/data/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "byteformer/data/image_folder.h"
+#include "byteformer/data/sampler.h"
+#include "byteformer/io/config.h"
+#include "train/tiny_data.h"
+
+namespace byteformer {
+namespace {
+
+Config tiny_config(const std::string& extra = "") {
+  return Config::load_string(test::read_text(test::source_dir() + "/configs/test/tiny_image.yaml") + extra,
+                             "tiny_image.yaml");
+}
+
+std::vector<Batch> drain(DataLoader& loader, std::vector<std::vector<int64_t>> batches, int64_t epoch) {
+  loader.start(std::move(batches), epoch);
+  std::vector<Batch> out;
+  while (auto b = loader.next()) out.push_back(std::move(*b));
+  return out;
+}
+
+TEST(BytePipeline, EvalImageIsFchwPixelBytes) {
+  const std::string root = test::make_temp_dir("pipe");
+  test::make_tiny_images(root, 1, 1, false);
+  auto index = std::make_shared<DatasetIndex>(scan_image_folder(root + "/val"));
+  BytePipeline pipe(BytePipelineOptions::from_config(tiny_config(), Modality::kImage, false), index);
+  torch::Generator gen = make_generator(0);
+  const auto s = pipe(0, gen);
+  ASSERT_EQ(s.bytes.size(), 3u * 16 * 16);
+  const Image img = pipe.image_pixels(0, gen);
+  EXPECT_EQ(s.bytes[0], img.pixels[0]);           // channel 0, pixel 0
+  EXPECT_EQ(s.bytes[256], img.pixels[1]);         // channel 1, pixel 0
+  EXPECT_EQ(s.label, 0);
+  std::filesystem::remove_all(root);
+}
+
+TEST(BytePipeline, BadValuesNameKeyAndFile) {
+  Config c = tiny_config();
+  c.apply_override("image_augmentation.pil_save.file_encoding=GIF");
+  try {
+    BytePipelineOptions::from_config(c, Modality::kImage, true);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("image_augmentation.pil_save.file_encoding"), std::string::npos) << m;
+    EXPECT_NE(m.find("GIF"), std::string::npos) << m;
+  }
+}
+
+TEST(Loader, PadsSkipsBrokenFilesAndIgnoresThreadCount) {
+  const std::string root = test::make_temp_dir("loader");
+  test::make_tiny_images(root, 4, 1, /*broken=*/true);
+  auto index = std::make_shared<DatasetIndex>(scan_image_folder(root + "/train"));
+  ASSERT_EQ(index->size(), 9u);
+  Config c = tiny_config();
+  c.apply_override("image_augmentation.pil_save.file_encoding=PNG");  // variable lengths
+  auto pipe = std::make_shared<BytePipeline>(BytePipelineOptions::from_config(c, Modality::kImage, true), index);
+  SamplerOptions so;
+  so.batch_size = 3;
+  so.seed = 11;
+  DataLoader serial(pipe, {0, 2, 5});
+  DataLoader threaded(pipe, {3, 1, 5});
+  const auto a = drain(serial, make_epoch_batches(9, so, 2), 2);
+  const auto b = drain(threaded, make_epoch_batches(9, so, 2), 2);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  int64_t errors = 0, samples = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a[i].bytes, b[i].bytes));
+    EXPECT_TRUE(torch::equal(a[i].labels, b[i].labels));
+    errors += static_cast<int64_t>(a[i].errors.size());
+    samples += a[i].size();
+    for (const auto& e : a[i].errors) EXPECT_NE(e.find("zz_broken.png"), std::string::npos) << e;
+    // Each row: bytes then -1 padding only.
+    for (int64_t r = 0; r < a[i].bytes.size(0); ++r) {
+      const auto row = a[i].bytes[r];
+      const auto pad = row.eq(-1);
+      const int64_t n_real = row.ge(0).sum().item<int64_t>();
+      EXPECT_TRUE(pad.slice(0, n_real).all().item<bool>());
+    }
+  }
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(samples, 8);
+  // A resumed epoch starting at batch 1 gives the same batches as the full one.
+  serial.start(make_epoch_batches(9, so, 2), 2, /*first_batch=*/1);
+  auto resumed = serial.next();
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->position, 1);
+  EXPECT_TRUE(torch::equal(resumed->bytes, a[1].bytes));
+  std::filesystem::remove_all(root);
+}
+
+TEST(Loader, AudioMixupGivesSoftTargets) {
+  const std::string root = test::make_temp_dir("audioload");
+  test::make_tiny_speech_commands(root, 6);
+  Config c = Config::load_string(test::read_text(test::source_dir() + "/configs/test/tiny_audio.yaml"), "tiny_audio");
+  c.apply_override("dataset.root_train=" + root);
+  auto index = std::make_shared<DatasetIndex>(load_dataset(c, Split::kTrain, 0));
+  auto pipe = std::make_shared<BytePipeline>(BytePipelineOptions::from_config(c, Modality::kAudio, true), index);
+  DataLoader loader(pipe, {2, 2, 0});
+  SamplerOptions so;
+  so.batch_size = 4;
+  const auto batches = drain(loader, make_epoch_batches(static_cast<int64_t>(index->size()), so, 0), 0);
+  ASSERT_FALSE(batches.empty());
+  const auto& b = batches[0];
+  ASSERT_TRUE(b.soft_targets.defined());
+  EXPECT_EQ(b.soft_targets.size(1), 12);
+  EXPECT_TRUE(torch::allclose(b.soft_targets.sum(1), torch::ones({b.size()})));
+  // uint8 WAV of 2000 frames: 44-byte header + 2000 bytes.
+  EXPECT_EQ(b.bytes.size(1), 2044);
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace byteformer

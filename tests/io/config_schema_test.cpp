@@ -1,0 +1,49 @@
+#include "byteformer/io/config_schema.h"
+
+#include <gtest/gtest.h>
+
+namespace byteformer {
+namespace {
+
+std::string error_of(const std::string& yaml) {
+  try {
+    check_config(Config::load_string(yaml, "my.yaml"));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigSchema, AcceptsCoreNetKeysAndReportsTheIgnoredOnes) {
+  const Config c = Config::load_string(
+      "common: {run_label: train, tensorboard_logging: false, accum_freq: 2}\n"
+      "dataset: {pin_memory: true, workers: 10}\n"
+      "model: {layer: {global_pool: mean}, activation: {name: gelu},"
+      " classification: {name: byteformer, byteformer: {mode: tiny}}}\n"
+      "stats: {val: [loss, top1]}\n",
+      "my.yaml");
+  const ConfigCheck check = check_config(c);
+  EXPECT_EQ(check.ignored, (std::vector<std::string>{"common.tensorboard_logging", "dataset.pin_memory",
+                                                     "model.activation.name", "model.layer.global_pool", "stats.val"}));
+  EXPECT_NE(describe_ignored(check).find("dataset.pin_memory"), std::string::npos);
+}
+
+TEST(ConfigSchema, UnknownKeyAndBadValuesNameKeyValueFile) {
+  std::string e = error_of("common: {acum_freq: 2}\n");
+  EXPECT_NE(e.find("common.acum_freq"), std::string::npos) << e;
+  EXPECT_NE(e.find("my.yaml"), std::string::npos) << e;
+  e = error_of("common: {accum_freq: two}\n");
+  EXPECT_NE(e.find("common.accum_freq"), std::string::npos) << e;
+  EXPECT_NE(e.find("two"), std::string::npos) << e;
+  e = error_of("optim: {name: sgd}\n");
+  EXPECT_NE(e.find("optim.name"), std::string::npos) << e;
+  EXPECT_NE(e.find("sgd"), std::string::npos) << e;
+  e = error_of("image_augmentation: {pil_save: {file_encoding: GIF}}\n");
+  EXPECT_NE(e.find("GIF"), std::string::npos) << e;
+  e = error_of("image_augmentation: {mixup: {enable: true}}\n");
+  EXPECT_NE(e.find("image_augmentation.mixup.enable"), std::string::npos) << e;
+  EXPECT_EQ(error_of("scheduler: {cosine: {max_lr: 0.001}}\n"), "");
+}
+
+}  // namespace
+}  // namespace byteformer

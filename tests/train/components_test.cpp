@@ -1,0 +1,95 @@
+// The trainer's parts against CoreNet's formulas and LibTorch's own functions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "byteformer/io/config.h"
+#include "byteformer/model/byteformer.h"
+#include "byteformer/train/ema.h"
+#include "byteformer/train/lr_schedule.h"
+#include "byteformer/train/metrics.h"
+#include "byteformer/train/optimizer.h"
+
+namespace byteformer {
+namespace {
+
+TEST(CosineSchedule, WarmupThenPerEpochCosineAsCoreNet) {
+  Config c = Config::load_string(
+      "scheduler: {is_iteration_based: false, max_epochs: 300, warmup_iterations: 7500, warmup_init_lr: 1.0e-6,"
+      " cosine: {max_lr: 0.001, min_lr: 2.0e-5}}");
+  CosineSchedule s(CosineScheduleOptions::from_config(c));
+  EXPECT_DOUBLE_EQ(s.lr(0, 0), 1e-6);
+  EXPECT_NEAR(s.lr(0, 3750), 1e-6 + 3750 * (1e-3 - 1e-6) / 7500, 1e-8);
+  // After warmup: min + (max - min)(1 + cos(pi * epoch / 300)) / 2, rounded to 8 decimals.
+  const double expected = 2e-5 + 0.5 * (1e-3 - 2e-5) * (1 + std::cos(M_PI * 10 / 300.0));
+  EXPECT_NEAR(s.lr(10, 8000), expected, 5e-9);
+  EXPECT_NEAR(s.lr(300, 10'000'000), 2e-5, 1e-12);
+}
+
+TEST(Optimizer, NoDecayOnOneDimensionalParamsOnly) {
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.embed_dim = 16;
+  o.num_heads = 2;
+  o.ffn_dim = 32;
+  o.num_layers = 2;
+  o.window_shifts = {0, 8};
+  o.downsample = {true, false};
+  o.max_num_tokens = 100;
+  o.n_classes = 3;
+  ByteFormer model(o);
+  OptimizerOptions opt;
+  opt.weight_decay = 0.05;
+  opt.no_decay_bn_filter_bias = true;
+  std::vector<std::string> decay, no_decay;
+  auto adamw = make_adamw(*model, opt, &decay, &no_decay);
+  ASSERT_EQ(adamw->param_groups().size(), 2u);
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[0].options()).weight_decay(), 0.05);
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[1].options()).weight_decay(), 0.0);
+  auto has = [](const std::vector<std::string>& v, const std::string& part) {
+    return std::any_of(v.begin(), v.end(), [&](const std::string& n) { return n.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has(decay, "embeddings.weight"));  // 2-D: decayed, as in CoreNet
+  EXPECT_TRUE(has(decay, "pos_embed"));
+  EXPECT_TRUE(has(no_decay, "classifier.bias"));
+  EXPECT_TRUE(has(no_decay, "post_transformer_norm.weight"));
+  EXPECT_FALSE(has(decay, "classifier.bias"));
+  set_learning_rate(*adamw, 0.125);
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[1].options()).lr(), 0.125);
+}
+
+TEST(Loss, MatchesLibTorchCrossEntropyWithLabelSmoothing) {
+  torch::manual_seed(0);
+  const auto logits = torch::randn({5, 7});
+  const auto labels = torch::tensor({0, 3, 6, 2, 2}, torch::kInt64);
+  const auto ours = classification_loss(logits, labels, torch::Tensor(), 0.1);
+  const auto ref = torch::nn::functional::cross_entropy(
+      logits, labels, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(0.1));
+  EXPECT_NEAR(ours.item<double>(), ref.item<double>(), 1e-6);  // float32 reductions
+  const auto soft = torch::one_hot(labels, 7).to(torch::kFloat32);
+  EXPECT_NEAR(classification_loss(logits, labels, soft, 0.1).item<double>(), ref.item<double>(), 1e-6);
+  EXPECT_EQ(topk_correct(torch::tensor({{0.1, 0.9}, {0.8, 0.2}}), torch::tensor({1, 1}, torch::kInt64), 1), 1);
+}
+
+TEST(Ema, FollowsCoreNetUpdate) {
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.embed_dim = 16;
+  o.num_heads = 2;
+  o.ffn_dim = 32;
+  o.num_layers = 2;
+  o.window_shifts = {0, 8};
+  o.downsample = {true, false};
+  o.max_num_tokens = 100;
+  o.n_classes = 3;
+  ByteFormer model(o);
+  ModelEma ema(model, 0.25);
+  const auto before = ema.model()->classifier->weight.clone();
+  {
+    torch::NoGradGuard g;
+    model->classifier->weight.add_(1.0);
+  }
+  ema.update(model);
+  EXPECT_TRUE(torch::allclose(ema.model()->classifier->weight, before * 0.75 + 0.25 * model->classifier->weight));
+}
+
+}  // namespace
+}  // namespace byteformer
