@@ -1,8 +1,8 @@
-// MP3 through libmp3lame, configured as sox 14.4.2's mp3 writer configures it when no
-// compression is given (torchaudio 0.13's default for format="mp3"): LAME defaults for the
-// sample rate and channel count. sox also writes an ID3v2 tag and a Xing header; we do not,
-// so our bytes differ from CoreNet's in the container but the audio frames come from the same
-// encoder settings.
+// MP3 through libmp3lame, configured as sox 14.4.2's mp3 writer is by torchaudio 0.13 when no
+// compression is given (torchaudio documents the default as -4.5: VBR quality 4, LAME
+// algorithm quality 5), with the Xing/LAME VBR header frame written in front, as LAME does for
+// a seekable file. sox may also write an ID3v2 tag; we do not. So this is not byte-exact with
+// CoreNet: same encoder family and settings, possibly different container bytes.
 #include "byteformer/codec/mp3_encoder.h"
 
 #include <algorithm>
@@ -39,7 +39,10 @@ std::vector<uint8_t> encode_mp3(const Audio& audio) {
   lame_set_msgf(gf.get(), silent);
   lame_set_num_channels(gf.get(), audio.channels);
   lame_set_in_samplerate(gf.get(), audio.sample_rate);
-  lame_set_bWriteVbrTag(gf.get(), 0);
+  lame_set_VBR(gf.get(), vbr_default);
+  lame_set_VBR_quality(gf.get(), 4.0f);
+  lame_set_quality(gf.get(), 5);
+  lame_set_bWriteVbrTag(gf.get(), 1);  // LAME leaves room for the Xing frame; filled below
   lame_set_write_id3tag_automatic(gf.get(), 0);
   if (audio.channels == 1) lame_set_mode(gf.get(), MONO);
   if (lame_init_params(gf.get()) < 0) {
@@ -67,6 +70,10 @@ std::vector<uint8_t> encode_mp3(const Audio& audio) {
   const int written = lame_encode_flush(gf.get(), buf.data(), static_cast<int>(buf.size()));
   if (written < 0) throw CodecError(fmt::format("encode_mp3: LAME flush error {}", written));
   out.insert(out.end(), buf.data(), buf.data() + written);
+  // The Xing/LAME frame (frame count, bytes, seek table, encoder delay and padding, which lets
+  // decoders return exactly the input length) replaces the placeholder frame at the start.
+  const size_t tag = lame_get_lametag_frame(gf.get(), buf.data(), buf.size());
+  if (tag > 0 && tag <= out.size()) std::copy(buf.begin(), buf.begin() + tag, out.begin());
   return out;
 }
 

@@ -7,10 +7,10 @@
 
 namespace byteformer {
 
-/// LAME's default settings (as sox uses them when no compression is given: LAME's default
-/// bitrate for the sample rate, quality 5, joint stereo for 2 channels), samples converted to
-/// 16-bit as sox does, no ID3 tag, no Xing/LAME header. Not byte-exact with CoreNet (sox adds
-/// its own tags); see tests/codec/mp3_encoder_test.cpp for how close it is. 1 or 2 channels.
+/// torchaudio/sox's default MP3 settings: VBR quality 4, LAME quality 5, mono for 1 channel,
+/// joint stereo for 2, a Xing/LAME header frame first (so decoders recover the exact length),
+/// no ID3 tag. Not byte-exact with CoreNet; see tests/codec/mp3_encoder_test.cpp for how close
+/// the sound is. 1 or 2 channels.
 std::vector<uint8_t> encode_mp3(const Audio& audio);
 
 }  // namespace byteformer
