@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Main job (until the quickstart lands): set up, build, and classify the CoreNet fixture files
+# with CoreNet's weights, checking the logits against CoreNet's own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+fixture=../shared/fixtures/corenet-tiny-k8-w32
+echo "== byteformer info"
+build/byteformer info --config "$fixture/config.yaml" --input-bytes 7052
+echo "== byteformer predict (CoreNet weights, all files in one batch)"
+build/byteformer predict --config "$fixture/config.yaml" --weights "$fixture/model.pt" \
+  --batch-size 10 "$fixture"/inputs/*
