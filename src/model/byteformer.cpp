@@ -142,18 +142,60 @@ torch::Tensor ByteFormerImpl::forward(const torch::Tensor& input) {
   return logits;
 }
 
+torch::Tensor ByteFormerImpl::reduction_table() {
+  const auto& o = options_;
+  const int64_t k = o.conv_kernel_size, V = o.vocab_size, C = o.embed_dim;
+  const auto& E0 = embeddings->weight;       // (V, C)
+  const auto& W = token_reduction_net->weight;  // (C_out, C_in, k)
+  // Without autograd (inference) the table is reused until the weights change.
+  const bool cacheable = !torch::GradMode::is_enabled();
+  const std::array<int64_t, 4> key{reinterpret_cast<int64_t>(E0.data_ptr()), static_cast<int64_t>(E0._version()),
+                                   reinterpret_cast<int64_t>(W.data_ptr()), static_cast<int64_t>(W._version())};
+  if (cacheable && table_cache_.defined() && key == table_key_ && table_cache_.device() == E0.device() &&
+      table_cache_.scalar_type() == E0.scalar_type())
+    return table_cache_;
+  // The padding row is zero and gets no gradient, as in the Embedding it replaces.
+  auto row_mask = torch::ones({V, 1}, E0.options());
+  row_mask[V - 1] = 0;
+  auto table = torch::matmul(E0 * row_mask, W.permute({2, 1, 0})).reshape({k * V, C});  // T[j][v] = E[v] W_j^T
+  if (cacheable) {
+    table_cache_ = table;
+    table_key_ = key;
+  } else {
+    table_cache_ = torch::Tensor();
+  }
+  return table;
+}
+
+torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
+  if (!token_reduction_net) return embeddings(idx);  // (B, L, C)
+  const auto& o = options_;
+  const int64_t k = o.conv_kernel_size, s = o.conv_stride(), V = o.vocab_size, C = o.embed_dim;
+  if (!fused_token_reduction_)
+    return token_reduction_net(embeddings(idx).transpose(1, 2)).transpose(1, 2);  // (B, N, C)
+  const int64_t B = idx.size(0), N = (idx.size(1) - k) / s + 1;
+  if (B * N < V)  // fewer tokens than table rows: the plain convolution is cheaper
+    return token_reduction_net(embeddings(idx).transpose(1, 2)).transpose(1, 2);
+  const auto table = reduction_table();  // (k*V, C)
+  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
+  auto offsets = torch::arange(k, idx.options()) * V;                       // (k)
+  auto bags = (idx.unfold(1, k, s) + offsets).reshape({B * N * k});        // (B*N*k)
+  auto bag_starts = torch::arange(0, B * N * k, k, idx.options());
+  auto out = std::get<0>(torch::embedding_bag(table, bags, bag_starts, /*scale_grad_by_freq=*/false,
+                                              /*mode=*/0 /* sum */));
+  return out.view({B, N, C});
+}
+
 torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes) {
   const auto& o = options_;
   // 1. Embedding; padding (-1) uses the last row, which is zero and gets no gradient.
   auto idx = bytes.masked_fill(bytes == -1, o.vocab_size - 1);
-  auto x = embeddings(idx);  // (B, L, C)
   // 2. Token reduction: Conv1d(C, C, k, stride k/2) over the sequence.
+  auto x = embed_and_reduce(idx);  // (B, N, C)
   torch::Tensor valid = valid_bytes;
-  if (token_reduction_net) {
-    x = token_reduction_net(x.transpose(1, 2)).transpose(1, 2);  // (B, N, C)
-    // A token is real when its whole window is real bytes: exactly the tokens the row has alone.
-    if (valid.defined()) valid = torch::div(valid - o.conv_kernel_size, o.conv_stride(), "floor") + 1;
-  }
+  // A token is real when its whole window is real bytes: exactly the tokens the row has alone.
+  if (token_reduction_net && valid.defined())
+    valid = torch::div(valid - o.conv_kernel_size, o.conv_stride(), "floor") + 1;
   const int64_t N = x.size(1);
   // 3. Positional embedding (first N rows of the table) and dropout.
   x = x + pos_embed(N);

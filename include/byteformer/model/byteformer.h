@@ -8,6 +8,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,6 +61,13 @@ class ByteFormerImpl : public torch::nn::Module {
   void reset_parameters();
 
   const ByteFormerOptions& options() const { return options_; }
+
+  /// Embedding -> Conv1d computed as lookups (default) or literally (for tests and benches).
+  /// The two are the same linear map: with stride k/2, token n is sum_j T[j][x[n*s + j]] with
+  /// T[j] = E W[:, :, j]^T, a (k, vocab, C) table: about half of CoreNet's FLOPs become gathers.
+  void set_fused_token_reduction(bool fused) { fused_token_reduction_ = fused; }
+  /// (B, L) indices (padding already mapped to the last row) -> (B, N, C).
+  torch::Tensor embed_and_reduce(const torch::Tensor& indices);
   void set_numerics(Numerics numerics) { options_.numerics = numerics; }
 
   /// Per-stage token counts and FLOPs for an input of `num_bytes` bytes.
@@ -86,6 +94,10 @@ class ByteFormerImpl : public torch::nn::Module {
   void check_input(const torch::Tensor& bytes, const torch::Tensor& lengths) const;
 
   ByteFormerOptions options_;
+  bool fused_token_reduction_ = true;
+  torch::Tensor reduction_table();
+  torch::Tensor table_cache_;            // inference only
+  std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from
   std::vector<TransformerBlock> blocks_;
   std::vector<TokenMerging> mergers_;  // null where a layer does not downsample
 };
