@@ -10,5 +10,7 @@ void add_info_command(CLI::App& app);
 void add_encode_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_data_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace byteformer::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   byteformer::cli::add_encode_command(app);
   byteformer::cli::add_train_command(app);
   byteformer::cli::add_eval_command(app);
+  byteformer::cli::add_data_command(app);
+  byteformer::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

