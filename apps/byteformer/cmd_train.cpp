@@ -6,11 +6,6 @@
 #include <iostream>
 #include <memory>
 
-#include "byteformer/data/byte_pipeline.h"
-#include "byteformer/data/dataset.h"
-#include "byteformer/io/config_schema.h"
-#include "byteformer/train/lr_schedule.h"
-#include "byteformer/train/optimizer.h"
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -25,28 +20,6 @@ std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal.store(sig);
   std::signal(sig, SIG_DFL);  // a second signal ends the process at once
-}
-
-// Checks everything a run needs from the config without touching the data: keys, model,
-// pipelines, schedule, optimiser. `byteformer train --dry-run` (used by the configs test).
-void dry_run(const Config& config) {
-  const ConfigCheck check = check_config(config);
-  const auto model_options = ByteFormerOptions::from_config(config);
-  ByteFormer model(model_options);
-  const Modality modality = is_audio_config(config) ? Modality::kAudio : Modality::kImage;
-  const auto train_pipe = BytePipelineOptions::from_config(config, modality, true);
-  const auto val_pipe = BytePipelineOptions::from_config(config, modality, false);
-  const auto trainer = TrainerOptions::from_config(config);
-  CosineScheduleOptions::from_config(config);
-  OptimizerOptions::from_config(config);
-  std::cout << fmt::format("config {} OK\n", config.path());
-  std::cout << fmt::format("model: ByteFormer {} C={} layers={} classes={} params={}\n", model_options.mode,
-                           model_options.embed_dim, model_options.num_layers, model_options.n_classes,
-                           model->parameter_count());
-  std::cout << "pipeline: " << train_pipe.describe() << " | " << val_pipe.describe() << "\n";
-  std::cout << fmt::format("run folder: {}; epochs {}; batch {} x accum {}\n", trainer.run_dir, trainer.max_epochs,
-                           trainer.train_batch_size, trainer.accum_freq);
-  if (!check.ignored.empty()) std::cout << describe_ignored(check) << "\n";
 }
 
 }  // namespace
@@ -64,7 +37,7 @@ void add_train_command(CLI::App& app) {
     apply_threads(args->model.threads);
     Config config = load_config(args->model.config, args->model.spec().overrides);
     if (args->dry_run) {
-      dry_run(config);
+      std::cout << check_training_config(config);
       return;
     }
     Trainer trainer(config, TrainerOptions::from_config(config), DistributedHooks{}, &std::cerr);

@@ -45,10 +45,12 @@ Interpolation interp(const Config& c, const std::string& key, Interpolation fall
   }
 }
 
+// The text PrivacyOptions::set parses: a scalar as it is, a list as "[a, b]".
 std::string flow(const YAML::Node& n) {
-  YAML::Emitter out;
-  out << YAML::Flow << n;
-  return out.c_str();
+  if (!n.IsSequence()) return n.as<std::string>();
+  std::string out = "[";
+  for (size_t i = 0; i < n.size(); ++i) out += (i ? ", " : "") + n[i].as<std::string>();
+  return out + "]";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "byteformer/train/trainer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,6 +66,27 @@ TrainerOptions TrainerOptions::from_config(const Config& c) {
   if (o.grad_clip && *o.grad_clip <= 0)
     throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe("common.grad_clip")));
   return o;
+}
+
+std::string check_training_config(const Config& config) {
+  const ConfigCheck check = check_config(config);
+  const auto model_options = ByteFormerOptions::from_config(config);
+  model_options.validate();
+  const Modality modality = is_audio_config(config) ? Modality::kAudio : Modality::kImage;
+  const auto train_pipe = BytePipelineOptions::from_config(config, modality, /*training=*/true);
+  const auto val_pipe = BytePipelineOptions::from_config(config, modality, /*training=*/false);
+  const auto trainer = TrainerOptions::from_config(config);
+  CosineScheduleOptions::from_config(config);
+  OptimizerOptions::from_config(config);
+  std::string out = fmt::format("config {} OK\n", config.path());
+  out += fmt::format("model: ByteFormer {} C={} layers={} classes={} kernel={} windows={}\n", model_options.mode,
+                     model_options.embed_dim, model_options.num_layers, model_options.n_classes,
+                     model_options.conv_kernel_size, fmt::join(model_options.window_sizes, ","));
+  out += "pipeline: " + train_pipe.describe() + " | " + val_pipe.describe() + "\n";
+  out += fmt::format("run folder: {}; epochs {}; batch {} x accum {}\n", trainer.run_dir, trainer.max_epochs,
+                     trainer.train_batch_size, trainer.accum_freq);
+  if (!check.ignored.empty()) out += describe_ignored(check) + "\n";
+  return out;
 }
 
 struct Trainer::State {

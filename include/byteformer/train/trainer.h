@@ -88,6 +88,11 @@ struct RunFiles {
   std::string config() const { return dir + "/config.yaml"; }
 };
 
+/// Everything a run needs from the config, checked without touching the data or building the
+/// model: keys and values, model options, both pipelines, schedule, optimiser, trainer options.
+/// Returns a short summary; throws like the Trainer would. (`byteformer train --dry-run`.)
+std::string check_training_config(const Config& config);
+
 class Trainer {
  public:
   /// Checks the config (unknown keys, bad values), builds datasets, pipelines, model,
