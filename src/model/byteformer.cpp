@@ -192,6 +192,7 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   auto idx = bytes.masked_fill(bytes == -1, o.vocab_size - 1);
   // 2. Token reduction: Conv1d(C, C, k, stride k/2) over the sequence.
   auto x = embed_and_reduce(idx);  // (B, N, C)
+  observe(token_reduction_net ? "conv1d" : "embedding");
   torch::Tensor valid = valid_bytes;
   // A token is real when its whole window is real bytes: exactly the tokens the row has alone.
   if (token_reduction_net && valid.defined())
@@ -203,7 +204,11 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   // 4. Blocks, with token merging after those listed in `downsample`.
   for (size_t i = 0; i < blocks_.size(); ++i) {
     x = blocks_[i](x, valid);  // (B, N_i, C)
-    if (mergers_[i]) x = mergers_[i](x, &valid);
+    observe(fmt::format("transformer.{}", i));
+    if (mergers_[i]) {
+      x = mergers_[i](x, &valid);
+      observe(fmt::format("downsample_{}", i));
+    }
   }
   // 5-6. Final norm, mean over real tokens, classifier.
   x = post_transformer_norm(x);  // (B, N', C)
@@ -214,7 +219,9 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   } else {
     pooled = x.mean(1);
   }
-  return classifier(pooled);  // (B, n_classes)
+  auto logits = classifier(pooled);  // (B, n_classes)
+  observe("head");
+  return logits;
 }
 
 std::vector<StageCost> ByteFormerImpl::stage_costs(int64_t num_bytes) const {

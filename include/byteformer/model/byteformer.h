@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -66,6 +67,10 @@ class ByteFormerImpl : public torch::nn::Module {
   /// The two are the same linear map: with stride k/2, token n is sum_j T[j][x[n*s + j]] with
   /// T[j] = E W[:, :, j]^T, a (k, vocab, C) table: about half of CoreNet's FLOPs become gathers.
   void set_fused_token_reduction(bool fused) { fused_token_reduction_ = fused; }
+  /// Called after each stage of forward with its name ("conv1d", "transformer.3",
+  /// "downsample_3", "head"): lets a benchmark time the stages. Empty by default.
+  void set_stage_observer(std::function<void(const std::string&)> observer) { observer_ = std::move(observer); }
+
   /// (B, L) indices (padding already mapped to the last row) -> (B, N, C).
   torch::Tensor embed_and_reduce(const torch::Tensor& indices);
   void set_numerics(Numerics numerics) { options_.numerics = numerics; }
@@ -95,6 +100,10 @@ class ByteFormerImpl : public torch::nn::Module {
 
   ByteFormerOptions options_;
   bool fused_token_reduction_ = true;
+  std::function<void(const std::string&)> observer_;
+  void observe(const std::string& stage) const {
+    if (observer_) observer_(stage);
+  }
   torch::Tensor reduction_table();
   torch::Tensor table_cache_;            // inference only
   std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from

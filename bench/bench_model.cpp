@@ -1,0 +1,150 @@
+// Model throughput on the workloads of issue 7 (ByteFormer-Ti, 1000 classes), with the plain
+// (CoreNet-like: embedding then Conv1d) and fused token reduction measured in the same run,
+// per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
+//
+//   build/bench/bench_model [--threads T] [--quick]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "byteformer/model/byteformer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using byteformer::ByteFormer;
+using byteformer::ByteFormerOptions;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double matmul_gflops(torch::ScalarType dtype, int reps) {
+  auto a = torch::randn({2048, 2048}).to(dtype), b = torch::randn({2048, 2048}).to(dtype);
+  c10::InferenceMode guard;
+  torch::mm(a, b);  // warm-up
+  auto t = Clock::now();
+  for (int i = 0; i < reps; ++i) torch::mm(a, b);
+  return 2.0 * 2048.0 * 2048.0 * 2048.0 * reps / seconds_since(t) / 1e9;
+}
+
+ByteFormerOptions workload(int64_t kernel) {
+  auto o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 1000;
+  o.max_num_tokens = 50000;
+  o.conv_kernel_size = kernel;
+  o.window_sizes = {128};
+  o.numerics = byteformer::Numerics::kCoreNet;
+  return o;
+}
+
+struct Result {
+  double samples_per_s = 0;
+  std::map<std::string, double> stage_seconds;
+};
+
+Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused) {
+  model->eval();
+  model->set_fused_token_reduction(fused);
+  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong);
+  Result r;
+  c10::InferenceMode guard;
+  model->forward(x);  // warm-up (and the inference table)
+  auto last = Clock::now();
+  model->set_stage_observer([&](const std::string& stage) {
+    r.stage_seconds[stage] += seconds_since(last);
+    last = Clock::now();
+  });
+  auto t = Clock::now();
+  for (int i = 0; i < reps; ++i) {
+    last = Clock::now();
+    model->forward(x);
+  }
+  r.samples_per_s = batch * reps / seconds_since(t);
+  model->set_stage_observer(nullptr);
+  for (auto& kv : r.stage_seconds) kv.second /= reps;
+  return r;
+}
+
+double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused) {
+  model->train();
+  model->set_fused_token_reduction(fused);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.05));
+  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong);
+  auto y = torch::randint(0, 1000, {batch}, torch::kLong);
+  auto step = [&] {
+    opt.zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+    opt.step();
+  };
+  step();
+  auto t = Clock::now();
+  for (int i = 0; i < reps; ++i) step();
+  return batch * reps / seconds_since(t);
+}
+
+double peak_rss_gb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0 / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+  }
+  torch::set_num_threads(threads);
+  torch::manual_seed(0);
+  const int reps = quick ? 1 : 3;
+  fmt::print("byteformer bench_model: {} threads, LibTorch {}\n", threads, TORCH_VERSION);
+  const double fp32 = matmul_gflops(torch::kFloat, quick ? 3 : 10);
+  const double bf16 = matmul_gflops(torch::kBFloat16, quick ? 3 : 10);
+  fmt::print("matrix product 2048^3: fp32 {:.1f} GFLOP/s, bf16 {:.1f} GFLOP/s\n\n", fp32, bf16);
+
+  const int64_t tiff = 150702, jpeg = 48564;
+  ByteFormer tiff_model(workload(32)), jpeg_model(workload(4));
+  fmt::print("{:<58} {:>10} {:>10} {:>8} {:>8}\n", "workload (ByteFormer-Ti, 1000 classes)", "plain/s", "fused/s", "speedup",
+             "CoreNet");
+  auto row = [](const std::string& name, double plain, double fused, const char* corenet) {
+    fmt::print("{:<58} {:>10.2f} {:>10.2f} {:>7.2f}x {:>8}\n", name, plain, fused, fused / plain, corenet);
+  };
+  auto e4p = eval_forward(tiff_model, 4, tiff, reps, false), e4f = eval_forward(tiff_model, 4, tiff, reps, true);
+  row("eval forward, TIFF 224 (150,702 B), k=32, w=128, batch 4", e4p.samples_per_s, e4f.samples_per_s, "1.14");
+  auto e8f = eval_forward(tiff_model, 8, tiff, quick ? 1 : 2, true);
+  auto e8p = eval_forward(tiff_model, 8, tiff, quick ? 1 : 2, false);
+  row("eval forward, same, batch 8", e8p.samples_per_s, e8f.samples_per_s, "0.87");
+  row("train step (fwd+bwd+AdamW), same, batch 4", train_step(tiff_model, 4, tiff, reps, false),
+      train_step(tiff_model, 4, tiff, reps, true), "0.40");
+  auto j4p = eval_forward(jpeg_model, 4, jpeg, reps, false), j4f = eval_forward(jpeg_model, 4, jpeg, reps, true);
+  row("eval forward, 48,564 B (avg ImageNet JPEG), k=4, w=128, batch 4", j4p.samples_per_s, j4f.samples_per_s, "0.87");
+  row("train step, same", train_step(jpeg_model, 4, jpeg, reps, false), train_step(jpeg_model, 4, jpeg, reps, true),
+      "0.27");
+  fmt::print("peak RSS of this process: {:.2f} GB\n\n", peak_rss_gb());
+
+  // Per-stage FLOP/s of the fused TIFF-224 batch-4 forward against the fp32 peak above.
+  fmt::print("per stage, TIFF-224 batch 4 eval (fused): seconds, GFLOP/s, % of fp32 peak\n");
+  const auto costs = tiff_model->stage_costs(tiff);
+  double total_flops = 0, total_s = 0;
+  for (const auto& c : costs) {
+    std::string key = c.name == "classifier" ? "head" : c.name;
+    auto it = e4f.stage_seconds.find(key);
+    if (it == e4f.stage_seconds.end()) continue;
+    // The fused Conv1d does no GEMM over tokens: count the FLOPs the stage replaces.
+    const double flops = c.flops * 4;
+    total_flops += flops, total_s += it->second;
+    fmt::print("  {:<16} {:>8.3f} s {:>8.1f} {:>6.1f}%{}\n", c.name, it->second, flops / it->second / 1e9,
+               100 * flops / it->second / 1e9 / fp32, c.name == "conv1d" ? "  (equivalent FLOPs, done as lookups)" : "");
+  }
+  fmt::print("  {:<16} {:>8.3f} s {:>8.1f} {:>6.1f}%\n", "total", total_s, total_flops / total_s / 1e9,
+             100 * total_flops / total_s / 1e9 / fp32);
+  return 0;
+}
