@@ -171,6 +171,30 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
   torch::manual_seed(s.opt.seed);
   s.model = ByteFormer(model_options);
   s.model->train();
+  if (s.opt.mixed_precision) {
+    // Probe one forward/backward under bf16 autocast; where this LibTorch or the model cannot
+    // run it, train in float32 rather than fail hours into a run.
+    try {
+      const int64_t L = std::max<int64_t>(model_options.conv_kernel_size, 1) * 4;
+      const auto probe = torch::arange(2 * L, torch::kInt64).remainder(256).view({2, L});  // (2, L), no RNG draw
+      s.model->eval();
+      torch::Tensor out;
+      {
+        AutocastGuard autocast(true);
+        out = s.model->forward(probe);
+      }
+      out.to(torch::kFloat32).sum().backward();
+      s.model->zero_grad();
+      s.model->train();
+    } catch (const std::exception& e) {
+      std::string why = e.what();
+      why = why.substr(0, why.find('\n'));
+      s.say("warning: common.mixed_precision: bf16 autocast failed on this build (" + why + "); training in float32");
+      s.opt.mixed_precision = false;
+      s.model->zero_grad();
+      s.model->train();
+    }
+  }
   if (s.opt.ema) s.ema = std::make_unique<ModelEma>(s.model, s.opt.ema_momentum);
   s.optimizer = make_adamw(*s.model, OptimizerOptions::from_config(s.config));
   s.schedule = std::make_unique<CosineSchedule>(CosineScheduleOptions::from_config(s.config));
