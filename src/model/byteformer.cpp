@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "byteformer/model/init.h"
+#include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -168,6 +169,9 @@ torch::Tensor ByteFormerImpl::reduction_table() {
 }
 
 torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
+  // Runs in the parameters' precision even under autocast: it is gathers and sums (and
+  // embedding_bag has no bfloat16 kernel in LibTorch 1.13).
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
   if (!token_reduction_net) return embeddings(idx);  // (B, L, C)
   const auto& o = options_;
   const int64_t k = o.conv_kernel_size, s = o.conv_stride(), V = o.vocab_size, C = o.embed_dim;
@@ -211,7 +215,7 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
     }
   }
   // 5-6. Final norm, mean over real tokens, classifier.
-  x = post_transformer_norm(x);  // (B, N', C)
+  x = apply_norm(post_transformer_norm, x);  // (B, N', C)
   torch::Tensor pooled;
   if (valid.defined()) {
     auto mask = prefix_mask(valid, x.size(1)).unsqueeze(2).to(x.scalar_type());  // (B, N', 1)
@@ -220,6 +224,9 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
     pooled = x.mean(1);
   }
   auto logits = classifier(pooled);  // (B, n_classes)
+  // Under autocast the classifier gives bfloat16: logits leave in float32 (the loss's precision).
+  if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf)
+    logits = logits.to(torch::kFloat);
   observe("head");
   return logits;
 }

@@ -1,5 +1,6 @@
 #include "byteformer/model/token_merging.h"
 
+#include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -22,7 +23,7 @@ torch::Tensor TokenMergingImpl::forward(const torch::Tensor& x, torch::Tensor* v
   // (2c+t) to token-major (t*C+c): the same product without materialising CoreNet's unfold.
   auto pairs = h.reshape({B, h.size(1) / 2, 2 * C});
   auto w = reduction->weight.view({C, C, 2}).transpose(1, 2).reshape({C, 2 * C});
-  auto y = norm(torch::matmul(pairs, w.t()));  // (B, ceil(N/2), C)
+  auto y = apply_norm(norm, torch::matmul(pairs, w.t()));  // (B, ceil(N/2), C)
   if (valid_len != nullptr && valid_len->defined()) *valid_len = torch::div(*valid_len + 1, 2, "floor");
   return y;
 }

@@ -1,5 +1,6 @@
 #include "byteformer/model/transformer_block.h"
 
+#include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -18,7 +19,7 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 }
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
-  auto h = torch::gelu(fc1(norm(x)));  // exact (erf) GELU, as CoreNet's activation `gelu`
+  auto h = torch::gelu(fc1(apply_norm(norm, x)));  // exact (erf) GELU, as CoreNet's activation `gelu`
   // CoreNet's ffn_dropout (index 3) is 0 for every preset.
   h = fc2(h);
   return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
@@ -35,10 +36,10 @@ TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t l
 
 torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len) {
   const int64_t B = x.size(0), N = x.size(1);
-  auto h = pre_norm_mha->norm(x);  // (B, N, C); per token, so windowing after the norm is exact
+  auto h = apply_norm(pre_norm_mha->norm, x);  // (B, N, C); per token, so windowing after the norm is exact
   if (!valid_len.defined()) {
     // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
-    auto pad_token = pre_norm_mha->norm(torch::zeros({1, 1, x.size(2)}, x.options()));
+    auto pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
     const int64_t pad = (window_ - N % window_) % window_;
     auto hp = pad > 0 ? torch::cat({h, pad_token.expand({B, pad, x.size(2)})}, 1) : h;  // (B, Np, C)
     auto windows = corenet_window(hp, window_, shift_);  // (B*Np/w, w, C), no further padding

@@ -1,0 +1,53 @@
+// The model under CPU bf16 autocast (training with common.mixed_precision).
+#include <gtest/gtest.h>
+
+#include <ATen/autocast_mode.h>
+
+#include "byteformer/model/byteformer.h"
+#include "byteformer/model/inference.h"
+
+namespace byteformer {
+namespace {
+
+struct CpuAutocast {  // LibTorch 1.13 API; the trainer's AutocastGuard covers 2.x too
+  CpuAutocast() {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~CpuAutocast() {
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+};
+
+class Autocast : public ::testing::TestWithParam<Numerics> {};
+
+TEST_P(Autocast, ForwardAndBackwardRunInBf16AndStayCloseToFloat32) {
+  auto o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 4;
+  o.max_num_tokens = 1024;
+  o.numerics = GetParam();
+  torch::manual_seed(3);
+  ByteFormer model(o);
+  auto x = torch::randint(0, 256, {3, 1500}, torch::kLong);
+  x.index_put_({1, torch::indexing::Slice(900, torch::indexing::None)}, -1);
+  auto ref = model->forward(x).detach();
+  torch::Tensor logits;
+  {
+    CpuAutocast guard;
+    logits = model->forward(x);
+  }
+  EXPECT_EQ(logits.scalar_type(), torch::kFloat);  // the classifier's output is cast back
+  logits.sum().backward();
+  for (const auto& p : model->parameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+  }
+  // bf16 keeps 8 bits of mantissa: logits of this random model stay within 0.1.
+  EXPECT_LE((logits.detach().to(torch::kFloat) - ref).abs().max().item<double>(), 0.1);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothModes, Autocast, ::testing::Values(Numerics::kCoreNet, Numerics::kMasked));
+
+}  // namespace
+}  // namespace byteformer
