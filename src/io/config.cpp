@@ -191,23 +191,31 @@ std::vector<std::string> Config::keys_with_prefix(const std::string& prefix) con
   return out;
 }
 
-std::string Config::to_yaml() const {
-  YAML::Node root;
-  for (const auto& kv : entries_) {
-    // Walk/create the nested maps for each dotted component.
-    std::vector<std::string> parts;
-    size_t start = 0, dot;
-    while ((dot = kv.first.find('.', start)) != std::string::npos) {
-      parts.push_back(kv.first.substr(start, dot - start));
-      start = dot + 1;
+namespace {
+// Emits the entries whose keys start with `prefix` as a nested block map.
+void emit_level(YAML::Emitter& out, const std::map<std::string, YAML::Node>& entries, const std::string& prefix) {
+  out << YAML::BeginMap;
+  auto it = entries.lower_bound(prefix);
+  while (it != entries.end() && it->first.rfind(prefix, 0) == 0) {
+    const std::string rest = it->first.substr(prefix.size());
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos) {
+      out << YAML::Key << rest << YAML::Value << it->second;
+      ++it;
+      continue;
     }
-    parts.push_back(kv.first.substr(start));
-    std::vector<YAML::Node> chain{root};
-    for (size_t i = 0; i + 1 < parts.size(); ++i) chain.push_back(chain.back()[parts[i]]);
-    chain.back()[parts.back()] = kv.second;
+    const std::string child = prefix + rest.substr(0, dot) + ".";
+    out << YAML::Key << rest.substr(0, dot) << YAML::Value;
+    emit_level(out, entries, child);
+    while (it != entries.end() && it->first.rfind(child, 0) == 0) ++it;
   }
+  out << YAML::EndMap;
+}
+}  // namespace
+
+std::string Config::to_yaml() const {
   YAML::Emitter out;
-  out << root;
+  emit_level(out, entries_, "");
   return std::string(out.c_str()) + "\n";
 }
 

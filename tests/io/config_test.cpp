@@ -1,0 +1,72 @@
+// CoreNet YAML flattening, overrides and typed accessors with errors naming key, value, file.
+#include <gtest/gtest.h>
+
+#include "byteformer/io/config.h"
+#include "test_util.h"
+
+namespace byteformer {
+namespace {
+
+TEST(Config, FlattensCoreNetsFixtureConfig) {
+  const auto path = test::fixtures_dir() + "/corenet-tiny-k8-w32/config.yaml";
+  auto c = Config::load_file(path);
+  EXPECT_EQ(c.get_string("model.classification.byteformer.mode", ""), "tiny");
+  EXPECT_EQ(c.get_int("model.classification.byteformer.max_num_tokens", 0), 2048);
+  EXPECT_EQ(c.get_int_list("model.classification.byteformer.window_sizes", {}), (std::vector<int64_t>{32}));
+  EXPECT_DOUBLE_EQ(c.get_double("scheduler.cosine.min_lr", 0), 2e-5);
+  EXPECT_TRUE(c.get_bool("common.auto_resume", false));
+  EXPECT_EQ(c.get_string_list("stats.val", {}), (std::vector<std::string>{"loss", "top1", "top5"}));
+  EXPECT_EQ(c.origin("common.accum_freq"), path);
+  EXPECT_EQ(c.get_int("not.there", 7), 7);
+}
+
+TEST(Config, OverridesUseYamlValuesAndCoreNetDashes) {
+  auto c = Config::load_string("model:\n  classification:\n    byteformer:\n      window_sizes: [128]\n");
+  c.apply_override("model.classification.byteformer.window-sizes=[32, 64]");
+  c.apply_override("--common.seed=5");
+  c.apply_override("optim={name: adamw, weight_decay: 0.1}");
+  EXPECT_EQ(c.get_int_list("model.classification.byteformer.window_sizes", {}), (std::vector<int64_t>{32, 64}));
+  EXPECT_EQ(c.get_int("common.seed", 0), 5);
+  EXPECT_DOUBLE_EQ(c.get_double("optim.weight_decay", 0), 0.1);
+  EXPECT_EQ(c.origin("common.seed"), "override");
+  // A single value where a list is expected is a one-element list (CoreNet's nargs="*").
+  c.apply_override("a.b=3");
+  EXPECT_EQ(c.get_int_list("a.b", {}), (std::vector<int64_t>{3}));
+  // A leaf replaces a subtree of the same name.
+  c.apply_override("optim=null");
+  EXPECT_FALSE(c.has("optim.name"));
+  EXPECT_FALSE(c.is_set("optim"));
+}
+
+TEST(Config, ErrorsNameKeyValueAndFile) {
+  auto c = Config::load_string("dataset:\n  workers: many\n", "cfg.yaml");
+  try {
+    c.get_int("dataset.workers", 0);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'dataset.workers' = many (in cfg.yaml): expected an integer"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(c.apply_override("no_equals_sign"), std::runtime_error);
+  EXPECT_THROW(c.apply_override("a=[1, 2"), std::runtime_error);
+  EXPECT_THROW(Config::load_file("/nonexistent.yaml"), std::runtime_error);
+  EXPECT_THROW(Config::load_string("- just\n- a list\n"), std::runtime_error);
+  try {
+    Config::load_string("a: [1, 2\n", "broken.yaml");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.yaml"), std::string::npos);
+  }
+}
+
+TEST(Config, RoundTripsThroughYaml) {
+  auto c = Config::load_string("a:\n  b: 1\n  c: [x, y]\nd: true\n");
+  auto again = Config::load_string(c.to_yaml());
+  EXPECT_EQ(again.get_int("a.b", 0), 1);
+  EXPECT_EQ(again.get_string_list("a.c", {}), (std::vector<std::string>{"x", "y"}));
+  EXPECT_TRUE(again.get_bool("d", false));
+}
+
+}  // namespace
+}  // namespace byteformer
