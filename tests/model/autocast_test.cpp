@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/inference.h"
@@ -9,13 +10,22 @@
 namespace byteformer {
 namespace {
 
-struct CpuAutocast {  // LibTorch 1.13 API; the trainer's AutocastGuard covers 2.x too
+struct CpuAutocast {  // the API changed in LibTorch 2.4
   CpuAutocast() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+#else
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     at::autocast::set_cpu_enabled(true);
+#endif
   }
   ~CpuAutocast() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+#else
     at::autocast::set_cpu_enabled(false);
+#endif
     at::autocast::clear_cache();
   }
 };
