@@ -5,10 +5,13 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <thread>
 
+#include "byteformer/train/distributed.h"
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "launch.h"
 
 namespace byteformer::cli {
 
@@ -28,30 +31,77 @@ void add_train_command(CLI::App& app) {
   struct Args {
     ModelFlags model;
     bool dry_run = false;
+    LaunchOptions launch;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("train", "Train a ByteFormer from a CoreNet YAML config");
   add_model_flags(cmd, args->model, /*weights=*/false);
   cmd->add_flag("--dry-run", args->dry_run, "Check the config, build model and pipelines, then exit");
+  auto& l = args->launch;
+  cmd->add_option("--nproc-per-node", l.nproc_per_node, "Data parallel: worker processes on this node (like torchrun)");
+  cmd->add_option("--nnodes", l.nnodes, "Data parallel: number of nodes");
+  cmd->add_option("--node-rank", l.node_rank, "Data parallel: this node's rank (0 hosts the rendezvous)");
+  cmd->add_option("--master-addr", l.master_addr, "Data parallel: address of node 0");
+  cmd->add_option("--master-port", l.master_port, "Data parallel: rendezvous port on node 0");
+  cmd->add_option("--dist-timeout", l.timeout_s, "Data parallel: seconds before a silent rank stops the job (300)");
   cmd->callback([args] {
-    apply_threads(args->model.threads);
+    // RANK/WORLD_SIZE set (by torchrun or our launcher): this process is one worker.
+    const auto env = DistributedEnv::from_environment();
+    const auto& l = args->launch;
+    if (!env && !args->dry_run && (l.nproc_per_node > 1 || l.nnodes > 1)) {
+      if (const int rc = launch_workers(l, std::cerr); rc != 0) throw CLI::RuntimeError(rc);
+      return;
+    }
+    const bool distributed = env && env->world_size > 1;
+    // Workers share the cores unless told otherwise (torchrun sets OMP_NUM_THREADS=1).
+    int threads = args->model.threads;
+    if (threads <= 0 && distributed)
+      threads = std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency() / env->local_world_size));
+    apply_threads(threads);
     Config config = load_config(args->model.config, args->model.spec().overrides);
     if (args->dry_run) {
       std::cout << check_training_config(config);
       return;
     }
-    Trainer trainer(config, TrainerOptions::from_config(config), DistributedHooks{}, &std::cerr);
+    const TrainerOptions options = TrainerOptions::from_config(config);
+    std::unique_ptr<DistributedContext> dist;
+    if (distributed) {
+      DistributedOptions dopt = DistributedOptions::from_environment();
+      if (l.timeout_s > 0) dopt.timeout = std::chrono::seconds(l.timeout_s);
+      dist = std::make_unique<DistributedContext>(*env, dopt);
+      if (dist->is_main())
+        std::cerr << fmt::format("distributed: {} ranks; global batch {} = train_batch_size0 {} x {} ranks x accum_freq {}\n",
+                                 env->world_size, options.train_batch_size * env->world_size * options.accum_freq,
+                                 options.train_batch_size, env->world_size, options.accum_freq);
+    }
+    Trainer trainer(config, options, dist ? dist->hooks() : DistributedHooks{}, &std::cerr);
+    const std::atomic<int>* stop = &g_stop_signal;
+    if (dist) {
+      const char* overlap = std::getenv("BYTEFORMER_DIST_OVERLAP");
+      dist->prepare(trainer.model(), /*overlap=*/options.accum_freq == 1 && !(overlap && std::string(overlap) == "0"));
+      stop = dist->agree_on_stop(&g_stop_signal);
+    }
     g_stop_signal.store(0);
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
-    const TrainResult r = trainer.run(&g_stop_signal);
+    const TrainResult r = trainer.run(stop);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+    if (dist) {
+      dist->barrier();
+      const DistributedStats st = dist->stats();
+      if (dist->is_main())
+        std::cerr << fmt::format("distributed: {} over {} ranks, {} steps, {:.2f} MB of gradients in {} bucket(s) per step "
+                                 "({} launched during backward), all-reduce exposed {:.2f} ms/step\n",
+                                 dist->backend(), dist->world_size(), st.steps, st.bytes_per_step / 1048576.0, st.buckets,
+                                 st.buckets_overlapped, st.exposed_ms_per_step());
+    }
     if (r.stop_signal != 0) {
       std::cerr << fmt::format("interrupted: checkpoint saved in {}; run again with common.auto_resume=true to continue\n",
                                trainer.files().dir);
       throw CLI::RuntimeError(128 + r.stop_signal);
     }
+    if (dist && !dist->is_main()) return;  // rank 0 reports the result
     std::cout << fmt::format("best top1 {:.2f}", r.best_top1);
     if (r.best_ema_top1 >= 0) std::cout << fmt::format(" (ema {:.2f})", r.best_ema_top1);
     std::cout << fmt::format(" after {} epochs, {} steps; weights in {}\n", r.epochs_done, r.iterations,
