@@ -275,7 +275,9 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
       }
       c.batch_in_epoch = b + 1;
       if ((b + 1) % accum == 0) {
-        if (window_has_grad) {
+        // Data parallel: every rank joins the gradient all-reduce and steps, even one whose
+        // window held no decodable sample (it contributes zeros), so collectives stay matched.
+        if (window_has_grad || s.hooks.world_size > 1) {
           if (s.hooks.after_backward) s.hooks.after_backward(s.model);
           if (s.opt.grad_clip) torch::nn::utils::clip_grad_norm_(s.model->parameters(), *s.opt.grad_clip);
           s.optimizer->step();
