@@ -301,6 +301,10 @@ DistributedContext::DistributedContext(const DistributedEnv& env, DistributedOpt
   s.opt = std::move(options);
   TORCH_CHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size,
               "DistributedContext: rank ", env.rank, " outside world size ", env.world_size);
+  // A write to a dead peer's socket must fail with EPIPE (and be reported naming the rank), not
+  // kill this process with SIGPIPE; Python does the same for PyTorch. Only when nobody chose.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
   const std::string where = fmt::format("{}:{}", env.master_addr, env.master_port);
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(env.master_port);
