@@ -52,13 +52,13 @@ run() {  # label, batch per process, extra args...
   # Epoch 2 (warm): samples/s of all ranks together, as rank 0 reports it.
   local rate comm
   rate=$(grep -o 'epoch 2/2: .*' "$log" | grep -o '[0-9.]* samples/s' | head -1)
-  comm=$(grep -o 'all-reduce exposed [0-9.]* ms/step' "$log" || true)
-  printf '%-40s %-18s %s\n' "$label" "$rate" "${comm:-}"
+  comm=$(grep -o 'gloo over .*' "$log" || true)
+  printf '%-44s %-18s %s\n' "$label" "$rate" "${comm:-}"
 }
 
-echo "machine: $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "machine: $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run "1 process, batch 8" 8
 run "2 processes x batch 4, overlap" 4 --nproc-per-node 2 --master-port 29561
 BYTEFORMER_DIST_OVERLAP=0 run "2 processes x batch 4, no overlap" 4 --nproc-per-node 2 --master-port 29562
-run "2 processes x batch 8, overlap" 8 --nproc-per-node 2 --master-port 29563
-grep -h 'distributed: gloo' "$work"/*.log | head -1
+BYTEFORMER_DIST_BUCKET_MB=4 run "2 processes x batch 4, overlap, 4 MB buckets" 4 --nproc-per-node 2 --master-port 29563
+run "2 processes x batch 8, overlap" 8 --nproc-per-node 2 --master-port 29564

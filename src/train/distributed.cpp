@@ -141,6 +141,7 @@ namespace {
 struct Heartbeat {
   int64_t rank = 0, world = 1;
   std::string where;  // MASTER_ADDR:MASTER_PORT
+  bool agent_store = false;  // torchrun's agent hosts the store, not rank 0
   std::chrono::milliseconds interval{500}, timeout{300000};
   c10::intrusive_ptr<c10d::Store> store;
   std::mutex mu;
@@ -186,8 +187,9 @@ struct Heartbeat {
     std::lock_guard<std::mutex> lock(mu);
     const double lim = std::chrono::duration<double>(limit).count();
     if (store_lost && (store_now || seconds_since(store_lost_at) > lim))
-      return fmt::format("rank 0 is gone: the rendezvous store it hosts at {} stopped answering ({})", where,
-                         store_error);
+      return fmt::format("{} at {} stopped answering ({})",
+                         agent_store ? "torchrun's rendezvous store" : "rank 0 is gone: the rendezvous store it hosts",
+                         where, store_error);
     std::string out;
     for (int64_t r = 0; r < world; ++r) {
       if (r == rank) continue;
@@ -308,7 +310,10 @@ DistributedContext::DistributedContext(const DistributedEnv& env, DistributedOpt
   const std::string where = fmt::format("{}:{}", env.master_addr, env.master_port);
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(env.master_port);
-  so.isServer = env.rank == 0;
+  // Under torchrun its agent already serves a TCPStore at MASTER_PORT: join it as a client, in
+  // a namespace of this restart attempt (what PyTorch's env:// init does).
+  const bool agent_store = env_var("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  so.isServer = env.rank == 0 && !agent_store;
   so.numWorkers = static_cast<size_t>(env.world_size);
   so.waitWorkers = true;
   // Joining may wait for slow starters (loading LibTorch, indexing the data set): at least 2 min;
@@ -328,10 +333,16 @@ DistributedContext::DistributedContext(const DistributedEnv& env, DistributedOpt
         std::chrono::duration_cast<std::chrono::seconds>(so.timeout).count(), first_line(e.what()),
         env.rank == 0 ? " (some rank never connected)" : " (is rank 0 running and MASTER_ADDR/MASTER_PORT right?)"));
   }
+  if (agent_store) {
+    const std::string attempt = "/worker/attempt_" + env_var("TORCHELASTIC_RESTART_COUNT").value_or("0");
+    s.store = c10::make_intrusive<c10d::PrefixStore>(attempt, s.store);
+    hb_store = c10::make_intrusive<c10d::PrefixStore>(attempt, hb_store);
+  }
   s.hb = std::make_shared<Heartbeat>();
   s.hb->rank = env.rank;
   s.hb->world = env.world_size;
   s.hb->where = where;
+  s.hb->agent_store = agent_store;
   s.hb->interval = s.opt.heartbeat_interval;
   s.hb->timeout = s.opt.timeout;
   s.hb->store = c10::make_intrusive<c10d::PrefixStore>("byteformer", hb_store);
