@@ -154,7 +154,14 @@ struct Heartbeat {
 
   void loop() {
     bool warned = false;
+    auto tick = Clock::now();
     while (!stop.load()) {
+      // This process itself was stalled (SIGSTOP, swapping): peers' silence is not theirs.
+      if (Clock::now() - tick > 4 * interval) {
+        std::lock_guard<std::mutex> lock(mu);
+        for (auto& t : moved) t = Clock::now();
+      }
+      tick = Clock::now();
       try {
         store->add(fmt::format("hb/{}", rank), 1);
         for (int64_t r = 0; r < world; ++r) {
