@@ -11,6 +11,7 @@ packages=(
   libsndfile1-dev libmp3lame-dev libmpg123-dev libsamplerate0-dev
   clang libclang-rt-14-dev               # libFuzzer targets
   python3-torch                          # tests: PyTorch's torch.load reads our .pt files
+  libgloo-dev iproute2                   # distributed training (Gloo headers), two-host test (ip netns)
 )
 missing=()
 for p in "${packages[@]}"; do
