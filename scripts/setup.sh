@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev               # libFuzzer targets
   python3-torch                          # tests: PyTorch's torch.load reads our .pt files
   libgloo-dev iproute2                   # distributed training (Gloo headers), two-host test (ip netns)
+  espeak-ng                              # `byteformer data speech-synth` and its tests
 )
 missing=()
 for p in "${packages[@]}"; do
