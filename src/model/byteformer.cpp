@@ -178,8 +178,8 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
   if (!fused_token_reduction_)
     return token_reduction_net(embeddings(idx).transpose(1, 2)).transpose(1, 2);  // (B, N, C)
   const int64_t B = idx.size(0), N = (idx.size(1) - k) / s + 1;
-  if (B * N < V)  // fewer tokens than table rows: the plain convolution is cheaper
-    return token_reduction_net(embeddings(idx).transpose(1, 2)).transpose(1, 2);
+  // Always the table path, even where the plain convolution would be cheaper: the choice must
+  // not depend on the batch, or a file's logits would (float32 sums in another order).
   const auto table = reduction_table();  // (k*V, C)
   // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
   auto offsets = torch::arange(k, idx.options()) * V;                       // (k)
