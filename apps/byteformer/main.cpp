@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   byteformer::cli::prefer_passive_openmp(argc, argv);
-  byteformer::cli::tune_allocator();
+  byteformer::cli::tune_allocator(argc, argv);
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "byteformer 0.1.0");
