@@ -19,7 +19,13 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 }
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
-  auto h = torch::gelu(fc1(apply_norm(norm, x)));  // exact (erf) GELU, as CoreNet's activation `gelu`
+  auto h = fc1(apply_norm(norm, x));  // (B, N, ffn)
+  // Exact (erf) GELU, as CoreNet's activation `gelu`; in place when no gradient is needed.
+  if (torch::GradMode::is_enabled()) {
+    h = torch::gelu(h);
+  } else {
+    at::gelu_out(h, h);
+  }
   // CoreNet's ffn_dropout (index 3) is 0 for every preset.
   h = fc2(h);
   return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
@@ -72,11 +78,7 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     // Inference: the same arithmetic, reusing buffers in place (less memory, fewer passes).
     // (Not under autocast, where the residual stream must stay in float32.)
     auto& y = a.add_(x);
-    auto h = pre_norm_ffn->fc1(apply_norm(pre_norm_ffn->norm, y));  // (B, N, ffn)
-    at::gelu_out(h, h);
-    auto out = pre_norm_ffn->fc2(h);
-    if (out.scalar_type() == y.scalar_type()) return out.add_(y);
-    return out + y;
+    return pre_norm_ffn(y).add_(y);
   }
   a = F::dropout(a, F::DropoutFuncOptions().p(dropout_).training(is_training()));  // pre_norm_mha.2
   auto y = x + drop_path(a);
