@@ -13,6 +13,20 @@
 namespace byteformer {
 namespace {
 
+// A 2-layer C=16 ByteFormer: enough structure (norms, biases, a merge) for the unit tests.
+ByteFormerOptions tiny_model_options() {
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.embed_dim = 16;
+  o.num_heads = 2;
+  o.ffn_dim = 32;
+  o.num_layers = 2;
+  o.window_shifts = {0, 8};
+  o.downsample = {true, false};
+  o.max_num_tokens = 100;
+  o.n_classes = 3;
+  return o;
+}
+
 TEST(CosineSchedule, WarmupThenPerEpochCosineAsCoreNet) {
   Config c = Config::load_string(
       "scheduler: {is_iteration_based: false, max_epochs: 300, warmup_iterations: 7500, warmup_init_lr: 1.0e-6,"
@@ -27,16 +41,7 @@ TEST(CosineSchedule, WarmupThenPerEpochCosineAsCoreNet) {
 }
 
 TEST(Optimizer, NoDecayOnOneDimensionalParamsOnly) {
-  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
-  o.embed_dim = 16;
-  o.num_heads = 2;
-  o.ffn_dim = 32;
-  o.num_layers = 2;
-  o.window_shifts = {0, 8};
-  o.downsample = {true, false};
-  o.max_num_tokens = 100;
-  o.n_classes = 3;
-  ByteFormer model(o);
+  ByteFormer model(tiny_model_options());
   OptimizerOptions opt;
   opt.weight_decay = 0.05;
   opt.no_decay_bn_filter_bias = true;
@@ -71,16 +76,7 @@ TEST(Loss, MatchesLibTorchCrossEntropyWithLabelSmoothing) {
 }
 
 TEST(Ema, FollowsCoreNetUpdate) {
-  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
-  o.embed_dim = 16;
-  o.num_heads = 2;
-  o.ffn_dim = 32;
-  o.num_layers = 2;
-  o.window_shifts = {0, 8};
-  o.downsample = {true, false};
-  o.max_num_tokens = 100;
-  o.n_classes = 3;
-  ByteFormer model(o);
+  ByteFormer model(tiny_model_options());
   ModelEma ema(model, 0.25);
   const auto before = ema.model()->classifier->weight.clone();
   {
