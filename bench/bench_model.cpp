@@ -2,24 +2,34 @@
 // (CoreNet-like: embedding then Conv1d) and fused token reduction measured in the same run,
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
-//   build/bench/bench_model [--threads T] [--quick]
+//   build/bench/bench_model [--threads T] [--quick] [--default-allocator]
+//                           [--profile tiff|jpeg [--reps N | --trace FILE.json]]
+//
+// --profile runs only the fused eval forward of one workload (batch 4) N times and prints its
+// samples/s: a target for `perf record`; with --trace it writes LibTorch's per-operator trace of
+// one forward (chrome://tracing; bench/op_summary.py totals it per operator).
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <string>
 #include <thread>
 
 #include <fmt/format.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "byteformer/model/byteformer.h"
+#include "byteformer/model/runtime.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using byteformer::ByteFormer;
 using byteformer::ByteFormerOptions;
+using byteformer::keep_freed_memory;
+using byteformer::set_compute_threads;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -96,16 +106,44 @@ double peak_rss_gb() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  byteformer::reexec_with_passive_openmp(argv);  // as `byteformer train` and `eval` run
   int threads = static_cast<int>(std::thread::hardware_concurrency());
-  bool quick = false;
+  bool quick = false, default_allocator = false;
+  std::string profile;
+  int profile_reps = 3;
+  std::string trace;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--default-allocator")) default_allocator = true;
+    if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) profile = argv[++i];
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) profile_reps = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
   }
-  torch::set_num_threads(threads);
+  set_compute_threads(threads);
+  if (!default_allocator) keep_freed_memory();  // as `byteformer train` and `eval` do
   torch::manual_seed(0);
+  if (!profile.empty()) {
+    const bool is_tiff = profile == "tiff";
+    ByteFormer model(workload(is_tiff ? 32 : 4));
+    Result r;
+    if (!trace.empty()) {
+      // One traced forward (after an untraced warm-up inside eval_forward): chrome://tracing JSON.
+      eval_forward(model, 4, is_tiff ? 150702 : 48564, 1, true);
+      torch::autograd::profiler::RecordProfile guard(trace);
+      r = eval_forward(model, 4, is_tiff ? 150702 : 48564, 1, true);
+    } else {
+      r = eval_forward(model, 4, is_tiff ? 150702 : 48564, profile_reps, true);
+    }
+    fmt::print("{} eval forward, batch 4, fused: {:.2f} samples/s (OpenMP {})\n", profile, r.samples_per_s,
+               byteformer::passive_openmp() ? "passive" : "spinning");
+    for (const auto& kv : r.stage_seconds) fmt::print("  {:<16} {:>8.3f} s\n", kv.first, kv.second);
+    return 0;
+  }
   const int reps = quick ? 1 : 3;
-  fmt::print("byteformer bench_model: {} threads, LibTorch {}\n", threads, TORCH_VERSION);
+  fmt::print("byteformer bench_model: {} threads, LibTorch {}, {}{}\n", threads, TORCH_VERSION,
+             byteformer::blas_description().empty() ? "BLAS not OpenBLAS" : byteformer::blas_description(),
+             default_allocator ? ", glibc's default allocator settings" : "");
   const double fp32 = matmul_gflops(torch::kFloat, quick ? 3 : 10);
   const double bf16 = matmul_gflops(torch::kBFloat16, quick ? 3 : 10);
   fmt::print("matrix product 2048^3: fp32 {:.1f} GFLOP/s, bf16 {:.1f} GFLOP/s\n\n", fp32, bf16);

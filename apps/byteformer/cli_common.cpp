@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include <thread>
+#include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
 
@@ -30,9 +30,6 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights) {
   cmd->add_option("--threads", f.threads, "Intra-op threads (default: all cores)");
 }
 
-void apply_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-}
+void apply_threads(int threads) { set_compute_threads(threads); }
 
 }  // namespace byteformer::cli

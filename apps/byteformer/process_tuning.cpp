@@ -1,10 +1,8 @@
 #include "process_tuning.h"
 
-#include <malloc.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <cstring>
+
+#include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
 
@@ -12,18 +10,18 @@ namespace {
 bool loads_data(int argc, char** argv) {
   return argc >= 2 && (!std::strcmp(argv[1], "train") || !std::strcmp(argv[1], "eval"));
 }
+bool runs_model(int argc, char** argv) {
+  return loads_data(argc, argv);
+}
 }  // namespace
 
 void tune_allocator(int argc, char** argv) {
   if (!loads_data(argc, argv)) return;
-  mallopt(M_MMAP_MAX, 0);                       // large blocks from the heap, not mmap
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);           // keep up to 1 GiB of free heap top
+  keep_freed_memory();
 }
 
 void prefer_passive_openmp(int argc, char** argv) {
-  if (!loads_data(argc, argv) || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-  ::execv("/proc/self/exe", argv);  // on failure, carry on with the current settings
+  if (runs_model(argc, argv)) reexec_with_passive_openmp(argv);
 }
 
 }  // namespace byteformer::cli

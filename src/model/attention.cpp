@@ -12,12 +12,27 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t embed_dim, int64_t num_he
   out_proj = register_module("out_proj", torch::nn::Linear(torch::nn::LinearOptions(embed_dim, embed_dim).bias(true)));
 }
 
+torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
+  const auto& W = qkv_proj->weight;
+  if (torch::GradMode::is_enabled() || x.scalar_type() != W.scalar_type()) {
+    qkv_weight_t_ = torch::Tensor();
+    return qkv_proj(x);
+  }
+  const std::array<int64_t, 2> key{reinterpret_cast<int64_t>(W.data_ptr()), static_cast<int64_t>(W._version())};
+  if (!qkv_weight_t_.defined() || key != qkv_weight_key_ || qkv_weight_t_.device() != W.device()) {
+    qkv_weight_t_ = W.t().contiguous();
+    qkv_weight_key_ = key;
+  }
+  auto y = torch::addmm(qkv_proj->bias, x.reshape({-1, embed_dim_}), qkv_weight_t_);
+  return y.view({x.size(0), x.size(1), 3 * embed_dim_});
+}
+
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == embed_dim_, "MultiHeadAttention::forward - expected (G, w, ",
               embed_dim_, "), got ", x.sizes());
   const int64_t G = x.size(0), w = x.size(1), H = num_heads_, d = embed_dim_ / num_heads_;
   // (G, w, 3C) -> (G, w, 3, H, d) -> (3, G, H, w, d)
-  auto qkv = qkv_proj(x).view({G, w, 3, H, d}).permute({2, 0, 3, 1, 4});
+  auto qkv = project_qkv(x).view({G, w, 3, H, d}).permute({2, 0, 3, 1, 4});
   auto q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(d)));  // (G, H, w, d)
   auto k = qkv[1];
   auto v = qkv[2];

@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
+
 namespace byteformer {
 
 /// `qkv_proj` Linear(C, 3C) and `out_proj` Linear(C, C), both with bias (CoreNet's names).
@@ -19,8 +21,16 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::nn::Linear out_proj{nullptr};
 
  private:
+  /// qkv_proj(x) for x (G, w, C). Without autograd the product reads a row-major copy of
+  /// W^T, kept until the weight changes: OpenBLAS multiplies (tokens, C) x (C, 3C) about 1.5x
+  /// faster from it than from W's transposed view (2048-token TIFF layers: 112 -> 176
+  /// GFLOP/s on 2 cores; the (C, C) and FFN shapes show no difference).
+  torch::Tensor project_qkv(const torch::Tensor& x);
+
   int64_t embed_dim_;
   int64_t num_heads_;
+  torch::Tensor qkv_weight_t_;  // cache of qkv_proj->weight.t().contiguous()
+  std::array<int64_t, 2> qkv_weight_key_{0, -1};
 };
 TORCH_MODULE(MultiHeadAttention);
 

@@ -1,0 +1,35 @@
+// Process-wide compute settings: threads of LibTorch and of the BLAS under it, and the
+// allocator. Each call is cheap and may be repeated.
+#pragma once
+
+#include <string>
+
+namespace byteformer {
+
+/// Sets LibTorch's intra-op (OpenMP) threads to `threads` (<= 0: every core) and, when the
+/// BLAS is OpenBLAS, OpenBLAS's own thread pool to the same number, so that `--threads 1`
+/// really means one thread (OpenBLAS otherwise starts one thread per core for every matrix
+/// product, whatever LibTorch was told). Returns the number set.
+int set_compute_threads(int threads);
+
+/// Whether OpenMP threads sleep while they wait (OMP_WAIT_POLICY=PASSIVE).
+bool passive_openmp();
+
+/// OpenMP threads that spin while they wait take the cores from OpenBLAS's threads and from data
+/// loaders on a small machine (measured, TIFF-224 batch 4 eval on 2 cores: 2.3 samples/s
+/// spinning, 3.7-4.7 passive). libgomp reads OMP_WAIT_POLICY only when it loads, so when it is
+/// unset this re-executes the program (/proc/self/exe, same argv) with PASSIVE; it returns only
+/// when the policy was already set or the exec failed. Costs one more start of LibTorch (~0.3 s).
+void reexec_with_passive_openmp(char** argv);
+
+/// The BLAS that LibTorch's matrix products reach, as OpenBLAS reports it (for example
+/// "OpenBLAS 0.3.21 ... Cooperlake MAX_THREADS=64"), or "" when it is not OpenBLAS.
+std::string blas_description();
+
+/// Keeps large freed blocks in the process (glibc): without it every tensor over 32 MiB is
+/// mapped afresh and page-faulted in, which costs more than the arithmetic of most elementwise
+/// ops on it (measured: exp on 8 M floats 28 -> 5.6 ms). Raises peak memory a little
+/// (fragmentation), so `predict` on a few files keeps the default.
+void keep_freed_memory();
+
+}  // namespace byteformer

@@ -1,0 +1,52 @@
+#include "byteformer/model/runtime.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
+#include <torch/torch.h>
+
+namespace byteformer {
+
+namespace {
+// OpenBLAS's C entry points, looked up at run time: the BLAS behind LibTorch is chosen by
+// Debian's alternatives system, and it need not be OpenBLAS at all.
+template <typename Fn>
+Fn openblas_symbol(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+}
+}  // namespace
+
+int set_compute_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
+  return threads;
+}
+
+bool passive_openmp() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return policy != nullptr && std::string(policy) == "PASSIVE";
+}
+
+void reexec_with_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  ::execv("/proc/self/exe", argv);  // on failure, carry on with the current settings
+}
+
+std::string blas_description() {
+  auto config = openblas_symbol<char* (*)()>("openblas_get_config");
+  return config != nullptr ? std::string("OpenBLAS ") + config() : std::string();
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_MAX, 0);              // large blocks from the heap, not from fresh mappings
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // keep up to 1 GiB of free heap top
+}
+
+}  // namespace byteformer

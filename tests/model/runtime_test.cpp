@@ -1,0 +1,41 @@
+// Process-wide compute settings: LibTorch's and OpenBLAS's thread counts move together, and the
+// BLAS under LibTorch is the optimised one.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "byteformer/model/runtime.h"
+
+namespace byteformer {
+namespace {
+
+int openblas_threads() {
+  auto get = reinterpret_cast<int (*)()>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : -1;
+}
+
+TEST(Runtime, LibTorchMultipliesThroughOpenBlas) {
+  // scripts/setup.sh selects OpenBLAS for Debian's libblas.so.3 alternative; the reference BLAS
+  // would be 10-20x slower and export none of OpenBLAS's symbols.
+  EXPECT_EQ(blas_description().rfind("OpenBLAS", 0), 0u) << blas_description();
+  auto a = torch::randn({64, 64}, torch::kDouble), b = torch::randn({64, 64}, torch::kDouble);
+  EXPECT_TRUE(torch::allclose(torch::mm(a, b), (a.unsqueeze(2) * b.unsqueeze(0)).sum(1), 1e-12, 1e-12));
+}
+
+TEST(Runtime, ThreadCountsOfLibTorchAndOpenBlasMoveTogether) {
+  const int before = torch::get_num_threads();
+  EXPECT_EQ(set_compute_threads(1), 1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  EXPECT_EQ(openblas_threads(), 1);
+  EXPECT_EQ(set_compute_threads(2), 2);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  EXPECT_EQ(openblas_threads(), 2);
+  const int all = set_compute_threads(0);  // 0: every core
+  EXPECT_GE(all, 1);
+  EXPECT_EQ(torch::get_num_threads(), all);
+  set_compute_threads(before);
+}
+
+}  // namespace
+}  // namespace byteformer
