@@ -16,8 +16,7 @@ bool runs_model(int argc, char** argv) {
 }  // namespace
 
 void tune_allocator(int argc, char** argv) {
-  if (!loads_data(argc, argv)) return;
-  keep_freed_memory();
+  if (loads_data(argc, argv) || (argc >= 2 && !std::strcmp(argv[1], "predict"))) keep_freed_memory();
 }
 
 void prefer_passive_openmp(int argc, char** argv) {

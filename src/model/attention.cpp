@@ -24,7 +24,9 @@ torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
     qkv_weight_key_ = key;
   }
   auto y = torch::addmm(qkv_proj->bias, x.reshape({-1, embed_dim_}), qkv_weight_t_);
-  return y.view({x.size(0), x.size(1), 3 * embed_dim_});
+  auto sizes = x.sizes().vec();
+  sizes.back() = 3 * embed_dim_;
+  return y.view(sizes);
 }
 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid) {

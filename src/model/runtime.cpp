@@ -33,6 +33,19 @@ bool passive_openmp() {
   return policy != nullptr && std::string(policy) == "PASSIVE";
 }
 
+SingleThreadedBlas::SingleThreadedBlas() {
+  auto get = openblas_symbol<int (*)()>("openblas_get_num_threads");
+  auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads");
+  if (get == nullptr || set == nullptr) return;
+  previous_ = get();
+  if (previous_ > 1) set(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (previous_ <= 1) return;
+  if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(previous_);
+}
+
 void reexec_with_passive_openmp(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);

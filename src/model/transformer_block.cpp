@@ -1,6 +1,9 @@
 #include "byteformer/model/transformer_block.h"
 
+#include <ATen/autocast_mode.h>
+
 #include "byteformer/model/norm.h"
+#include "byteformer/model/window_attention.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -43,6 +46,13 @@ TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t l
 torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len) {
   const int64_t B = x.size(0), N = x.size(1);
   auto h = apply_norm(pre_norm_mha->norm, x);  // (B, N, C); per token, so windowing after the norm is exact
+  if (!torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() &&
+      (h.scalar_type() == torch::kFloat || h.scalar_type() == torch::kDouble) && h.device().is_cpu()) {
+    // Inference on the CPU: the same arithmetic without window copies (window_attention.h).
+    torch::Tensor pad_token;
+    if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
+    return windowed_attention_inference(*pre_norm_mha->attn, h, valid_len, pad_token, window_, shift_);
+  }
   if (!valid_len.defined()) {
     // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
     auto pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));

@@ -22,6 +22,21 @@ bool passive_openmp();
 /// when the policy was already set or the exec failed. Costs one more start of LibTorch (~0.3 s).
 void reexec_with_passive_openmp(char** argv);
 
+/// While alive, OpenBLAS runs every product on the calling thread (no-op for another BLAS).
+/// For loops that already spread many small products over LibTorch's threads, where
+/// OpenBLAS's own threads would only oversubscribe the cores. Restores the previous count.
+/// Process-wide: products that other threads run meanwhile are single-threaded too.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 /// The BLAS that LibTorch's matrix products reach, as OpenBLAS reports it (for example
 /// "OpenBLAS 0.3.21 ... Cooperlake MAX_THREADS=64"), or "" when it is not OpenBLAS.
 std::string blas_description();
