@@ -22,6 +22,7 @@
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/runtime.h"
+#include "byteformer/train/autocast.h"
 
 namespace {
 
@@ -57,7 +58,8 @@ struct Result {
   std::map<std::string, double> stage_seconds;
 };
 
-Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused) {
+Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false) {
+  byteformer::AutocastGuard autocast(bf16);  // CPU bf16 autocast, as `eval --mixed-precision`
   model->eval();
   model->set_fused_token_reduction(fused);
   auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong);
@@ -166,6 +168,11 @@ int main(int argc, char** argv) {
   row("eval forward, 48,564 B (avg ImageNet JPEG), k=4, w=128, batch 4", j4p.samples_per_s, j4f.samples_per_s, "0.87");
   row("train step, same", train_step(jpeg_model, 4, jpeg, reps, false), train_step(jpeg_model, 4, jpeg, reps, true),
       "0.27");
+  // Optional bf16 (autocast, as `byteformer eval --mixed-precision`): other numbers out.
+  const double t4b = eval_forward(tiff_model, 4, tiff, reps, true, true).samples_per_s;
+  const double j4b = eval_forward(jpeg_model, 4, jpeg, reps, true, true).samples_per_s;
+  fmt::print("bf16 autocast eval forward (fused), batch 4: TIFF {:.2f}/s ({:.2f}x fp32), JPEG k=4 {:.2f}/s ({:.2f}x fp32)\n",
+             t4b, t4b / e4f.samples_per_s, j4b, j4b / j4f.samples_per_s);
   fmt::print("peak RSS of this process: {:.2f} GB\n\n", peak_rss_gb());
 
   // Per-stage FLOP/s of the fused TIFF-224 batch-4 forward against the fp32 peak above.

@@ -35,6 +35,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--split", args->split, "validation or test (Speech Commands)")
       ->check(CLI::IsMember({"validation", "val", "test"}));
   cmd->add_option("--batch-size", args->batch_size, "Default: dataset.eval_batch_size0");
+  cmd->add_flag("--mixed-precision", args->mixed_precision,
+                "Forward under CPU bf16 autocast (also when the config sets common.mixed_precision)");
   cmd->callback([args] {
     apply_threads(args->model.threads);
     LoadedModel loaded = load_model(args->model.spec());
@@ -58,7 +60,7 @@ void add_eval_command(CLI::App& app) {
     sampler.batch_size = batch;
     sampler.shuffle = false;
     EvalOptions opts;
-    opts.mixed_precision = args->mixed_precision;
+    opts.mixed_precision = args->mixed_precision || config.get_bool("common.mixed_precision", false);
     opts.progress = args->json ? nullptr : &std::cerr;
     const EvalResult r =
         evaluate(loaded.model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);

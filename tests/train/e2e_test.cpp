@@ -68,6 +68,16 @@ TEST(EndToEnd, TrainEvalPredictImages) {
   ASSERT_EQ(eval2.exit_code, 0) << eval2.err;
   EXPECT_NE(eval2.out.find("top1"), std::string::npos);
 
+  // --mixed-precision: the same evaluation under bf16 autocast, close to float32 but not equal.
+  const auto eval_bf16 = test::run_command(cli() + " eval --threads 1 --json --mixed-precision --config " +
+                                           config("tiny_image.yaml") + " --weights " + run +
+                                           "/checkpoint_best.pt --override dataset.root_val=" + root + "/val");
+  ASSERT_EQ(eval_bf16.exit_code, 0) << eval_bf16.err;
+  const auto jb = nlohmann::json::parse(eval_bf16.out);
+  EXPECT_EQ(jb["samples"].get<int64_t>(), 8);
+  EXPECT_NE(jb["loss"].get<double>(), j["loss"].get<double>());
+  EXPECT_NEAR(jb["loss"].get<double>(), j["loss"].get<double>(), 0.05 * j["loss"].get<double>());
+
   // predict reads the labels from the weights' sidecar.
   const auto predict = test::run_command(cli() + " predict --threads 1 --config " + config("tiny_image.yaml") +
                                          " --weights " + run + "/checkpoint_best.pt " + root + "/val/red/00.png");
