@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
   // Optional bf16 (autocast, as `byteformer eval --mixed-precision`): other numbers out.
   const double t4b = eval_forward(tiff_model, 4, tiff, reps, true, true).samples_per_s;
   const double j4b = eval_forward(jpeg_model, 4, jpeg, reps, true, true).samples_per_s;
-  fmt::print("bf16 autocast eval forward (fused), batch 4: TIFF {:.2f}/s ({:.2f}x fp32), JPEG k=4 {:.2f}/s ({:.2f}x fp32)\n",
+  fmt::print("bf16 autocast eval forward (fused), batch 4: TIFF {:.2f}/s ({:.2f}x fp32), "
+             "JPEG k=4 {:.2f}/s ({:.2f}x fp32)\n",
              t4b, t4b / e4f.samples_per_s, j4b, j4b / j4f.samples_per_s);
   fmt::print("peak RSS of this process: {:.2f} GB\n\n", peak_rss_gb());
 

@@ -27,6 +27,14 @@ target_link_libraries(byteformer_deps INTERFACE
   ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog
   JPEG::JPEG PNG::PNG TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
   Threads::Threads)
+# LibTorch's at::parallel_for is inline and runs on OpenMP only where the caller is compiled
+# with OpenMP: without it, our parallel loops run on one thread.
+find_package(OpenMP)
+if(OpenMP_CXX_FOUND)
+  target_link_libraries(byteformer_deps INTERFACE OpenMP::OpenMP_CXX)
+else()
+  message(WARNING "OpenMP not found: at::parallel_for in byteformer's own code runs on one thread")
+endif()
 if(TORCH_CXX_FLAGS)
   separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
   target_compile_options(byteformer_deps INTERFACE ${_torch_flags})

@@ -1,6 +1,7 @@
 #include "byteformer/model/window_attention.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
 #include <cmath>
 #include <limits>
@@ -106,13 +107,14 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
   const int64_t G = s.windows;
 
   auto qkv = attn.project_qkv(h).reshape({B * N, 3 * C});
-  torch::Tensor pad_qkv = valid_len.defined() ? torch::Tensor() : attn.project_qkv(pad_token.reshape({1, C})).reshape({3 * C});
+  torch::Tensor pad_qkv;  // CoreNet numerics: qkv of the window padding token
+  if (!valid_len.defined()) pad_qkv = attn.project_qkv(pad_token.reshape({1, C})).reshape({3 * C});
 
   // Per window: are all its slots tokens of the row (no padding to patch, no output to drop)?
   auto whole_t = s.on_row.view({G, window}).all(1).to(torch::kUInt8).contiguous();
   std::vector<uint8_t> whole(whole_t.data_ptr<uint8_t>(), whole_t.data_ptr<uint8_t>() + G);
 
-  torch::Tensor keep, live, live_rows;
+  torch::Tensor keep, live;
   std::vector<int64_t> live_windows;
   if (s.key_valid.defined()) {
     // A window without a valid key: its tokens get zeros (MultiHeadAttention's rule), so it is
@@ -144,7 +146,11 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
   }
   {
     SingleThreadedBlas one_blas_thread;
+    // LibTorch 1.13's parallel_for does not carry the caller's InferenceMode / grad mode to its
+    // worker threads: each task restores them.
+    const at::ThreadLocalState caller_state;
     at::parallel_for(0, static_cast<int64_t>(tasks.size()), 1, [&](int64_t begin, int64_t end) {
+      at::ThreadLocalStateGuard state_guard(caller_state);
       for (int64_t t = begin; t < end; ++t)
         attend_windows(k, qkv, pad_qkv, s, keep, whole, heads, tasks[t].first, tasks[t].second);
     });

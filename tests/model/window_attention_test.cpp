@@ -37,11 +37,16 @@ TEST_P(WindowAttention, InferenceMatchesTheWindowedPath) {
   torch::Tensor valid_len;
   if (numerics == Numerics::kMasked) valid_len = torch::tensor(c.lengths, torch::kLong);
   auto windowed = block->forward(x, valid_len).detach();  // autograd on: the windowed path
+  // Two threads, so that the window chunks really run on LibTorch's worker threads (which must
+  // see the caller's InferenceMode) when the batch has enough windows.
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
   torch::Tensor fast;
   {
     c10::InferenceMode guard;
     fast = block->forward(x, valid_len);
   }
+  torch::set_num_threads(threads);
   const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
   // Tokens past a row's length are batch padding: under masked numerics only real tokens count
   // (the model masks the rest before merging and pooling); CoreNet numerics compare all.
