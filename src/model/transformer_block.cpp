@@ -1,8 +1,11 @@
 #include "byteformer/model/transformer_block.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <ATen/autocast_mode.h>
 
 #include "byteformer/model/norm.h"
+#include "byteformer/model/runtime.h"
 #include "byteformer/model/window_attention.h"
 #include "byteformer/model/windowing.h"
 
@@ -32,6 +35,29 @@ torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
   // CoreNet's ffn_dropout (index 3) is 0 for every preset.
   h = fc2(h);
   return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+}
+
+void PreNormFfnImpl::add_to_inference(torch::Tensor& y) {
+  TORCH_CHECK(!torch::GradMode::is_enabled() && y.is_contiguous(), "PreNormFfn::add_to_inference: inference only");
+  const int64_t C = y.size(-1);
+  auto rows = y.view({-1, C});
+  const int64_t R = rows.size(0);
+  // 128 rows: a (128, ffn) activation of Ti is 384 KB, well inside L2.
+  constexpr int64_t kRows = 128;
+  const auto w1t = fc1->weight.t(), w2t = fc2->weight.t();
+  const std::vector<int64_t> shape{C};
+  SingleThreadedBlas one_blas_thread;
+  const at::ThreadLocalState caller_state;  // InferenceMode for the worker threads
+  at::parallel_for(0, (R + kRows - 1) / kRows, 1, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard state_guard(caller_state);
+    for (int64_t t = begin; t < end; ++t) {
+      auto part = rows.slice(0, t * kRows, std::min(R, (t + 1) * kRows));
+      auto h = at::layer_norm(part, shape, norm->weight, norm->bias, norm->options.eps());
+      auto f = torch::addmm(fc1->bias, h, w1t);
+      at::gelu_out(f, f);
+      part.addmm_(f, w2t).add_(fc2->bias);
+    }
+  });
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t layer)
@@ -88,6 +114,11 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     // Inference: the same arithmetic, reusing buffers in place (less memory, fewer passes).
     // (Not under autocast, where the residual stream must stay in float32.)
     auto& y = a.add_(x);
+    if (y.is_contiguous() && y.device().is_cpu() && !at::autocast::is_cpu_enabled() &&
+        (y.scalar_type() == torch::kFloat || y.scalar_type() == torch::kDouble)) {
+      pre_norm_ffn->add_to_inference(y);
+      return y;
+    }
     return pre_norm_ffn(y).add_(y);
   }
   a = F::dropout(a, F::DropoutFuncOptions().p(dropout_).training(is_training()));  // pre_norm_mha.2

@@ -74,3 +74,36 @@ INSTANTIATE_TEST_SUITE_P(Cases, WindowAttention,
 
 }  // namespace
 }  // namespace byteformer
+
+namespace byteformer {
+namespace {
+
+// The FFN's inference path (row chunks over the threads) against its autograd path.
+TEST(FfnInference, MatchesThePlainPath) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    torch::manual_seed(8);
+    PreNormFfn ffn(24, 96, 0.0);
+    ffn->to(dtype);
+    ffn->eval();
+    {
+      torch::NoGradGuard g;
+      for (auto& p : ffn->parameters()) p.add_(torch::randn_like(p) * 0.1);
+    }
+    // 3 x 300 rows: several 128-row chunks and a short last one.
+    auto y = torch::randn({3, 300, 24}, torch::TensorOptions().dtype(dtype));
+    auto reference = (y + ffn->forward(y)).detach();
+    const int threads = torch::get_num_threads();
+    torch::set_num_threads(2);  // chunks on LibTorch's worker threads
+    torch::Tensor fast;
+    {
+      c10::InferenceMode guard;
+      fast = y.clone();
+      ffn->add_to_inference(fast);
+    }
+    torch::set_num_threads(threads);
+    EXPECT_LE((fast - reference).abs().max().item<double>(), dtype == torch::kDouble ? 1e-12 : 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace byteformer

@@ -23,6 +23,10 @@ class PreNormFfnImpl : public torch::nn::Module {
   PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropout);
   /// (B, N, C) -> (B, N, C), without the residual.
   torch::Tensor forward(const torch::Tensor& x);
+  /// y += forward(y) for inference on the CPU (no autograd, float32/64, y contiguous): rows in
+  /// chunks spread over LibTorch's threads, each chunk's norm, fc1, GELU, fc2 and residual
+  /// done while its (rows, ffn) activations are in cache, its products on its own thread.
+  void add_to_inference(torch::Tensor& y);
   torch::nn::LayerNorm norm{nullptr};  // "0"
   torch::nn::Linear fc1{nullptr};      // "1"
   torch::nn::Linear fc2{nullptr};      // "4"
