@@ -13,6 +13,15 @@ namespace byteformer {
 
 namespace F = torch::nn::functional;
 
+namespace {
+// The inference paths (window_attention.h, PreNormFfn::add_to_inference): no autograd, CPU,
+// float32/64, not under autocast (which keeps the windowed code and out-of-place residuals).
+bool cpu_inference_path(const torch::Tensor& t) {
+  return !torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() && t.device().is_cpu() &&
+         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
+}
+}  // namespace
+
 PreNormMhaImpl::PreNormMhaImpl(int64_t embed_dim, int64_t num_heads) {
   norm = register_module("0", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(1e-5)));
   attn = register_module("1", MultiHeadAttention(embed_dim, num_heads));
@@ -72,16 +81,14 @@ TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t l
 torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len) {
   const int64_t B = x.size(0), N = x.size(1);
   auto h = apply_norm(pre_norm_mha->norm, x);  // (B, N, C); per token, so windowing after the norm is exact
-  if (!torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() &&
-      (h.scalar_type() == torch::kFloat || h.scalar_type() == torch::kDouble) && h.device().is_cpu()) {
-    // Inference on the CPU: the same arithmetic without window copies (window_attention.h).
-    torch::Tensor pad_token;
-    if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
+  // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
+  torch::Tensor pad_token;
+  if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
+  if (cpu_inference_path(h)) {
+    // The same arithmetic without window copies (window_attention.h).
     return windowed_attention_inference(*pre_norm_mha->attn, h, valid_len, pad_token, window_, shift_);
   }
   if (!valid_len.defined()) {
-    // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
-    auto pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
     const int64_t pad = (window_ - N % window_) % window_;
     auto hp = pad > 0 ? torch::cat({h, pad_token.expand({B, pad, x.size(2)})}, 1) : h;  // (B, Np, C)
     auto windows = corenet_window(hp, window_, shift_);  // (B*Np/w, w, C), no further padding
@@ -114,8 +121,7 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     // Inference: the same arithmetic, reusing buffers in place (less memory, fewer passes).
     // (Not under autocast, where the residual stream must stay in float32.)
     auto& y = a.add_(x);
-    if (y.is_contiguous() && y.device().is_cpu() && !at::autocast::is_cpu_enabled() &&
-        (y.scalar_type() == torch::kFloat || y.scalar_type() == torch::kDouble)) {
+    if (y.is_contiguous() && cpu_inference_path(y)) {
       pre_norm_ffn->add_to_inference(y);
       return y;
     }
