@@ -10,9 +10,6 @@ namespace {
 bool loads_data(int argc, char** argv) {
   return argc >= 2 && (!std::strcmp(argv[1], "train") || !std::strcmp(argv[1], "eval"));
 }
-bool runs_model(int argc, char** argv) {
-  return loads_data(argc, argv);
-}
 }  // namespace
 
 void tune_allocator(int argc, char** argv) {
@@ -20,7 +17,7 @@ void tune_allocator(int argc, char** argv) {
 }
 
 void prefer_passive_openmp(int argc, char** argv) {
-  if (runs_model(argc, argv)) reexec_with_passive_openmp(argv);
+  if (loads_data(argc, argv)) reexec_with_passive_openmp(argv);
 }
 
 }  // namespace byteformer::cli

@@ -54,7 +54,7 @@ void reexec_with_passive_openmp(char** argv) {
 
 std::string blas_description() {
   auto config = openblas_symbol<char* (*)()>("openblas_get_config");
-  return config != nullptr ? std::string("OpenBLAS ") + config() : std::string();
+  return config != nullptr ? std::string(config()) : std::string();  // "OpenBLAS 0.3.21 ..."
 }
 
 void keep_freed_memory() {

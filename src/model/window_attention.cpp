@@ -56,7 +56,7 @@ struct Shapes {
 // Attention of windows [g0, g1): gathers their rows of qkv (window padding: pad_qkv), attends
 // per head, writes each token's output row to heads (B*N, C).
 void attend_windows(const Shapes& k, const torch::Tensor& qkv, const torch::Tensor& pad_qkv, const SlotLayout& s,
-                    const torch::Tensor& keep, const std::vector<uint8_t>& all_on_row, torch::Tensor& heads,
+                    const std::vector<uint8_t>& all_on_row, torch::Tensor& heads,
                     int64_t g0, int64_t g1) {
   const int64_t n = g1 - g0, w = k.w, C = k.C, d = k.d;
   auto rows_idx = s.row.slice(0, g0 * w, g1 * w);
@@ -79,8 +79,10 @@ void attend_windows(const Shapes& k, const torch::Tensor& qkv, const torch::Tens
     auto kt = r.slice(2, C + h * d, C + (h + 1) * d).transpose(1, 2).contiguous();  // (n, d, w)
     auto v = r.slice(2, 2 * C + h * d, 2 * C + (h + 1) * d);
     auto scores = torch::bmm(q, kt);  // (n, w, w)
-    if (keep.defined())
-      scores.masked_fill_(keep.slice(0, g0, g1).logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
+    if (s.key_valid.defined()) {
+      scores.masked_fill_(s.key_valid.slice(0, g0, g1).logical_not().unsqueeze(1),
+                          -std::numeric_limits<double>::infinity());
+    }
     auto probs = torch::softmax(scores, -1, softmax_dtype);
     out.slice(2, h * d, (h + 1) * d).copy_(torch::bmm(probs, v));
   }
@@ -114,17 +116,15 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
   auto whole_t = s.on_row.view({G, window}).all(1).to(torch::kUInt8).contiguous();
   std::vector<uint8_t> whole(whole_t.data_ptr<uint8_t>(), whole_t.data_ptr<uint8_t>() + G);
 
-  torch::Tensor keep, live;
+  torch::Tensor live;
   std::vector<int64_t> live_windows;
   if (s.key_valid.defined()) {
     // A window without a valid key: its tokens get zeros (MultiHeadAttention's rule), so it is
     // not computed at all.
-    auto any = s.key_valid.any(1);
-    keep = s.key_valid;
-    auto any_c = any.to(torch::kUInt8).contiguous();
+    live = s.key_valid.any(1);
+    auto any_c = live.to(torch::kUInt8).contiguous();
     for (int64_t g = 0; g < G; ++g)
       if (any_c.data_ptr<uint8_t>()[g]) live_windows.push_back(g);
-    live = any;
   } else {
     live_windows.resize(G);
     for (int64_t g = 0; g < G; ++g) live_windows[g] = g;
@@ -152,7 +152,7 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
     at::parallel_for(0, static_cast<int64_t>(tasks.size()), 1, [&](int64_t begin, int64_t end) {
       at::ThreadLocalStateGuard state_guard(caller_state);
       for (int64_t t = begin; t < end; ++t)
-        attend_windows(k, qkv, pad_qkv, s, keep, whole, heads, tasks[t].first, tasks[t].second);
+        attend_windows(k, qkv, pad_qkv, s, whole, heads, tasks[t].first, tasks[t].second);
     });
   }
   auto out = attn.out_proj(heads.view({B, N, C}));
