@@ -3,11 +3,12 @@
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator]
-//                           [--profile tiff|jpeg [--reps N | --trace FILE.json]]
+//                           [--profile tiff|jpeg|tiff-train|jpeg-train [--reps N | --trace FILE.json]]
 //
-// --profile runs only the fused eval forward of one workload (batch 4) N times and prints its
-// samples/s: a target for `perf record`; with --trace it writes LibTorch's per-operator trace of
-// one forward (chrome://tracing; bench/op_summary.py totals it per operator).
+// --profile runs only the fused eval forward (or, with -train, the train step) of one workload
+// (batch 4) N times and prints its samples/s: a target for `perf record`; with --trace it writes
+// LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
+// per operator).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -108,7 +109,7 @@ double peak_rss_gb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  byteformer::reexec_with_passive_openmp(argv);  // as `byteformer train` and `eval` run
+  byteformer::reexec_with_passive_threads(argv);  // as `byteformer train` and `eval` run
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   bool quick = false, default_allocator = false;
   std::string profile;
@@ -126,19 +127,24 @@ int main(int argc, char** argv) {
   if (!default_allocator) keep_freed_memory();  // as `byteformer train` and `eval` do
   torch::manual_seed(0);
   if (!profile.empty()) {
-    const bool is_tiff = profile == "tiff";
+    const bool is_tiff = profile.rfind("tiff", 0) == 0;
+    const bool is_train = profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0;
+    const int64_t bytes = is_tiff ? 150702 : 48564;
     ByteFormer model(workload(is_tiff ? 32 : 4));
+    auto run = [&](int n) {
+      return is_train ? Result{train_step(model, 4, bytes, n, true), {}} : eval_forward(model, 4, bytes, n, true);
+    };
     Result r;
     if (!trace.empty()) {
-      // One traced forward (after an untraced warm-up inside eval_forward): chrome://tracing JSON.
-      eval_forward(model, 4, is_tiff ? 150702 : 48564, 1, true);
+      // One traced forward or train step (after an untraced warm-up): chrome://tracing JSON.
+      run(1);
       torch::autograd::profiler::RecordProfile guard(trace);
-      r = eval_forward(model, 4, is_tiff ? 150702 : 48564, 1, true);
+      r = run(1);
     } else {
-      r = eval_forward(model, 4, is_tiff ? 150702 : 48564, profile_reps, true);
+      r = run(profile_reps);
     }
-    fmt::print("{} eval forward, batch 4, fused: {:.2f} samples/s (OpenMP {})\n", profile, r.samples_per_s,
-               byteformer::passive_openmp() ? "passive" : "spinning");
+    fmt::print("{} {}, batch 4, fused: {:.2f} samples/s (OpenMP {})\n", profile, is_train ? "train step" : "eval forward",
+               r.samples_per_s, byteformer::passive_openmp() ? "passive" : "spinning");
     for (const auto& kv : r.stage_seconds) fmt::print("  {:<16} {:>8.3f} s\n", kv.first, kv.second);
     return 0;
   }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -61,6 +62,12 @@ void add_train_command(CLI::App& app) {
     Config config = load_config(args->model.config, args->model.spec().overrides);
     if (args->dry_run) {
       std::cout << check_training_config(config);
+      auto env_or = [](const char* name) {
+        const char* v = std::getenv(name);
+        return v != nullptr ? std::string(v) : std::string("(unset)");
+      };
+      std::cout << fmt::format("threads: {} intra-op; OMP_WAIT_POLICY={} OPENBLAS_THREAD_TIMEOUT={}\n",
+                               torch::get_num_threads(), env_or("OMP_WAIT_POLICY"), env_or("OPENBLAS_THREAD_TIMEOUT"));
       return;
     }
     const TrainerOptions options = TrainerOptions::from_config(config);

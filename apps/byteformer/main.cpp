@@ -8,7 +8,7 @@
 #include "process_tuning.h"
 
 int main(int argc, char** argv) {
-  byteformer::cli::prefer_passive_openmp(argc, argv);
+  byteformer::cli::prefer_passive_threads(argc, argv);
   byteformer::cli::tune_allocator(argc, argv);
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);

@@ -16,8 +16,8 @@ void tune_allocator(int argc, char** argv) {
   if (loads_data(argc, argv) || (argc >= 2 && !std::strcmp(argv[1], "predict"))) keep_freed_memory();
 }
 
-void prefer_passive_openmp(int argc, char** argv) {
-  if (loads_data(argc, argv)) reexec_with_passive_openmp(argv);
+void prefer_passive_threads(int argc, char** argv) {
+  if (loads_data(argc, argv)) reexec_with_passive_threads(argv);
 }
 
 }  // namespace byteformer::cli

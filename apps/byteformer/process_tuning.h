@@ -10,10 +10,10 @@ namespace byteformer::cli {
 /// OMP_WAIT_POLICY=PASSIVE: 3.5 -> 3.0 s, peak 0.77 -> 0.79 GB).
 void tune_allocator(int argc, char** argv);
 
-/// For `train` and `eval` (loader threads beside LibTorch's OpenMP threads): OpenMP threads
-/// that spin while waiting starve the loader on a small machine (measured: 47 -> 187
-/// samples/s). libgomp reads OMP_WAIT_POLICY only when it loads, so when it is unset this
-/// re-executes the program once with OMP_WAIT_POLICY=PASSIVE. Returns only if no re-exec.
-void prefer_passive_openmp(int argc, char** argv);
+/// For `train` and `eval` (loader threads beside LibTorch's OpenMP threads and OpenBLAS's):
+/// threads that spin while waiting starve the others on a small machine (measured: 47 -> 187
+/// samples/s). Re-executes the program once with OMP_WAIT_POLICY=PASSIVE and
+/// OPENBLAS_THREAD_TIMEOUT=4 (reexec_with_passive_threads). Returns only if no re-exec.
+void prefer_passive_threads(int argc, char** argv);
 
 }  // namespace byteformer::cli

@@ -1,6 +1,11 @@
 #include "byteformer/model/attention.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
+#include <limits>
+
+#include "byteformer/model/attention_core.h"
 
 namespace byteformer {
 
@@ -34,25 +39,35 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
               embed_dim_, "), got ", x.sizes());
   const int64_t G = x.size(0), w = x.size(1), H = num_heads_, d = embed_dim_ / num_heads_;
   // (G, w, 3C) -> (G, w, 3, H, d) -> (3, G, H, w, d)
-  auto qkv = project_qkv(x).view({G, w, 3, H, d}).permute({2, 0, 3, 1, 4});
+  // unbind, not three selects: its backward writes one (3, G, H, w, d) gradient (a select's
+  // backward zero-fills a whole qkv-sized tensor for each of q, k and v, then adds them).
+  const auto qkv = project_qkv(x).view({G, w, 3, H, d}).permute({2, 0, 3, 1, 4}).unbind(0);
   auto q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(d)));  // (G, H, w, d)
-  auto k = qkv[1];
-  auto v = qkv[2];
-  auto attn = torch::matmul(q, k.transpose(-1, -2));  // (G, H, w, w)
-  torch::Tensor any_valid;
+  const auto& k = qkv[1];
+  const auto& v = qkv[2];
+  torch::Tensor any_valid, keep;
   if (key_valid.defined()) {
     TORCH_CHECK(key_valid.sizes() == torch::IntArrayRef({G, w}), "MultiHeadAttention::forward - key mask ",
                 key_valid.sizes(), " does not match windows ", x.sizes());
     // A window without any valid key would softmax over -inf only (NaN): unmask it, zero it after.
     any_valid = key_valid.any(/*dim=*/1);                                  // (G)
-    auto keep = key_valid.logical_or(any_valid.logical_not().unsqueeze(1));  // (G, w)
-    attn = attn.masked_fill(keep.logical_not().view({G, 1, 1, w}), -std::numeric_limits<float>::infinity());
+    keep = key_valid.logical_or(any_valid.logical_not().unsqueeze(1));  // (G, w)
   }
-  // Softmax in float32 at least (half and bfloat16 are upcast, as CoreNet does).
-  const auto dtype = attn.scalar_type();
-  const auto softmax_dtype = dtype == torch::kDouble ? torch::kDouble : torch::kFloat;
-  attn = torch::softmax(attn.to(softmax_dtype), /*dim=*/-1).to(dtype);
-  auto out = torch::matmul(attn, v);                   // (G, H, w, d)
+  torch::Tensor out;
+  if (torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() && x.device().is_cpu() &&
+      (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble)) {
+    // Training on the CPU: the same numbers, windows spread over the threads (attention_core.h).
+    out = windowed_softmax_attention(q, k, v, keep);  // (G, H, w, d)
+  } else {
+    auto attn = torch::matmul(q, k.transpose(-1, -2));  // (G, H, w, w)
+    if (keep.defined())
+      attn = attn.masked_fill(keep.logical_not().view({G, 1, 1, w}), -std::numeric_limits<float>::infinity());
+    // Softmax in float32 at least (half and bfloat16 are upcast, as CoreNet does).
+    const auto dtype = attn.scalar_type();
+    const auto softmax_dtype = dtype == torch::kDouble ? torch::kDouble : torch::kFloat;
+    attn = torch::softmax(attn.to(softmax_dtype), /*dim=*/-1).to(dtype);
+    out = torch::matmul(attn, v);  // (G, H, w, d)
+  }
   out = out.transpose(1, 2).reshape({G, w, embed_dim_});  // (G, w, C)
   out = out_proj(out);
   if (any_valid.defined()) out = out * any_valid.view({G, 1, 1}).to(out.scalar_type());

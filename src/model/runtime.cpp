@@ -46,9 +46,11 @@ SingleThreadedBlas::~SingleThreadedBlas() {
   if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(previous_);
 }
 
-void reexec_with_passive_openmp(char** argv) {
+void reexec_with_passive_threads(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  // 2^4 cycles: OpenBLAS's threads go to sleep right after a product (the shortest it allows).
+  ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", /*overwrite=*/0);
   ::execv("/proc/self/exe", argv);  // on failure, carry on with the current settings
 }
 

@@ -56,5 +56,19 @@ TEST(Configs, DryRunCommand) {
   EXPECT_NE(r.out.find("accepted with no effect"), std::string::npos) << r.out;
 }
 
+TEST(Configs, TrainRunsWithSleepingThreads) {
+  // train re-executes itself with OpenMP's and OpenBLAS's threads set to sleep when they wait...
+  const std::string dry_run = test::cli_path() + " train --threads 2 --dry-run --config " + test::source_dir() +
+                              "/configs/quickstart/mnist.yaml";
+  auto r = test::run_command("env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT " + dry_run);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("threads: 2 intra-op; OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4\n"), std::string::npos)
+      << r.out;
+  // ...and keeps what the user set.
+  r = test::run_command("env -u OPENBLAS_THREAD_TIMEOUT OMP_WAIT_POLICY=ACTIVE " + dry_run);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("OMP_WAIT_POLICY=ACTIVE OPENBLAS_THREAD_TIMEOUT=(unset)\n"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace byteformer

@@ -15,12 +15,16 @@ int set_compute_threads(int threads);
 /// Whether OpenMP threads sleep while they wait (OMP_WAIT_POLICY=PASSIVE).
 bool passive_openmp();
 
-/// OpenMP threads that spin while they wait take the cores from OpenBLAS's threads and from data
-/// loaders on a small machine (measured, TIFF-224 batch 4 eval on 2 cores: 2.3 samples/s
-/// spinning, 3.7-4.7 passive). libgomp reads OMP_WAIT_POLICY only when it loads, so when it is
-/// unset this re-executes the program (/proc/self/exe, same argv) with PASSIVE; it returns only
-/// when the policy was already set or the exec failed. Costs one more start of LibTorch (~0.3 s).
-void reexec_with_passive_openmp(char** argv);
+/// Threads that spin while they wait take the cores from the threads with work on a small
+/// machine. OpenMP's: from OpenBLAS's threads and from data loaders (measured, TIFF-224 batch 4
+/// eval on 2 cores: 2.3 samples/s spinning, 3.7-4.7 passive). OpenBLAS's (pthreads build): for
+/// about 2^28 cycles after each product, from the OpenMP threads of the elementwise ops that
+/// follow it (measured, alternating runs: JPEG k=4 train step 0.54 -> 0.63 samples/s, eval
+/// 2.17-2.25 -> 2.38-2.39). libgomp and OpenBLAS read their settings only when they load, so
+/// when OMP_WAIT_POLICY is unset this re-executes the program (/proc/self/exe, same argv) with
+/// OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 (unless set); it returns only when
+/// the policy was already set or the exec failed. Costs one more start of LibTorch (~0.3 s).
+void reexec_with_passive_threads(char** argv);
 
 /// While alive, OpenBLAS runs every product on the calling thread (no-op for another BLAS).
 /// For loops that already spread many small products over LibTorch's threads, where
