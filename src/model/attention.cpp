@@ -1,11 +1,10 @@
 #include "byteformer/model/attention.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <cmath>
 #include <limits>
 
 #include "byteformer/model/attention_core.h"
+#include "byteformer/model/cpu_parallel.h"
 
 namespace byteformer {
 
@@ -54,8 +53,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     keep = key_valid.logical_or(any_valid.logical_not().unsqueeze(1));  // (G, w)
   }
   torch::Tensor out;
-  if (torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() && x.device().is_cpu() &&
-      (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble)) {
+  if (torch::GradMode::is_enabled() && cpu_float_outside_autocast(x)) {
     // Training on the CPU: the same numbers, windows spread over the threads (attention_core.h).
     out = windowed_softmax_attention(q, k, v, keep);  // (G, H, w, d)
   } else {

@@ -1,30 +1,17 @@
 #include "byteformer/model/attention_core.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
-
 #include <limits>
 
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu_parallel.h"
 
 namespace byteformer {
 
 namespace {
 
-// Window-heads per task: (8, 128, 128) scores are 512 KB, inside L2; fewer for larger windows.
-int64_t chunk_for(int64_t w) { return std::max<int64_t>(1, (8 * 128 * 128) / std::max<int64_t>(1, w * w)); }
-
-// Runs fn(begin, end) over [0, n) window-heads in chunks on LibTorch's threads, with OpenBLAS
-// single-threaded and each task in the caller's grad mode / InferenceMode (LibTorch 1.13's
-// parallel_for does not carry them to its workers).
+// Runs fn(begin, end) over [0, n) window-heads in chunks (parallel_tasks).
 template <typename Fn>
 void over_chunks(int64_t n, int64_t chunk, const Fn& fn) {
-  SingleThreadedBlas one_blas_thread;
-  const at::ThreadLocalState caller_state;
-  at::parallel_for(0, (n + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
-    at::ThreadLocalStateGuard state_guard(caller_state);
-    for (int64_t t = begin; t < end; ++t) fn(t * chunk, std::min(n, (t + 1) * chunk));
-  });
+  parallel_tasks((n + chunk - 1) / chunk, [&](int64_t t) { fn(t * chunk, std::min(n, (t + 1) * chunk)); });
 }
 
 class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
@@ -41,7 +28,7 @@ class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
     torch::Tensor masked;  // (G, 1, w): keys to exclude
     if (keep.numel() > 0) masked = keep.logical_not().view({G, 1, w});
     // Chunks of whole windows (all H heads), so that a chunk's mask is a slice of `masked`.
-    over_chunks(G * H, H * std::max<int64_t>(1, chunk_for(w) / H), [&](int64_t a, int64_t b) {
+    over_chunks(G * H, H * std::max<int64_t>(1, windows_per_task(w) / H), [&](int64_t a, int64_t b) {
       auto scores = at::bmm(q.slice(0, a, b), k.slice(0, a, b).transpose(1, 2));  // (b - a, w, w)
       if (masked.defined()) {
         scores.view({(b - a) / H, H, w, w})
@@ -68,7 +55,7 @@ class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
     const int64_t GH = shape[0] * shape[1], w = shape[2], d = shape[3];
     auto dout = grads[0].contiguous().view({GH, w, d});
     auto dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
-    over_chunks(GH, std::max<int64_t>(1, chunk_for(w)), [&](int64_t a, int64_t b) {
+    over_chunks(GH, windows_per_task(w), [&](int64_t a, int64_t b) {
       auto p = probs.slice(0, a, b);
       auto go = dout.slice(0, a, b);
       auto dv_c = dv.slice(0, a, b);

@@ -1,11 +1,7 @@
 #include "byteformer/model/transformer_block.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
-#include <ATen/autocast_mode.h>
-
+#include "byteformer/model/cpu_parallel.h"
 #include "byteformer/model/norm.h"
-#include "byteformer/model/runtime.h"
 #include "byteformer/model/window_attention.h"
 #include "byteformer/model/windowing.h"
 
@@ -17,8 +13,7 @@ namespace {
 // The inference paths (window_attention.h, PreNormFfn::add_to_inference): no autograd, CPU,
 // float32/64, not under autocast (which keeps the windowed code and out-of-place residuals).
 bool cpu_inference_path(const torch::Tensor& t) {
-  return !torch::GradMode::is_enabled() && !at::autocast::is_cpu_enabled() && t.device().is_cpu() &&
-         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
+  return !torch::GradMode::is_enabled() && cpu_float_outside_autocast(t);
 }
 }  // namespace
 
@@ -55,17 +50,12 @@ void PreNormFfnImpl::add_to_inference(torch::Tensor& y) {
   constexpr int64_t kRows = 128;
   const auto w1t = fc1->weight.t(), w2t = fc2->weight.t();
   const std::vector<int64_t> shape{C};
-  SingleThreadedBlas one_blas_thread;
-  const at::ThreadLocalState caller_state;  // InferenceMode for the worker threads
-  at::parallel_for(0, (R + kRows - 1) / kRows, 1, [&](int64_t begin, int64_t end) {
-    at::ThreadLocalStateGuard state_guard(caller_state);
-    for (int64_t t = begin; t < end; ++t) {
-      auto part = rows.slice(0, t * kRows, std::min(R, (t + 1) * kRows));
-      auto h = at::layer_norm(part, shape, norm->weight, norm->bias, norm->options.eps());
-      auto f = torch::addmm(fc1->bias, h, w1t);
-      at::gelu_out(f, f);
-      part.addmm_(f, w2t).add_(fc2->bias);
-    }
+  parallel_tasks((R + kRows - 1) / kRows, [&](int64_t t) {
+    auto part = rows.slice(0, t * kRows, std::min(R, (t + 1) * kRows));
+    auto h = at::layer_norm(part, shape, norm->weight, norm->bias, norm->options.eps());
+    auto f = torch::addmm(fc1->bias, h, w1t);
+    at::gelu_out(f, f);
+    part.addmm_(f, w2t).add_(fc2->bias);
   });
 }
 

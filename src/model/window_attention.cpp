@@ -1,12 +1,9 @@
 #include "byteformer/model/window_attention.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
-
 #include <cmath>
 #include <limits>
 
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu_parallel.h"
 
 namespace byteformer {
 
@@ -132,9 +129,9 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
   const bool some_dead = static_cast<int64_t>(live_windows.size()) < G;
   auto heads = some_dead ? torch::zeros({B * N, C}, qkv.options()) : torch::empty({B * N, C}, qkv.options());
 
-  // Runs of consecutive live windows, cut into chunks of a few windows (scores of about
-  // 8 x 128 x 128 per head stay in cache).
-  const int64_t chunk = std::max<int64_t>(1, (8 * 128 * 128) / std::max<int64_t>(1, window * window));
+  // Runs of consecutive live windows, cut into chunks of a few windows (each head's scores
+  // stay in cache).
+  const int64_t chunk = windows_per_task(window);
   std::vector<std::pair<int64_t, int64_t>> tasks;
   for (size_t i = 0; i < live_windows.size();) {
     size_t j = i + 1;
@@ -144,17 +141,9 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
     tasks.emplace_back(live_windows[i], live_windows[j - 1] + 1);
     i = j;
   }
-  {
-    SingleThreadedBlas one_blas_thread;
-    // LibTorch 1.13's parallel_for does not carry the caller's InferenceMode / grad mode to its
-    // worker threads: each task restores them.
-    const at::ThreadLocalState caller_state;
-    at::parallel_for(0, static_cast<int64_t>(tasks.size()), 1, [&](int64_t begin, int64_t end) {
-      at::ThreadLocalStateGuard state_guard(caller_state);
-      for (int64_t t = begin; t < end; ++t)
-        attend_windows(k, qkv, pad_qkv, s, whole, heads, tasks[t].first, tasks[t].second);
-    });
-  }
+  parallel_tasks(static_cast<int64_t>(tasks.size()), [&](int64_t t) {
+    attend_windows(k, qkv, pad_qkv, s, whole, heads, tasks[t].first, tasks[t].second);
+  });
   auto out = attn.out_proj(heads.view({B, N, C}));
   if (some_dead) {
     // Tokens of windows without a valid key: zeros, not out_proj's bias.

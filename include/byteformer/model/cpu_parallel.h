@@ -1,0 +1,41 @@
+// What the CPU fast paths of the model share: when they apply, and how they spread work.
+#pragma once
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "byteformer/model/runtime.h"
+
+namespace byteformer {
+
+/// A float32/float64 CPU tensor outside autocast: the case the model's CPU fast paths handle
+/// (window_attention.h and the chunked FFN without autograd, attention_core.h with it).
+inline bool cpu_float_outside_autocast(const torch::Tensor& t) {
+  return !at::autocast::is_cpu_enabled() && t.device().is_cpu() &&
+         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
+}
+
+/// Windows (or window-heads) of `window` tokens per task of the attention paths: scores of
+/// about 8 x 128 x 128 floats (512 KB, inside L2) per task, fewer windows when they are larger.
+inline int64_t windows_per_task(int64_t window) {
+  return std::max<int64_t>(1, (8 * 128 * 128) / std::max<int64_t>(1, window * window));
+}
+
+/// Runs task(i) for i in [0, n) over LibTorch's threads (at::parallel_for), with OpenBLAS
+/// single-threaded meanwhile (each task runs whole products on its own thread) and each task
+/// in the caller's grad mode and InferenceMode, which LibTorch 1.13's parallel_for does not
+/// carry to its workers. Runs in parallel only from code compiled with OpenMP.
+template <typename Task>
+void parallel_tasks(int64_t n, const Task& task) {
+  SingleThreadedBlas one_blas_thread;
+  const at::ThreadLocalState caller_state;
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard state_guard(caller_state);
+    for (int64_t i = begin; i < end; ++i) task(i);
+  });
+}
+
+}  // namespace byteformer
