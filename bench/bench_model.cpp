@@ -127,6 +127,10 @@ int main(int argc, char** argv) {
   if (!default_allocator) keep_freed_memory();  // as `byteformer train` and `eval` do
   torch::manual_seed(0);
   if (!profile.empty()) {
+    if (profile != "tiff" && profile != "jpeg" && profile != "tiff-train" && profile != "jpeg-train") {
+      fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-train or jpeg-train\n", profile);
+      return 2;
+    }
     const bool is_tiff = profile.rfind("tiff", 0) == 0;
     const bool is_train = profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0;
     const int64_t bytes = is_tiff ? 150702 : 48564;

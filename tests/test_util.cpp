@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <torch/torch.h>
+
 namespace byteformer::test {
 
 std::string fixtures_dir() {
@@ -58,5 +60,8 @@ CommandResult run_command(const std::string& command) {
   std::filesystem::remove_all(dir);
   return r;
 }
+
+ScopedThreads::ScopedThreads(int threads) : previous_(torch::get_num_threads()) { torch::set_num_threads(threads); }
+ScopedThreads::~ScopedThreads() { torch::set_num_threads(previous_); }
 
 }  // namespace byteformer::test

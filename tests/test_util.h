@@ -26,4 +26,17 @@ struct CommandResult {
 /// Runs `command` through /bin/sh, capturing stdout and stderr.
 CommandResult run_command(const std::string& command);
 
+/// LibTorch's intra-op threads set to `threads` while alive, the previous count restored after
+/// (also when a failed ASSERT returns early). For tests of code that spreads work over threads.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int threads);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace byteformer::test

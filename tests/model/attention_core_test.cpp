@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "byteformer/model/attention_core.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -25,8 +26,7 @@ class AttentionCore : public ::testing::TestWithParam<std::tuple<torch::ScalarTy
 
 TEST_P(AttentionCore, MatchesPlainPathWithGradients) {
   const auto [dtype, G, H, w, d, masked] = GetParam();
-  const int threads = torch::get_num_threads();
-  torch::set_num_threads(2);
+  const test::ScopedThreads two_threads(2);
   torch::manual_seed(G * 100 + w);
   auto opts = torch::TensorOptions().dtype(dtype);
   // Views with the strides MultiHeadAttention gives them: slices of a permuted (G, w, 3, H, d).
@@ -54,7 +54,6 @@ TEST_P(AttentionCore, MatchesPlainPathWithGradients) {
     const double scale = std::max(1.0, b.grad().abs().max().item<double>());
     EXPECT_LE((a.grad() - b.grad()).abs().max().item<double>(), tol * scale) << name;
   }
-  torch::set_num_threads(threads);
 }
 
 INSTANTIATE_TEST_SUITE_P(

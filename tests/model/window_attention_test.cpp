@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "byteformer/model/transformer_block.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -39,14 +40,12 @@ TEST_P(WindowAttention, InferenceMatchesTheWindowedPath) {
   auto windowed = block->forward(x, valid_len).detach();  // autograd on: the windowed path
   // Two threads, so that the window chunks really run on LibTorch's worker threads (which must
   // see the caller's InferenceMode) when the batch has enough windows.
-  const int threads = torch::get_num_threads();
-  torch::set_num_threads(2);
   torch::Tensor fast;
   {
+    const test::ScopedThreads two_threads(2);
     c10::InferenceMode guard;
     fast = block->forward(x, valid_len);
   }
-  torch::set_num_threads(threads);
   const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
   // Tokens past a row's length are batch padding: under masked numerics only real tokens count
   // (the model masks the rest before merging and pooling); CoreNet numerics compare all.
@@ -72,12 +71,6 @@ INSTANTIATE_TEST_SUITE_P(Cases, WindowAttention,
                                             ::testing::Values(Numerics::kCoreNet, Numerics::kMasked),
                                             ::testing::Values(torch::kFloat, torch::kDouble)));
 
-}  // namespace
-}  // namespace byteformer
-
-namespace byteformer {
-namespace {
-
 // The FFN's inference path (row chunks over the threads) against its autograd path.
 TEST(FfnInference, MatchesThePlainPath) {
   for (auto dtype : {torch::kFloat, torch::kDouble}) {
@@ -92,15 +85,13 @@ TEST(FfnInference, MatchesThePlainPath) {
     // 3 x 300 rows: several 128-row chunks and a short last one.
     auto y = torch::randn({3, 300, 24}, torch::TensorOptions().dtype(dtype));
     auto reference = (y + ffn->forward(y)).detach();
-    const int threads = torch::get_num_threads();
-    torch::set_num_threads(2);  // chunks on LibTorch's worker threads
     torch::Tensor fast;
     {
+      const test::ScopedThreads two_threads(2);  // chunks on LibTorch's worker threads
       c10::InferenceMode guard;
       fast = y.clone();
       ffn->add_to_inference(fast);
     }
-    torch::set_num_threads(threads);
     EXPECT_LE((fast - reference).abs().max().item<double>(), dtype == torch::kDouble ? 1e-12 : 1e-5);
   }
 }
