@@ -5,6 +5,7 @@
 
 #include "byteformer/model/attention_core.h"
 #include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/fast_linear.h"
 
 namespace byteformer {
 
@@ -18,19 +19,25 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t embed_dim, int64_t num_he
 
 torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
   const auto& W = qkv_proj->weight;
-  if (torch::GradMode::is_enabled() || x.scalar_type() != W.scalar_type()) {
+  if (torch::GradMode::is_enabled() || x.scalar_type() != W.scalar_type() || !x.device().is_cpu()) {
     qkv_weight_t_ = torch::Tensor();
     return qkv_proj(x);
+  }
+  auto sizes = x.sizes().vec();
+  sizes.back() = 3 * embed_dim_;
+  const auto rows = x.reshape({-1, embed_dim_});  // (M, C)
+  if (onednn_enabled() && x.scalar_type() == torch::kFloat) {
+    qkv_weight_t_ = torch::Tensor();
+    auto y = torch::empty({rows.size(0), 3 * embed_dim_}, x.options());  // (M, 3C)
+    linear_into(y, rows, W.contiguous(), qkv_proj->bias, LinearEpilogue::kStore);
+    return y.view(sizes);
   }
   const std::array<int64_t, 2> key{reinterpret_cast<int64_t>(W.data_ptr()), static_cast<int64_t>(W._version())};
   if (!qkv_weight_t_.defined() || key != qkv_weight_key_ || qkv_weight_t_.device() != W.device()) {
     qkv_weight_t_ = W.t().contiguous();
     qkv_weight_key_ = key;
   }
-  auto y = torch::addmm(qkv_proj->bias, x.reshape({-1, embed_dim_}), qkv_weight_t_);
-  auto sizes = x.sizes().vec();
-  sizes.back() = 3 * embed_dim_;
-  return y.view(sizes);
+  return torch::addmm(qkv_proj->bias, rows, qkv_weight_t_).view(sizes);
 }
 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid) {

@@ -1,5 +1,7 @@
 #include "byteformer/model/token_merging.h"
 
+#include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/fast_linear.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 
@@ -23,7 +25,17 @@ torch::Tensor TokenMergingImpl::forward(const torch::Tensor& x, torch::Tensor* v
   // (2c+t) to token-major (t*C+c): the same product without materialising CoreNet's unfold.
   auto pairs = h.reshape({B, h.size(1) / 2, 2 * C});
   auto w = reduction->weight.view({C, C, 2}).transpose(1, 2).reshape({C, 2 * C});
-  auto y = apply_norm(norm, torch::matmul(pairs, w.t()));  // (B, ceil(N/2), C)
+  torch::Tensor y;  // (B, ceil(N/2), C)
+  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(pairs) &&
+      pairs.scalar_type() == w.scalar_type()) {
+    // Inference: the product in row chunks over the threads (fast_linear.h).
+    const auto flat = pairs.reshape({-1, 2 * C}).contiguous();  // (B*N/2, 2C)
+    auto merged = torch::empty({flat.size(0), C}, flat.options());
+    linear_into(merged, flat, w.contiguous(), torch::Tensor(), LinearEpilogue::kStore);
+    y = apply_norm(norm, merged.view({B, pairs.size(1), C}));
+  } else {
+    y = apply_norm(norm, torch::matmul(pairs, w.t()));
+  }
   if (valid_len != nullptr && valid_len->defined()) *valid_len = torch::div(*valid_len + 1, 2, "floor");
   return y;
 }

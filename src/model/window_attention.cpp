@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/fast_linear.h"
 
 namespace byteformer {
 
@@ -144,14 +145,15 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
   parallel_tasks(static_cast<int64_t>(tasks.size()), [&](int64_t t) {
     attend_windows(k, qkv, pad_qkv, s, whole, heads, tasks[t].first, tasks[t].second);
   });
-  auto out = attn.out_proj(heads.view({B, N, C}));
+  auto out = torch::empty({B * N, C}, qkv.options());  // (B*N, C)
+  linear_into(out, heads, attn.out_proj->weight.contiguous(), attn.out_proj->bias, LinearEpilogue::kStore);
   if (some_dead) {
     // Tokens of windows without a valid key: zeros, not out_proj's bias.
     auto token_live = live.view({G, 1}).expand({G, window}).reshape({-1});
     auto dead_rows = s.row.masked_select(token_live.logical_not().logical_and(s.on_row));
-    out.view({B * N, C}).index_fill_(0, dead_rows, 0.0);
+    out.index_fill_(0, dead_rows, 0.0);
   }
-  return out;
+  return out.view({B, N, C});
 }
 
 }  // namespace byteformer

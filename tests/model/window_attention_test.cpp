@@ -82,7 +82,7 @@ TEST(FfnInference, MatchesThePlainPath) {
       torch::NoGradGuard g;
       for (auto& p : ffn->parameters()) p.add_(torch::randn_like(p) * 0.1);
     }
-    // 3 x 300 rows: several 128-row chunks and a short last one.
+    // 3 x 300 rows: several 256-row chunks and a short last one.
     auto y = torch::randn({3, 300, 24}, torch::TensorOptions().dtype(dtype));
     auto reference = (y + ffn->forward(y)).detach();
     torch::Tensor fast;

@@ -20,10 +20,11 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::nn::Linear qkv_proj{nullptr};
   torch::nn::Linear out_proj{nullptr};
 
-  /// qkv_proj(x) for x (..., C). Without autograd the product reads a row-major copy of
-  /// W^T, kept until the weight changes: OpenBLAS multiplies (tokens, C) x (C, 3C) about 1.5x
-  /// faster from it than from W's transposed view ((37,672 x 192) x (192 x 576), TIFF-224
-  /// batch 4's first layer: 112 -> 176 GFLOP/s on 2 cores; the FFN shapes show no difference).
+  /// qkv_proj(x) for x (..., C). Without autograd on the CPU, float32 runs linear_into
+  /// (fast_linear.h, oneDNN); otherwise the product reads a row-major copy of W^T, kept until
+  /// the weight changes: OpenBLAS multiplies (tokens, C) x (C, 3C) about 1.5x faster from it
+  /// than from W's transposed view ((37,672 x 192) x (192 x 576), TIFF-224 batch 4's first
+  /// layer: 112 -> 176 GFLOP/s on 2 cores; the FFN shapes show no difference).
   torch::Tensor project_qkv(const torch::Tensor& x);
 
   int64_t num_heads() const { return num_heads_; }

@@ -25,7 +25,8 @@ class PreNormFfnImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   /// y += forward(y) for inference on the CPU (no autograd, float32/64, y contiguous): rows in
   /// chunks spread over LibTorch's threads, each chunk's norm, fc1, GELU, fc2 and residual
-  /// done while its (rows, ffn) activations are in cache, its products on its own thread.
+  /// done while its (rows, ffn) activations are in cache, its products on its own thread
+  /// (fast_linear.h: GELU and the residual add inside the products).
   void add_to_inference(torch::Tensor& y);
   torch::nn::LayerNorm norm{nullptr};  // "0"
   torch::nn::Linear fc1{nullptr};      // "1"

@@ -1,0 +1,38 @@
+// Linear layers of the CPU inference paths through oneDNN's matrix-product kernels, with the
+// bias, the GELU or the residual add done while each output tile is in registers.
+#pragma once
+#include <torch/torch.h>
+
+namespace byteformer {
+
+/// What happens to y = x W^T + b before it is stored in `out`.
+enum class LinearEpilogue {
+  kStore,       ///< out = y
+  kGelu,        ///< out = gelu(y), exact (erf) GELU as CoreNet's `gelu`
+  kAccumulate,  ///< out += y (a residual added in place)
+};
+
+/// out (M, N) = epilogue(x (M, K) W^T + bias) for weight (N, K) contiguous and bias (N) or
+/// undefined. x and out are CPU tensors of the weight's dtype with unit column stride (rows may
+/// be strided, as slices of a wider tensor are); out must not overlap x. No autograd.
+///
+/// float32 goes through oneDNN (brgemm kernels) when the build has it and it is enabled: on
+/// this project's 2-core AVX-512 machine it multiplies the model's shapes 8-15% faster than
+/// OpenBLAS does (128-256 row chunks on one thread and whole layers on two; bench_model prints
+/// both paths), and fuses the epilogue. Anything else (float64, oneDNN off or unavailable)
+/// runs ATen's addmm and the epilogue as a second pass: the same numbers up to float rounding.
+/// Called inside at::parallel_for (parallel_tasks), the product runs on the calling thread;
+/// outside, on LibTorch's intra-op threads.
+void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                 LinearEpilogue epilogue);
+
+/// Whether this build can call oneDNN (found at configure time: Debian's libdnnl-dev, the
+/// oneDNN that Debian's LibTorch itself links).
+bool onednn_built();
+
+/// Whether linear_into uses oneDNN for float32 (default: onednn_built(), unless the environment
+/// sets BYTEFORMER_ONEDNN=0). Process-wide; for A/B runs and tests of both paths.
+bool onednn_enabled();
+void set_onednn_enabled(bool enabled);
+
+}  // namespace byteformer

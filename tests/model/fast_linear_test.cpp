@@ -1,0 +1,139 @@
+// linear_into (fast_linear.h) against a float64 reference and against ATen's path: every
+// epilogue, strided rows, short and long inputs, inside and outside a parallel region.
+#include "byteformer/model/fast_linear.h"
+
+#include <gtest/gtest.h>
+
+#include "byteformer/model/cpu_parallel.h"
+#include "test_util.h"
+
+namespace byteformer {
+namespace {
+
+/// oneDNN on or off while alive, the previous setting restored after.
+class ScopedOneDnn {
+ public:
+  explicit ScopedOneDnn(bool on) : previous_(onednn_enabled()) { set_onednn_enabled(on); }
+  ~ScopedOneDnn() { set_onednn_enabled(previous_); }
+
+ private:
+  bool previous_;
+};
+
+torch::Tensor reference(const torch::Tensor& start, const torch::Tensor& x, const torch::Tensor& w,
+                        const torch::Tensor& b, LinearEpilogue e) {
+  auto y = torch::matmul(x.to(torch::kDouble), w.to(torch::kDouble).t());
+  if (b.defined()) y = y + b.to(torch::kDouble);
+  if (e == LinearEpilogue::kGelu) y = torch::gelu(y);
+  if (e == LinearEpilogue::kAccumulate) y = y + start.to(torch::kDouble);
+  return y;
+}
+
+struct Case {
+  int64_t M, K, N;
+  bool bias;
+  LinearEpilogue epilogue;
+};
+
+class FastLinear : public ::testing::TestWithParam<std::tuple<Case, bool, torch::ScalarType>> {};
+
+TEST_P(FastLinear, MatchesTheReference) {
+  const auto [c, onednn, dtype] = GetParam();
+  const ScopedOneDnn switch_(onednn);
+  const test::ScopedThreads two_threads(2);
+  torch::manual_seed(c.M * 7 + c.K);
+  const auto opts = torch::TensorOptions().dtype(dtype);
+  // x and out as column slices of wider tensors: row strides other than their widths.
+  auto x_wide = torch::randn({c.M, c.K + 5}, opts);
+  auto x = x_wide.slice(1, 2, 2 + c.K);  // (M, K), row stride K + 5
+  auto w = torch::randn({c.N, c.K}, opts) * (1.0 / std::sqrt(static_cast<double>(c.K)));
+  auto b = c.bias ? torch::randn({c.N}, opts) : torch::Tensor();
+  auto out_wide = torch::randn({c.M, c.N + 3}, opts);
+  auto out = out_wide.slice(1, 1, 1 + c.N);  // (M, N), row stride N + 3
+  const auto start = out.clone();
+  const auto untouched = out_wide.slice(1, 0, 1).clone();
+  const auto expected = reference(start, x, w, b, c.epilogue);
+  {
+    c10::InferenceMode guard;
+    linear_into(out, x, w, b, c.epilogue);
+  }
+  // float32: K products of unit-scale terms, summed in another order than float64's.
+  const double tol = dtype == torch::kDouble ? 1e-12 : 2e-5;
+  EXPECT_LE((out.to(torch::kDouble) - expected).abs().max().item<double>(), tol);
+  EXPECT_TRUE(torch::equal(out_wide.slice(1, 0, 1), untouched)) << "wrote outside out";
+
+  // The same product split over a parallel region (each piece on its own worker thread).
+  auto out2 = start.clone();
+  {
+    c10::InferenceMode guard;
+    const int64_t pieces = 3, step = (c.M + pieces - 1) / pieces;
+    parallel_tasks(pieces, [&](int64_t t) {
+      const int64_t r0 = std::min(c.M, t * step), r1 = std::min(c.M, (t + 1) * step);
+      if (r0 == r1) return;
+      auto o = out2.slice(0, r0, r1);
+      linear_into(o, x.slice(0, r0, r1), w, b, c.epilogue);
+    });
+  }
+  EXPECT_LE((out2.to(torch::kDouble) - expected).abs().max().item<double>(), tol);
+}
+
+const Case kCases[] = {
+    {1, 16, 8, true, LinearEpilogue::kStore},          // one row
+    {7, 192, 576, true, LinearEpilogue::kStore},       // a short chunk (padded rows)
+    {256, 192, 768, true, LinearEpilogue::kGelu},      // exactly one chunk
+    {300, 768, 192, true, LinearEpilogue::kAccumulate},  // a chunk and a short one
+    {1000, 384, 192, false, LinearEpilogue::kStore},   // token merging: no bias; several chunks
+    {513, 64, 48, false, LinearEpilogue::kAccumulate},
+    {600, 48, 96, true, LinearEpilogue::kGelu},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, FastLinear,
+                         ::testing::Combine(::testing::ValuesIn(kCases), ::testing::Bool(),
+                                            ::testing::Values(torch::kFloat, torch::kDouble)));
+
+// oneDNN and ATen give the same numbers up to float32 rounding (the model's fixtures hold
+// with either).
+TEST(FastLinear, OneDnnMatchesATen) {
+  if (!onednn_built()) GTEST_SKIP() << "built without oneDNN";
+  const test::ScopedThreads two_threads(2);
+  torch::manual_seed(3);
+  auto x = torch::randn({777, 192}), w = torch::randn({768, 192}) * 0.07, b = torch::randn({768});
+  for (auto e : {LinearEpilogue::kStore, LinearEpilogue::kGelu, LinearEpilogue::kAccumulate}) {
+    auto start = torch::randn({777, 768});
+    auto with = start.clone(), without = start.clone();
+    c10::InferenceMode guard;
+    {
+      const ScopedOneDnn on(true);
+      linear_into(with, x, w, b, e);
+    }
+    {
+      const ScopedOneDnn off(false);
+      linear_into(without, x, w, b, e);
+    }
+    EXPECT_LE((with - without).abs().max().item<double>(), 2e-5) << static_cast<int>(e);
+  }
+}
+
+#ifdef BYTEFORMER_EXPECT_ONEDNN
+// setup.sh installs libdnnl-dev: a build here that silently fell back to ATen is a defect.
+TEST(FastLinear, BuiltWithOneDnn) {
+  EXPECT_TRUE(onednn_built());
+  EXPECT_TRUE(onednn_enabled() || std::getenv("BYTEFORMER_ONEDNN") != nullptr);
+}
+#endif
+
+TEST(FastLinear, RejectsBadShapes) {
+  c10::InferenceMode guard;
+  auto w = torch::randn({8, 4});
+  auto out = torch::empty({3, 8});
+  EXPECT_THROW(linear_into(out, torch::randn({3, 5}), w, {}, LinearEpilogue::kStore), c10::Error);
+  auto short_out = torch::empty({2, 8});
+  EXPECT_THROW(linear_into(short_out, torch::randn({3, 4}), w, {}, LinearEpilogue::kStore), c10::Error);
+  EXPECT_THROW(linear_into(out, torch::randn({3, 4}), w, torch::randn({7}), LinearEpilogue::kStore), c10::Error);
+  EXPECT_THROW(linear_into(out, torch::randn({3, 4}), w.t().contiguous().t(), {}, LinearEpilogue::kStore),
+               c10::Error);
+  EXPECT_THROW(linear_into(out, torch::randn({3, 4}, torch::kDouble), w, {}, LinearEpilogue::kStore), c10::Error);
+}
+
+}  // namespace
+}  // namespace byteformer
