@@ -59,37 +59,45 @@ struct Product {
   size_t scratch_bytes = 0;
 };
 
-using ProductKey = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, int>;  // K, N, ldx, ldo, bias, epilogue
-
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
 
-const Product& product_for(const ProductKey& key) {
+// The products made so far, by kind and shape; made once (under the lock), then shared by
+// every thread (a primitive may run on several threads at once). A few per layer shape.
+template <typename Make>
+const Product& cached_product(const std::vector<int64_t>& key, const Make& make) {
   static std::mutex mutex;
-  static std::map<ProductKey, Product> products;  // a few per layer shape; never evicted
+  static std::map<std::vector<int64_t>, Product> products;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = products.find(key);
-  if (it != products.end()) return it->second;
-  const auto [K, N, ldx, ldo, has_bias, epilogue] = key;
+  if (it == products.end()) it = products.emplace(key, make()).first;
+  return it->second;
+}
+
+Product make_product(const dnnl::matmul::desc& desc, dnnl::primitive_attr attr) {
+  // The scratchpad comes from the caller's thread: one primitive runs on several threads at once.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+  return Product{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
+}
+
+const Product& product_for(int64_t K, int64_t N, int64_t ldx, int64_t ldo, bool has_bias, LinearEpilogue epilogue) {
+  return cached_product({0, K, N, ldx, ldo, has_bias, static_cast<int64_t>(epilogue)}, [&] {
   using dt = dnnl::memory::data_type;
   const dnnl::memory::desc src({kChunkRows, K}, dt::f32, {ldx, 1});
   const dnnl::memory::desc weights({K, N}, dt::f32, {1, K});  // W (N, K) row-major is W^T column-major
   const dnnl::memory::desc dst({kChunkRows, N}, dt::f32, {ldo, 1});
   dnnl::post_ops post;
-  if (epilogue == static_cast<int>(LinearEpilogue::kGelu))
-    post.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-  if (epilogue == static_cast<int>(LinearEpilogue::kAccumulate)) post.append_sum(1.f);
+  if (epilogue == LinearEpilogue::kGelu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+  if (epilogue == LinearEpilogue::kAccumulate) post.append_sum(1.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(post);
-  // The scratchpad comes from the caller's thread: one primitive runs on several threads at once.
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const auto desc = has_bias ? dnnl::matmul::desc(src, weights, dnnl::memory::desc({1, N}, dt::f32, {N, 1}), dst)
-                             : dnnl::matmul::desc(src, weights, dst);
-  const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
-  Product p{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
-  return products.emplace(key, std::move(p)).first->second;
+  return make_product(has_bias ? dnnl::matmul::desc(src, weights, dnnl::memory::desc({1, N}, dt::f32, {N, 1}), dst)
+                               : dnnl::matmul::desc(src, weights, dst),
+                      attr);
+  });
 }
 
 // Thread-local buffers: the scratchpad, and the padded rows of a short chunk (zeroed when
@@ -108,30 +116,37 @@ ThreadBuffers& thread_buffers() {
   return buffers;
 }
 
+// Runs `product` on the calling thread with its scratchpad from the thread's buffer.
+void execute(const Product& product, std::unordered_map<int, dnnl::memory>& args) {
+  auto& buffers = thread_buffers();
+  if (buffers.scratch.size() < product.scratch_bytes + 64) buffers.scratch.resize(product.scratch_bytes + 64);
+  auto* scratch = buffers.scratch.data();
+  scratch += (64 - reinterpret_cast<uintptr_t>(scratch) % 64) % 64;  // oneDNN wants 64-byte alignment
+  const auto& engine = cpu_engine();
+  args.insert_or_assign(DNNL_ARG_SCRATCHPAD,
+                        dnnl::memory({{static_cast<int64_t>(product.scratch_bytes)}, dnnl::memory::data_type::u8,
+                                      dnnl::memory::format_tag::a},
+                                     engine, scratch));
+  thread_local dnnl::stream stream(engine);
+  product.primitive.execute(stream, args);
+  stream.wait();
+}
+
 // out = epilogue(x W^T + b) for one chunk of kChunkRows rows at x_ptr/out_ptr with row strides
 // ldx/ldo, on the calling thread.
 void run_chunk(float* out_ptr, const float* x_ptr, int64_t ldx, int64_t ldo, const torch::Tensor& weight,
                const torch::Tensor& bias, LinearEpilogue epilogue) {
   const int64_t N = weight.size(0), K = weight.size(1);
-  const auto& product = product_for({K, N, ldx, ldo, bias.defined(), static_cast<int>(epilogue)});
-  auto& buffers = thread_buffers();
-  if (buffers.scratch.size() < product.scratch_bytes + 64) buffers.scratch.resize(product.scratch_bytes + 64);
+  const auto& product = product_for(K, N, ldx, ldo, bias.defined(), epilogue);
   using dt = dnnl::memory::data_type;
   const auto& engine = cpu_engine();
-  thread_local dnnl::stream stream(engine);
-  auto* scratch = buffers.scratch.data();
-  scratch += (64 - reinterpret_cast<uintptr_t>(scratch) % 64) % 64;
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, dnnl::memory({{kChunkRows, K}, dt::f32, {ldx, 1}}, engine, const_cast<float*>(x_ptr))},
       {DNNL_ARG_WEIGHTS, dnnl::memory({{K, N}, dt::f32, {1, K}}, engine, weight.data_ptr<float>())},
-      {DNNL_ARG_DST, dnnl::memory({{kChunkRows, N}, dt::f32, {ldo, 1}}, engine, out_ptr)},
-      {DNNL_ARG_SCRATCHPAD,
-       dnnl::memory({{static_cast<int64_t>(product.scratch_bytes)}, dt::u8, dnnl::memory::format_tag::a}, engine,
-                    scratch)}};
+      {DNNL_ARG_DST, dnnl::memory({{kChunkRows, N}, dt::f32, {ldo, 1}}, engine, out_ptr)}};
   if (bias.defined())
     args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, N}, dt::f32, {N, 1}}, engine, bias.data_ptr<float>()));
-  product.primitive.execute(stream, args);
-  stream.wait();
+  execute(product, args);
 }
 
 // Rows [0, M) with M <= kChunkRows: a whole chunk in place, a shorter one through the padded
@@ -152,6 +167,25 @@ void onednn_rows(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
       std::memcpy(ob + r * N, out.data_ptr<float>() + r * out.stride(0), N * sizeof(float));
   run_chunk(ob, xb, K, N, weight, bias, epilogue);
   for (int64_t r = 0; r < M; ++r) std::memcpy(out.data_ptr<float>() + r * out.stride(0), ob + r * N, N * sizeof(float));
+}
+
+// One matmul per (batch, shapes, strides, alpha): a (n, M, K) b (n, K, N) -> out (n, M, N).
+const Product& batched_product_for(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b,
+                                   float alpha) {
+  int32_t alpha_bits = 0;
+  std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
+  std::vector<int64_t> key{1, alpha_bits};
+  for (const auto* t : {&a, &b, &out}) {
+    key.insert(key.end(), t->sizes().begin(), t->sizes().end());
+    key.insert(key.end(), t->strides().begin(), t->strides().end());
+  }
+  return cached_product(key, [&] {
+    using dt = dnnl::memory::data_type;
+    auto desc = [](const torch::Tensor& t) { return dnnl::memory::desc(t.sizes().vec(), dt::f32, t.strides().vec()); };
+    dnnl::primitive_attr attr;
+    if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+    return make_product(dnnl::matmul::desc(desc(a), desc(b), desc(out)), attr);
+  });
 }
 
 #endif  // BYTEFORMER_HAVE_ONEDNN
@@ -207,6 +241,37 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
   }
 #endif
   aten_linear_into(out, x, weight, bias, epilogue);
+}
+
+void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha) {
+  TORCH_CHECK(a.dim() == 3 && b.dim() == 3 && out.dim() == 3 && b.size(0) == a.size(0) && b.size(1) == a.size(2) &&
+                  out.size(0) == a.size(0) && out.size(1) == a.size(1) && out.size(2) == b.size(2),
+              "batched_matmul_into: expected (n, M, K) x (n, K, N) -> (n, M, N), got ", a.sizes(), " x ", b.sizes(),
+              " -> ", out.sizes());
+  TORCH_CHECK(a.device().is_cpu() && a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
+              "batched_matmul_into: expected CPU tensors of one dtype");
+  if (out.numel() == 0) return;
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  // oneDNN's kernels read rows or columns with unit stride (the layouts of the attention's q, k^T,
+  // v slices); anything else goes to ATen.
+  auto unit_inner = [](const torch::Tensor& t) { return t.stride(2) == 1 || t.stride(1) == 1; };
+  if (onednn_enabled() && a.scalar_type() == torch::kFloat && a.size(1) > 1 && a.size(2) > 1 && b.size(2) > 1 &&
+      a.stride(2) == 1 && out.stride(2) == 1 && unit_inner(b)) {
+    const auto& product = batched_product_for(out, a, b, static_cast<float>(alpha));
+    const auto& engine = cpu_engine();
+    auto desc = [](const torch::Tensor& t) {
+      return dnnl::memory::desc(t.sizes().vec(), dnnl::memory::data_type::f32, t.strides().vec());
+    };
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, dnnl::memory(desc(a), engine, a.data_ptr<float>())},
+        {DNNL_ARG_WEIGHTS, dnnl::memory(desc(b), engine, b.data_ptr<float>())},
+        {DNNL_ARG_DST, dnnl::memory(desc(out), engine, out.data_ptr<float>())}};
+    execute(product, args);
+    return;
+  }
+#endif
+  at::bmm_out(out, a, b);
+  if (alpha != 1.0) out.mul_(alpha);
 }
 
 }  // namespace byteformer

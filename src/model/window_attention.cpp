@@ -51,8 +51,9 @@ struct Shapes {
   double scale;
 };
 
-// Attention of windows [g0, g1): gathers their rows of qkv (window padding: pad_qkv), attends
-// per head, writes each token's output row to heads (B*N, C).
+// Attention of windows [g0, g1): reads their rows of qkv (in place when they are consecutive
+// tokens, else gathered, window padding from pad_qkv), attends per head, writes each token's
+// output row to heads (B*N, C).
 void attend_windows(const Shapes& k, const torch::Tensor& qkv, const torch::Tensor& pad_qkv, const SlotLayout& s,
                     const std::vector<uint8_t>& all_on_row, torch::Tensor& heads,
                     int64_t g0, int64_t g1) {
@@ -60,30 +61,43 @@ void attend_windows(const Shapes& k, const torch::Tensor& qkv, const torch::Tens
   auto rows_idx = s.row.slice(0, g0 * w, g1 * w);
   bool whole = true;
   for (int64_t g = g0; g < g1; ++g) whole = whole && all_on_row[g];
-  auto rows = qkv.index_select(0, rows_idx);  // (n*w, 3C)
-  torch::Tensor on_row;
-  if (!whole) {
-    on_row = s.on_row.slice(0, g0 * w, g1 * w);
-    // CoreNet numerics: window padding is the norm of a zero token; masked: never a valid key,
-    // its output is dropped, so any finite row does.
-    if (pad_qkv.defined()) rows.index_put_({on_row.logical_not()}, pad_qkv);
+  // Windows whose slots are consecutive tokens (every window but the wrapped or padded ones):
+  // their q, k, v are read in place and their outputs written in place, no gather or scatter.
+  bool in_place = whole;
+  const int64_t* idx = rows_idx.data_ptr<int64_t>();
+  for (int64_t j = 1; in_place && j < n * w; ++j) in_place = idx[j] == idx[0] + j;
+  torch::Tensor rows, out, on_row;
+  if (in_place) {
+    rows = qkv.slice(0, idx[0], idx[0] + n * w);     // (n*w, 3C), a view
+    out = heads.slice(0, idx[0], idx[0] + n * w).view({n, w, C});
+  } else {
+    rows = qkv.index_select(0, rows_idx);  // (n*w, 3C)
+    out = torch::empty({n, w, C}, qkv.options());
+    if (!whole) {
+      on_row = s.on_row.slice(0, g0 * w, g1 * w);
+      // CoreNet numerics: window padding is the norm of a zero token; masked: never a valid key,
+      // its output is dropped, so any finite row does.
+      if (pad_qkv.defined()) rows.index_put_({on_row.logical_not()}, pad_qkv);
+    }
   }
-  rows.slice(1, 0, C).mul_(k.scale);  // q / sqrt(d), as MultiHeadAttention scales q
   auto r = rows.view({n, w, 3 * C});
-  auto out = torch::empty({n, w, C}, qkv.options());
-  const auto softmax_dtype = qkv.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  auto scores = torch::empty({n, w, w}, qkv.options());
   for (int64_t h = 0; h < k.H; ++h) {
-    auto q = r.slice(2, h * d, (h + 1) * d);                                     // (n, w, d), row stride 3C
-    auto kt = r.slice(2, C + h * d, C + (h + 1) * d).transpose(1, 2).contiguous();  // (n, d, w)
-    auto v = r.slice(2, 2 * C + h * d, 2 * C + (h + 1) * d);
-    auto scores = torch::bmm(q, kt);  // (n, w, w)
+    const auto q = r.slice(2, h * d, (h + 1) * d);                                // (n, w, d), row stride 3C
+    const auto kt = r.slice(2, C + h * d, C + (h + 1) * d).transpose(1, 2);      // (n, d, w), column stride 3C
+    const auto v = r.slice(2, 2 * C + h * d, 2 * C + (h + 1) * d);               // (n, w, d)
+    // scores = (q k^T) / sqrt(d): MultiHeadAttention scales q first, the same up to rounding.
+    batched_matmul_into(scores, q, kt, k.scale);  // (n, w, w)
     if (s.key_valid.defined()) {
       scores.masked_fill_(s.key_valid.slice(0, g0, g1).logical_not().unsqueeze(1),
                           -std::numeric_limits<double>::infinity());
     }
-    auto probs = torch::softmax(scores, -1, softmax_dtype);
-    out.slice(2, h * d, (h + 1) * d).copy_(torch::bmm(probs, v));
+    // Softmax in place, per row, in the tokens' float32 or float64 (this path's dtypes).
+    at::_softmax_out(scores, scores, /*dim=*/-1, /*half_to_float=*/false);
+    auto o = out.slice(2, h * d, (h + 1) * d);  // (n, w, d), row stride C
+    batched_matmul_into(o, scores, v, 1.0);
   }
+  if (in_place) return;
   auto flat = out.view({n * w, C});
   if (whole) {
     heads.index_copy_(0, rows_idx, flat);

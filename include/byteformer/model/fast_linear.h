@@ -26,6 +26,13 @@ enum class LinearEpilogue {
 void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                  LinearEpilogue epilogue);
 
+/// out (n, M, N) = alpha * a (n, M, K) b (n, K, N) for strided CPU tensors of one dtype, on the
+/// calling thread (no autograd): the attention's per-window products, read straight from the
+/// qkv rows (q, v: row stride 3C; k^T: column stride 3C), with the 1/sqrt(d) of the scores as
+/// alpha. float32 through oneDNN when enabled and the layouts allow (unit inner stride of a and
+/// out, of b's rows or columns), otherwise ATen's bmm then the scaling.
+void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha);
+
 /// Whether this build can call oneDNN (found at configure time: Debian's libdnnl-dev, the
 /// oneDNN that Debian's LibTorch itself links).
 bool onednn_built();
