@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "byteformer/model/cpu_parallel.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
@@ -168,6 +169,15 @@ torch::Tensor ByteFormerImpl::reduction_table() {
   return table;
 }
 
+torch::Tensor ByteFormerImpl::table_rows(const torch::Tensor& idx) const {
+  const auto& o = options_;
+  const int64_t k = o.conv_kernel_size, s = o.conv_stride(), V = o.vocab_size;
+  const int64_t B = idx.size(0), N = (idx.size(1) - k) / s + 1;
+  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
+  auto offsets = torch::arange(k, idx.options()) * V;          // (k)
+  return (idx.unfold(1, k, s) + offsets).reshape({B * N * k});  // (B*N*k)
+}
+
 torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
   // Runs in the parameters' precision even under autocast: it is gathers and sums (and
   // embedding_bag has no bfloat16 kernel in LibTorch 1.13).
@@ -181,9 +191,7 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
   // Always the table path, even where the plain convolution would be cheaper: the choice must
   // not depend on the batch, or a file's logits would (float32 sums in another order).
   const auto table = reduction_table();  // (k*V, C)
-  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
-  auto offsets = torch::arange(k, idx.options()) * V;                       // (k)
-  auto bags = (idx.unfold(1, k, s) + offsets).reshape({B * N * k});        // (B*N*k)
+  const auto bags = table_rows(idx);     // (B*N*k)
   auto bag_starts = torch::arange(0, B * N * k, k, idx.options());
   auto out = std::get<0>(torch::embedding_bag(table, bags, bag_starts, /*scale_grad_by_freq=*/false,
                                               /*mode=*/0 /* sum */));
@@ -203,11 +211,24 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
     valid = torch::div(valid - o.conv_kernel_size, o.conv_stride(), "floor") + 1;
   const int64_t N = x.size(1);
   // 3. Positional embedding (first N rows of the table) and dropout.
-  x = x + pos_embed(N);
+  const auto pos = pos_embed(N);  // (1, N, C)
+  x = x + pos;
   x = torch::nn::functional::dropout(x, torch::nn::functional::DropoutFuncOptions().p(o.dropout).training(is_training()));
+  // The first block's q, k, v from lookups (first_block_qkv.h): CPU inference in float32/64
+  // after the fused token reduction, where the block takes its inference path.
+  torch::Tensor qkv0;
+  if (token_reduction_net && fused_token_reduction_ && !is_training() && !torch::GradMode::is_enabled() &&
+      cpu_float_outside_autocast(x) && table_cache_.defined() && x.scalar_type() == table_cache_.scalar_type() &&
+      !blocks_.empty()) {
+    auto& mha = *blocks_[0]->pre_norm_mha;
+    qkv0 = first_block_qkv_.compute(table_cache_, embeddings->weight, token_reduction_net->weight, table_rows(idx),
+                                    o.conv_kernel_size, x.contiguous(), pos[0],
+                                    mha.norm->weight, mha.norm->bias, mha.norm->options.eps(),
+                                    mha.attn->qkv_proj->weight, mha.attn->qkv_proj->bias);
+  }
   // 4. Blocks, with token merging after those listed in `downsample`.
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    x = blocks_[i](x, valid);  // (B, N_i, C)
+    x = blocks_[i](x, valid, i == 0 ? qkv0 : torch::Tensor());  // (B, N_i, C)
     observe(fmt::format("transformer.{}", i));
     if (mergers_[i]) {
       x = mergers_[i](x, &valid);

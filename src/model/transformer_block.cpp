@@ -69,12 +69,19 @@ TransformerBlockImpl::TransformerBlockImpl(const ByteFormerOptions& o, int64_t l
   pre_norm_ffn = register_module("pre_norm_ffn", PreNormFfn(o.embed_dim, o.ffn_dim, o.dropout));
 }
 
-torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len) {
+torch::Tensor TransformerBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& valid_len,
+                                              const torch::Tensor& qkv) {
   const int64_t B = x.size(0), N = x.size(1);
-  auto h = apply_norm(pre_norm_mha->norm, x);  // (B, N, C); per token, so windowing after the norm is exact
   // CoreNet: window zero padding goes through the norm too (it becomes the norm's bias).
   torch::Tensor pad_token;
   if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
+  if (qkv.defined()) {
+    TORCH_CHECK(cpu_inference_path(x) && qkv.sizes() == torch::IntArrayRef({B, N, 3 * x.size(2)}),
+                "TransformerBlock::forward - a given qkv needs CPU float inference and shape (B, N, 3C), got ",
+                qkv.sizes());
+    return windowed_attention_from_qkv(*pre_norm_mha->attn, qkv, valid_len, pad_token, window_, shift_);
+  }
+  auto h = apply_norm(pre_norm_mha->norm, x);  // (B, N, C); per token, so windowing after the norm is exact
   if (cpu_inference_path(h)) {
     // The same arithmetic without window copies (window_attention.h).
     return windowed_attention_inference(*pre_norm_mha->attn, h, valid_len, pad_token, window_, shift_);
@@ -106,8 +113,9 @@ torch::Tensor TransformerBlockImpl::drop_path(const torch::Tensor& branch) {
   return branch * mask / keep;
 }
 
-torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& valid_len) {
-  auto a = attention(x, valid_len);  // (B, N, C), a fresh tensor
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& valid_len,
+                                            const torch::Tensor& qkv) {
+  auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor
   if (!is_training() && !torch::GradMode::is_enabled() && a.scalar_type() == x.scalar_type()) {
     // Inference: the same arithmetic, reusing buffers in place (less memory, fewer passes).
     // (Not under autocast, where the residual stream must stay in float32.)

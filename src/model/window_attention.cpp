@@ -113,14 +113,22 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
                                            const torch::Tensor& valid_len, const torch::Tensor& pad_token,
                                            int64_t window, int64_t shift) {
   TORCH_CHECK(h.dim() == 3, "windowed_attention_inference: expected (B, N, C), got ", h.sizes());
+  return windowed_attention_from_qkv(attn, attn.project_qkv(h), valid_len, pad_token, window, shift);
+}
+
+torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const torch::Tensor& qkv_in,
+                                          const torch::Tensor& valid_len, const torch::Tensor& pad_token,
+                                          int64_t window, int64_t shift) {
+  TORCH_CHECK(qkv_in.dim() == 3 && qkv_in.size(2) % 3 == 0,
+              "windowed_attention_from_qkv: expected (B, N, 3C), got ", qkv_in.sizes());
   TORCH_CHECK(valid_len.defined() || pad_token.defined(),
               "windowed_attention_inference: CoreNet numerics need the pad token");
-  const int64_t B = h.size(0), N = h.size(1), C = h.size(2), H = attn.num_heads();
+  const int64_t B = qkv_in.size(0), N = qkv_in.size(1), C = qkv_in.size(2) / 3, H = attn.num_heads();
   const Shapes k{window, C, H, C / H, 1.0 / std::sqrt(static_cast<double>(C / H))};
   const auto s = slot_layout(B, N, window, shift, valid_len);
   const int64_t G = s.windows;
 
-  auto qkv = attn.project_qkv(h).reshape({B * N, 3 * C});
+  auto qkv = qkv_in.reshape({B * N, 3 * C}).contiguous();
   torch::Tensor pad_qkv;  // CoreNet numerics: qkv of the window padding token
   if (!valid_len.defined()) pad_qkv = attn.project_qkv(pad_token.reshape({1, C})).reshape({3 * C});
 

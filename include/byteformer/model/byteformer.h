@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "byteformer/model/byteformer_options.h"
+#include "byteformer/model/first_block_qkv.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/transformer_block.h"
 
@@ -105,7 +106,10 @@ class ByteFormerImpl : public torch::nn::Module {
     if (observer_) observer_(stage);
   }
   torch::Tensor reduction_table();
+  /// (B, L) indices -> (B*N*k) rows of the reduction table, token-major.
+  torch::Tensor table_rows(const torch::Tensor& indices) const;
   torch::Tensor table_cache_;            // inference only
+  FirstBlockQkv first_block_qkv_;       // inference only
   std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from
   std::vector<TransformerBlock> blocks_;
   std::vector<TokenMerging> mergers_;  // null where a layer does not downsample

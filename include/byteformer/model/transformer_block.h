@@ -45,7 +45,9 @@ class TransformerBlockImpl : public torch::nn::Module {
 
   /// x: (B, N, C). valid_len: (B) real tokens per row (masked numerics) or undefined
   /// (CoreNet numerics: every token real, window padding attended to as CoreNet does).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid_len);
+  /// qkv: optional, (B, N, 3C) = pre_norm_mha's qkv_proj(norm(x)) already computed
+  /// (first_block_qkv.h); only for CPU inference in float32/64 outside autocast.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid_len, const torch::Tensor& qkv = {});
 
   PreNormMha pre_norm_mha{nullptr};
   PreNormFfn pre_norm_ffn{nullptr};
@@ -53,7 +55,7 @@ class TransformerBlockImpl : public torch::nn::Module {
   int64_t window_shift() const { return shift_; }
 
  private:
-  torch::Tensor attention(const torch::Tensor& x, const torch::Tensor& valid_len);
+  torch::Tensor attention(const torch::Tensor& x, const torch::Tensor& valid_len, const torch::Tensor& qkv);
   torch::Tensor drop_path(const torch::Tensor& branch);
 
   int64_t window_;

@@ -21,4 +21,9 @@ torch::Tensor windowed_attention_inference(MultiHeadAttentionImpl& attn, const t
                                            const torch::Tensor& valid_len, const torch::Tensor& pad_token,
                                            int64_t window, int64_t shift);
 
+/// The same from qkv_proj(h) (B, N, 3C) already computed (first_block_qkv.h).
+torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const torch::Tensor& qkv,
+                                          const torch::Tensor& valid_len, const torch::Tensor& pad_token,
+                                          int64_t window, int64_t shift);
+
 }  // namespace byteformer
