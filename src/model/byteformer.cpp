@@ -215,9 +215,12 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   x = x + pos;
   x = torch::nn::functional::dropout(x, torch::nn::functional::DropoutFuncOptions().p(o.dropout).training(is_training()));
   // The first block's q, k, v from lookups (first_block_qkv.h): CPU inference in float32/64
-  // after the fused token reduction, where the block takes its inference path.
+  // after the fused token reduction, where the block takes its inference path, and for short
+  // kernels: a token's k rows of 3C values cost less than its 2 C 3C FLOPs of product only while
+  // k is small against C (JPEG k=4 eval: +8%; TIFF k=32, C=192: its (k*V, 3C) table outgrows the
+  // caches and the eval ran 20% slower).
   torch::Tensor qkv0;
-  if (token_reduction_net && fused_token_reduction_ && !is_training() && !torch::GradMode::is_enabled() &&
+  if (first_block_lookup() && !is_training() && !torch::GradMode::is_enabled() &&
       cpu_float_outside_autocast(x) && table_cache_.defined() && x.scalar_type() == table_cache_.scalar_type() &&
       !blocks_.empty()) {
     auto& mha = *blocks_[0]->pre_norm_mha;

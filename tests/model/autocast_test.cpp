@@ -4,6 +4,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include "byteformer/model/attention.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/inference.h"
 
@@ -58,6 +59,17 @@ TEST_P(Autocast, ForwardAndBackwardRunInBf16AndStayCloseToFloat32) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, Autocast, ::testing::Values(Numerics::kCoreNet, Numerics::kMasked));
+
+// Inference under autocast (`eval --mixed-precision`): the attention's products stay autocast's
+// bf16 ones; the float32 fast paths (oneDNN's float32 products, fast_linear.h) are not taken.
+TEST(Autocast, InferenceProjectionsRunInBf16) {
+  MultiHeadAttention attn(48, 3);
+  auto x = torch::randn({2, 16, 48});
+  CpuAutocast guard;
+  c10::InferenceMode inference;
+  EXPECT_EQ(attn->project_qkv(x).scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(attn->forward(x).scalar_type(), torch::kBFloat16);
+}
 
 }  // namespace
 }  // namespace byteformer

@@ -68,6 +68,11 @@ class ByteFormerImpl : public torch::nn::Module {
   /// The two are the same linear map: with stride k/2, token n is sum_j T[j][x[n*s + j]] with
   /// T[j] = E W[:, :, j]^T, a (k, vocab, C) table: about half of CoreNet's FLOPs become gathers.
   void set_fused_token_reduction(bool fused) { fused_token_reduction_ = fused; }
+  /// Whether inference computes the first block's q, k, v from lookups (first_block_qkv.h):
+  /// with the fused token reduction and a kernel of at most embed_dim / 24 bytes.
+  bool first_block_lookup() const {
+    return token_reduction_net && fused_token_reduction_ && 24 * options_.conv_kernel_size <= options_.embed_dim;
+  }
   /// Called after each stage of forward with its name ("conv1d", "transformer.3",
   /// "downsample_3", "head"): lets a benchmark time the stages. Empty by default.
   void set_stage_observer(std::function<void(const std::string&)> observer) { observer_ = std::move(observer); }

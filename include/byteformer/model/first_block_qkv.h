@@ -16,7 +16,9 @@ namespace byteformer {
 /// with s = (W diag g) 1 (3C). And x (W diag g)^T is linear in x, so it is a sum of lookups too:
 ///   x (W diag g)^T = sum_j U[j][byte] + P[n],  U = T (W diag g)^T (k*V, 3C), P = pos (W diag g)^T.
 /// Per token: k rows of U, one of P, m and r from x's C values. On the JPEG k=4 workload the
-/// first block's qkv is 22% of its FLOPs (5.4 of 62.5 GFLOP a sample in the blocks).
+/// first block's qkv is 22% of its FLOPs (5.4 of 62.5 GFLOP a sample in the blocks). Worth it
+/// only for short kernels (ByteFormer uses it where 24 k <= C): for TIFF's k = 32 the table
+/// U is 19 MB and the lookups cost more than the product.
 ///
 /// U and P are kept until a weight changes (P grows to the longest input seen); the same
 /// numbers as the product up to float rounding (tests compare the whole model both ways).
