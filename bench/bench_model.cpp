@@ -3,12 +3,15 @@
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator]
-//                           [--profile tiff|jpeg|tiff-train|jpeg-train [--reps N | --trace FILE.json]]
+//                           [--profile tiff|jpeg|tiff-train|jpeg-train [--reps N | --trace FILE.json]
+//                            [--no-first-block-lookup]]
 //
 // --profile runs only the fused eval forward (or, with -train, the train step) of one workload
 // (batch 4) N times and prints its samples/s: a target for `perf record`; with --trace it writes
 // LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
-// per operator).
+// per operator). --no-first-block-lookup computes the first block's qkv by its product (the
+// model's default folds it into lookups for short kernels); BYTEFORMER_ONEDNN=0 in the
+// environment runs the linear layers on OpenBLAS instead of oneDNN: both for A/B runs.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -22,6 +25,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "byteformer/model/byteformer.h"
+#include "byteformer/model/fast_linear.h"
 #include "byteformer/model/runtime.h"
 #include "byteformer/train/autocast.h"
 
@@ -138,7 +142,9 @@ int main(int argc, char** argv) {
   std::string profile;
   int profile_reps = 3;
   std::string trace;
+  bool first_block_lookup = true;
   for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--no-first-block-lookup")) first_block_lookup = false;
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     if (!std::strcmp(argv[i], "--default-allocator")) default_allocator = true;
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
     const bool is_train = profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0;
     const int64_t bytes = is_tiff ? 150702 : 48564;
     ByteFormer model(workload(is_tiff ? 32 : 4));
+    model->set_first_block_lookup(first_block_lookup);
     auto run = [&](int n) {
       return is_train ? Result{train_step(model, 4, bytes, n, true), {}} : eval_forward(model, 4, bytes, n, true);
     };
@@ -170,15 +177,20 @@ int main(int argc, char** argv) {
     } else {
       r = run(profile_reps);
     }
-    fmt::print("{} {}, batch 4, fused: {:.2f} samples/s (OpenMP {})\n", profile, is_train ? "train step" : "eval forward",
-               r.samples_per_s, byteformer::passive_openmp() ? "passive" : "spinning");
+    fmt::print("{} {}, batch 4, fused: {:.2f} samples/s (OpenMP {}, linear layers on {}, first block's qkv {})\n",
+               profile, is_train ? "train step" : "eval forward", r.samples_per_s,
+               byteformer::passive_openmp() ? "passive" : "spinning",
+               byteformer::onednn_enabled() ? "oneDNN" : "OpenBLAS",
+               model->first_block_lookup() ? "from lookups" : "from its product");
     for (const auto& kv : r.stage_seconds) fmt::print("  {:<16} {:>8.3f} s\n", kv.first, kv.second);
     return 0;
   }
   const int reps = quick ? 1 : 3;
-  fmt::print("byteformer bench_model: {} threads, LibTorch {}, {}{}\n", threads, TORCH_VERSION,
+  fmt::print("byteformer bench_model: {} threads, LibTorch {}, {}{}; inference linear layers on {}\n", threads,
+             TORCH_VERSION,
              byteformer::blas_description().empty() ? "BLAS not OpenBLAS" : byteformer::blas_description(),
-             default_allocator ? ", glibc's default allocator settings" : "");
+             default_allocator ? ", glibc's default allocator settings" : "",
+             byteformer::onednn_enabled() ? "oneDNN" : "OpenBLAS");
   const double fp32 = matmul_gflops(torch::kFloat, quick ? 3 : 10);
   const double bf16 = matmul_gflops(torch::kBFloat16, quick ? 3 : 10);
   fmt::print("matrix product 2048^3: fp32 {:.1f} GFLOP/s, bf16 {:.1f} GFLOP/s\n\n", fp32, bf16);

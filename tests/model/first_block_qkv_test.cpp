@@ -95,14 +95,19 @@ TEST_P(FirstBlockQkvModel, LogitsMatchThePlainPath) {
   }
   auto x = pad_batch(files);
   const test::ScopedThreads two_threads(2);
-  torch::Tensor folded, plain;
+  ASSERT_TRUE(model->first_block_lookup());
+  torch::Tensor folded, plain, product;
   {
     c10::InferenceMode guard;
     model->set_fused_token_reduction(true);
     folded = model->forward(x);
+    model->set_first_block_lookup(false);  // the fused reduction, qkv by its product
+    product = model->forward(x);
+    model->set_first_block_lookup(true);
     model->set_fused_token_reduction(false);
     plain = model->forward(x);
   }
+  EXPECT_LE((folded - product).abs().max().item<double>(), dtype == torch::kDouble ? 1e-10 : 1e-4);
   // float32: 1e-4 absolute on logits, the bound for corenet numerics (sums in another order).
   EXPECT_LE((folded - plain).abs().max().item<double>(), dtype == torch::kDouble ? 1e-10 : 1e-4);
   // The block's weights change (as after a training step): the next inference follows them.

@@ -69,10 +69,13 @@ class ByteFormerImpl : public torch::nn::Module {
   /// T[j] = E W[:, :, j]^T, a (k, vocab, C) table: about half of CoreNet's FLOPs become gathers.
   void set_fused_token_reduction(bool fused) { fused_token_reduction_ = fused; }
   /// Whether inference computes the first block's q, k, v from lookups (first_block_qkv.h):
-  /// with the fused token reduction and a kernel of at most embed_dim / 24 bytes.
+  /// with the fused token reduction and a kernel of at most embed_dim / 24 bytes, unless turned
+  /// off (for tests and benches: the same numbers up to float rounding either way).
   bool first_block_lookup() const {
-    return token_reduction_net && fused_token_reduction_ && 24 * options_.conv_kernel_size <= options_.embed_dim;
+    return first_block_lookup_ && token_reduction_net && fused_token_reduction_ &&
+           24 * options_.conv_kernel_size <= options_.embed_dim;
   }
+  void set_first_block_lookup(bool on) { first_block_lookup_ = on; }
   /// Called after each stage of forward with its name ("conv1d", "transformer.3",
   /// "downsample_3", "head"): lets a benchmark time the stages. Empty by default.
   void set_stage_observer(std::function<void(const std::string&)> observer) { observer_ = std::move(observer); }
@@ -106,6 +109,7 @@ class ByteFormerImpl : public torch::nn::Module {
 
   ByteFormerOptions options_;
   bool fused_token_reduction_ = true;
+  bool first_block_lookup_ = true;
   std::function<void(const std::string&)> observer_;
   void observe(const std::string& stage) const {
     if (observer_) observer_(stage);
