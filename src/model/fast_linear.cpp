@@ -1,11 +1,11 @@
 #include "byteformer/model/fast_linear.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "byteformer/model/cpu_parallel.h"
@@ -27,8 +27,8 @@ bool enabled_from_environment() {
   return !(v != nullptr && std::string(v) == "0");
 }
 
-bool& enabled_flag() {
-  static bool enabled = onednn_built() && enabled_from_environment();
+std::atomic<bool>& enabled_flag() {
+  static std::atomic<bool> enabled{onednn_built() && enabled_from_environment()};
   return enabled;
 }
 
