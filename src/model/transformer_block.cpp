@@ -47,8 +47,8 @@ void PreNormFfnImpl::add_to_inference(torch::Tensor& y) {
   const int64_t C = y.size(-1), F = fc1->weight.size(0);
   auto rows = y.view({-1, C});
   const int64_t R = rows.size(0);
-  // 256 rows: a (256, ffn) activation of Ti is 768 KB, inside one core's L2 (128 and 512 rows
-  // measured slower with both oneDNN and OpenBLAS).
+  // 256 rows: a (256, ffn) activation of Ti is 768 KB, inside one core's L2 (the JPEG workload's
+  // first FFN on 2 threads: 128 rows 6-8% slower than 256 with oneDNN and OpenBLAS, 512 no faster).
   constexpr int64_t kRows = 256;
   const std::vector<int64_t> shape{C};
   parallel_tasks((R + kRows - 1) / kRows, [&](int64_t t) {
