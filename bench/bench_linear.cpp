@@ -1,0 +1,109 @@
+// The inference products of ByteFormer-Ti (fast_linear.h) with oneDNN and with ATen/OpenBLAS,
+// in the same run: GFLOP/s per shape, one thread on one 256-row chunk and two threads on a whole
+// layer of the JPEG k=4 workload (4 x 24,281 tokens), and the attention of 8 windows x 3 heads.
+//
+//   build/bench/bench_linear [--threads T]
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/runtime.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using byteformer::LinearEpilogue;
+
+// Best of 3 timings of `reps` calls, in GFLOP/s.
+double gflops(double flops_per_call, int reps, const std::function<void()>& call) {
+  call();  // warm-up (and oneDNN's kernel generation)
+  double best = 0;
+  for (int t = 0; t < 3; ++t) {
+    const auto start = Clock::now();
+    for (int i = 0; i < reps; ++i) call();
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::max(best, flops_per_call * reps / s / 1e9);
+  }
+  return best;
+}
+
+struct Shape {
+  const char* name;
+  int64_t K, N;
+  LinearEpilogue epilogue;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  byteformer::reexec_with_passive_threads(argv);
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+  byteformer::set_compute_threads(threads);
+  byteformer::keep_freed_memory();
+  torch::manual_seed(0);
+  c10::InferenceMode inference;
+  if (!byteformer::onednn_built()) fmt::print("built without oneDNN: both columns run ATen\n");
+  fmt::print("byteformer bench_linear: {} threads; GFLOP/s, best of 3\n", threads);
+  fmt::print("{:<60} {:>9} {:>9} {:>7}\n", "product (ByteFormer-Ti)", "OpenBLAS", "oneDNN", "ratio");
+  const Shape shapes[] = {{"qkv_proj (C -> 3C)", 192, 576, LinearEpilogue::kStore},
+                          {"FFN fc1 + GELU (C -> 4C)", 192, 768, LinearEpilogue::kGelu},
+                          {"FFN fc2 + residual (4C -> C)", 768, 192, LinearEpilogue::kAccumulate},
+                          {"out_proj (C -> C)", 192, 192, LinearEpilogue::kStore}};
+  auto row = [](const std::string& name, double aten, double dnnl) {
+    fmt::print("{:<60} {:>9.1f} {:>9.1f} {:>6.2f}x\n", name, aten, dnnl, dnnl / aten);
+  };
+  auto both = [&](const std::function<double()>& measure) {
+    byteformer::set_onednn_enabled(false);
+    const double aten = measure();
+    byteformer::set_onednn_enabled(true);
+    return std::make_pair(aten, measure());
+  };
+  for (const auto& s : shapes) {
+    for (const int64_t rows : {int64_t{256}, int64_t{4 * 24281}}) {
+      auto x = torch::randn({rows, s.K}), w = torch::randn({s.N, s.K}) * 0.05, b = torch::randn({s.N});
+      auto out = torch::zeros({rows, s.N});
+      const double flops = 2.0 * rows * s.K * s.N;
+      auto [aten, dnnl] = both([&] {
+        if (rows > 256) return gflops(flops, 3, [&] { byteformer::linear_into(out, x, w, b, s.epilogue); });
+        // One chunk on one thread, as inside the model's row tasks.
+        byteformer::set_compute_threads(1);
+        const double r = gflops(flops, 400, [&] { byteformer::linear_into(out, x, w, b, s.epilogue); });
+        byteformer::set_compute_threads(threads);
+        return r;
+      });
+      row(fmt::format("{}, {} rows, {}", s.name, rows, rows > 256 ? "all threads" : "one thread"), aten, dnnl);
+    }
+  }
+  // Attention of 8 windows of 128 tokens x 3 heads of 64 on one thread: scores = q k^T / 8,
+  // softmax, out = scores v, read from (tokens, 3C) qkv rows as the inference path does.
+  {
+    const int64_t n = 8, w = 128, C = 192, d = 64, H = 3;
+    auto qkv = torch::randn({n, w, 3 * C});
+    auto out = torch::empty({n, w, C});
+    auto scores = torch::empty({n, w, w});
+    const double flops = 2.0 * 2.0 * n * H * w * w * d;
+    auto [aten, dnnl] = both([&] {
+      byteformer::set_compute_threads(1);
+      const double r = gflops(flops, 200, [&] {
+        for (int64_t h = 0; h < H; ++h) {
+          auto q = qkv.slice(2, h * d, (h + 1) * d), k = qkv.slice(2, C + h * d, C + (h + 1) * d);
+          auto v = qkv.slice(2, 2 * C + h * d, 2 * C + (h + 1) * d);
+          auto o = out.slice(2, h * d, (h + 1) * d);
+          byteformer::batched_matmul_into(scores, q, k.transpose(1, 2), 0.125);
+          at::_softmax_out(scores, scores, -1, false);
+          byteformer::batched_matmul_into(o, scores, v, 1.0);
+        }
+      });
+      byteformer::set_compute_threads(threads);
+      return r;
+    });
+    row("attention, 8 windows x 3 heads, softmax incl., one thread", aten, dnnl);
+  }
+  return 0;
+}
