@@ -169,16 +169,7 @@ torch::Tensor ByteFormerImpl::reduction_table() {
   return table;
 }
 
-torch::Tensor ByteFormerImpl::table_rows(const torch::Tensor& idx) const {
-  const auto& o = options_;
-  const int64_t k = o.conv_kernel_size, s = o.conv_stride(), V = o.vocab_size;
-  const int64_t B = idx.size(0), N = (idx.size(1) - k) / s + 1;
-  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
-  auto offsets = torch::arange(k, idx.options()) * V;          // (k)
-  return (idx.unfold(1, k, s) + offsets).reshape({B * N * k});  // (B*N*k)
-}
-
-torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
+torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::Tensor* rows_out) {
   // Runs in the parameters' precision even under autocast: it is gathers and sums (and
   // embedding_bag has no bfloat16 kernel in LibTorch 1.13).
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
@@ -191,7 +182,10 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx) {
   // Always the table path, even where the plain convolution would be cheaper: the choice must
   // not depend on the batch, or a file's logits would (float32 sums in another order).
   const auto table = reduction_table();  // (k*V, C)
-  const auto bags = table_rows(idx);     // (B*N*k)
+  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
+  auto offsets = torch::arange(k, idx.options()) * V;                       // (k)
+  const auto bags = (idx.unfold(1, k, s) + offsets).reshape({B * N * k});  // (B*N*k)
+  if (rows_out != nullptr) *rows_out = bags;
   auto bag_starts = torch::arange(0, B * N * k, k, idx.options());
   auto out = std::get<0>(torch::embedding_bag(table, bags, bag_starts, /*scale_grad_by_freq=*/false,
                                               /*mode=*/0 /* sum */));
@@ -203,7 +197,8 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   // 1. Embedding; padding (-1) uses the last row, which is zero and gets no gradient.
   auto idx = bytes.masked_fill(bytes == -1, o.vocab_size - 1);
   // 2. Token reduction: Conv1d(C, C, k, stride k/2) over the sequence.
-  auto x = embed_and_reduce(idx);  // (B, N, C)
+  torch::Tensor bags;              // the fused path's table rows, reused by the first block's lookups
+  auto x = embed_and_reduce(idx, &bags);  // (B, N, C)
   observe(token_reduction_net ? "conv1d" : "embedding");
   torch::Tensor valid = valid_bytes;
   // A token is real when its whole window is real bytes: exactly the tokens the row has alone.
@@ -217,14 +212,14 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   // The first block's q, k, v from lookups (first_block_qkv.h): CPU inference in float32/64
   // after the fused token reduction, where the block takes its inference path, and for short
   // kernels: a token's k rows of 3C values cost less than its 2 C 3C FLOPs of product only while
-  // k is small against C (JPEG k=4 eval: +8%; TIFF k=32, C=192: its (k*V, 3C) table outgrows the
-  // caches and the eval ran 20% slower).
+  // k is small against C (JPEG k=4 eval: +4-10%; TIFF k=32, C=192: its (k*V, 3C) table outgrows the
+  // caches and the eval ran 20-25% slower: 4.93 against 6.18-6.62 samples/s in bench_model runs).
   torch::Tensor qkv0;
   if (first_block_lookup() && !is_training() && !torch::GradMode::is_enabled() &&
-      cpu_float_outside_autocast(x) && table_cache_.defined() && x.scalar_type() == table_cache_.scalar_type() &&
-      !blocks_.empty()) {
+      cpu_float_outside_autocast(x) && bags.defined() && table_cache_.defined() &&
+      x.scalar_type() == table_cache_.scalar_type() && !blocks_.empty()) {
     auto& mha = *blocks_[0]->pre_norm_mha;
-    qkv0 = first_block_qkv_.compute(table_cache_, embeddings->weight, token_reduction_net->weight, table_rows(idx),
+    qkv0 = first_block_qkv_.compute(table_cache_, embeddings->weight, token_reduction_net->weight, bags,
                                     o.conv_kernel_size, x.contiguous(), pos[0],
                                     mha.norm->weight, mha.norm->bias, mha.norm->options.eps(),
                                     mha.attn->qkv_proj->weight, mha.attn->qkv_proj->bias);

@@ -80,8 +80,9 @@ class ByteFormerImpl : public torch::nn::Module {
   /// "downsample_3", "head"): lets a benchmark time the stages. Empty by default.
   void set_stage_observer(std::function<void(const std::string&)> observer) { observer_ = std::move(observer); }
 
-  /// (B, L) indices (padding already mapped to the last row) -> (B, N, C).
-  torch::Tensor embed_and_reduce(const torch::Tensor& indices);
+  /// (B, L) indices (padding already mapped to the last row) -> (B, N, C). With `table_rows`
+  /// given and the fused path taken, it receives the (B*N*k) table rows that were summed.
+  torch::Tensor embed_and_reduce(const torch::Tensor& indices, torch::Tensor* table_rows = nullptr);
   void set_numerics(Numerics numerics) { options_.numerics = numerics; }
 
   /// Per-stage token counts and FLOPs for an input of `num_bytes` bytes.
@@ -115,8 +116,6 @@ class ByteFormerImpl : public torch::nn::Module {
     if (observer_) observer_(stage);
   }
   torch::Tensor reduction_table();
-  /// (B, L) indices -> (B*N*k) rows of the reduction table, token-major.
-  torch::Tensor table_rows(const torch::Tensor& indices) const;
   torch::Tensor table_cache_;            // inference only
   FirstBlockQkv first_block_qkv_;       // inference only
   std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from

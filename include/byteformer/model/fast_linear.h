@@ -17,17 +17,17 @@ enum class LinearEpilogue {
 /// be strided, as slices of a wider tensor are); out must not overlap x. No autograd.
 ///
 /// float32 goes through oneDNN (brgemm kernels) when the build has it and it is enabled: on
-/// this project's 2-core AVX-512 machine it multiplies the model's shapes 8-15% faster than
-/// OpenBLAS does (128-256 row chunks on one thread and whole layers on two; bench_model prints
-/// both paths), and fuses the epilogue. Anything else (float64, oneDNN off or unavailable)
+/// this project's 2-core AVX-512 machine it multiplies the model's shapes 3-20% faster than
+/// OpenBLAS does (256-row chunks on one thread: 9-11%; whole layers on two threads: 3-20%;
+/// bench/bench_linear measures both), and fuses the epilogue. Anything else (float64, oneDNN off or unavailable)
 /// runs ATen's addmm and the epilogue as a second pass: the same numbers up to float rounding.
 /// Called inside at::parallel_for (parallel_tasks), the product runs on the calling thread;
 /// outside, on LibTorch's intra-op threads.
 void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                  LinearEpilogue epilogue);
 
-/// out (n, M, N) = alpha * a (n, M, K) b (n, K, N) for strided CPU tensors of one dtype, on the
-/// calling thread (no autograd): the attention's per-window products, read straight from the
+/// out (n, M, N) = alpha * a (n, M, K) b (n, K, N) for strided CPU tensors of one dtype (no
+/// autograd; inside at::parallel_for on the calling thread): the attention's per-window products, read straight from the
 /// qkv rows (q, v: row stride 3C; k^T: column stride 3C), with the 1/sqrt(d) of the scores as
 /// alpha. float32 through oneDNN when enabled and the layouts allow (unit inner stride of a and
 /// out, of b's rows or columns), otherwise ATen's bmm then the scaling.

@@ -10,9 +10,9 @@ namespace byteformer {
 /// on the windows and unwindowing, for inference (no autograd; float32 or float64):
 ///  - qkv_proj runs once on the N tokens, not on window copies; CoreNet's window padding is
 ///    one row, `pad_token` (1, C), the norm of a zero token;
-///  - windows are spread over LibTorch's threads in chunks of a few, each gathering its rows,
-///    running its small products on its own thread (OpenBLAS single-threaded meanwhile) and
-///    writing its tokens' outputs straight to their places in (B, N, C);
+///  - windows are spread over LibTorch's threads in chunks of a few, each reading its rows of
+///    qkv in place (gathered only for padded or wrapped windows), running its small products on
+///    its own thread (fast_linear.h) and writing its tokens' outputs straight to their places;
 ///  - out_proj runs once on (B, N, C).
 /// h: (B, N, C) normalised tokens. valid_len: (B) int64 (masked numerics) or undefined
 /// (CoreNet numerics, then pad_token is required). Returns (B, N, C); under masked numerics
