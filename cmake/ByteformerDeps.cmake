@@ -7,6 +7,7 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
+find_package(ZLIB REQUIRED)  # gzip IDX files (Fashion-MNIST)
 find_package(TIFF REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
@@ -25,7 +26,7 @@ endif()
 add_library(byteformer_deps INTERFACE)
 target_link_libraries(byteformer_deps INTERFACE
   ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog
-  JPEG::JPEG PNG::PNG TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
+  JPEG::JPEG PNG::PNG ZLIB::ZLIB TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
   Threads::Threads)
 # LibTorch's at::parallel_for is inline and runs on OpenMP only where the caller is compiled
 # with OpenMP: without it, our parallel loops run on one thread.

@@ -14,9 +14,10 @@ QS_STEP_START=$QS_START
 # training ~5x slower on 2 cores (measured: 17 vs 97 samples/s). Keep freed memory in the heap.
 export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
 export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1000000000000}
-# LibTorch's OpenMP threads spin while they wait; beside the data loader's threads on 2 cores
-# the spinning took 80% of the CPU (measured: 47 vs 187 samples/s). Let them sleep instead.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# OMP_WAIT_POLICY is not set here: `byteformer train` and `eval` re-execute themselves once with
+# OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 when it is unset, and a value set here
+# would keep OpenBLAS's threads spinning (measured on the Fashion-MNIST recipe: 587 samples/s
+# with OMP_WAIT_POLICY=PASSIVE exported, 627 without).
 
 qs_step() {
   local now
@@ -35,20 +36,10 @@ qs_done() {
   echo "quickstart: finished in $((now - QS_START)) s"
 }
 
-# Debian packages (scripts/setup.sh) plus the extra tools a data set needs ($@: Debian packages).
+# Debian packages (scripts/setup.sh: it installs only what is missing, and skips a package whose
+# command the machine already has in another form).
 qs_setup() {
   "$QS_ROOT/scripts/setup.sh"
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "quickstart: installing ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-  fi
 }
 
 # Builds only the CLI (the tests and benchmarks are not needed here) into build/, the folder

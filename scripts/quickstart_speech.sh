@@ -2,7 +2,7 @@
 # The speech quickstart: train a small ByteFormer on the WAV bytes of spoken commands, 12-way
 # like Google Speech Commands v2 (yes no up down left right on off stop go, unknown, silence),
 # on a CPU. The speech is synthesized by espeak-ng with ~400 voices, so nothing is downloaded:
-#   1. installs what is missing (scripts/setup.sh, plus espeak-ng)
+#   1. installs what is missing (scripts/setup.sh; espeak-ng is among its packages)
 #   2. builds the CLI (build/byteformer)
 #   3. synthesizes the data set (data/speech_synth; `byteformer data speech-synth`; split by voice)
 #   4. trains (configs/quickstart/speech_synth.yaml: each clip re-encoded as 8-bit WAV, 16 KB)
@@ -34,8 +34,8 @@ label=speech_synth_wav_uint8_2x8
 run_dir=$runs/$label
 mkdir -p "$runs"
 
-qs_step "Installing dependencies (Debian packages, espeak-ng)"
-if ((skip_setup)); then echo "skipped (--skip-setup)"; else qs_setup espeak-ng; fi
+qs_step "Installing what is missing (Debian packages, espeak-ng among them)"
+if ((skip_setup)); then echo "skipped (--skip-setup)"; else qs_setup; fi
 
 qs_step "Building the byteformer CLI"
 qs_build

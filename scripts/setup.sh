@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency from Debian 12's packages. Idempotent: a second run
-# installs nothing and returns quickly.
+# installs nothing and returns quickly. Only what is missing is installed: a package is skipped
+# when it is installed, or when the tool it provides is already on PATH in another form (a
+# cmake, ninja, clang or espeak-ng of the machine's own; see `provides` below), so apt is never
+# asked for a package that would conflict with the machine's own copy.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -14,10 +17,25 @@ packages=(
   python3-torch                          # tests: PyTorch's torch.load reads our .pt files
   libgloo-dev iproute2                   # distributed training (Gloo headers), two-host test (ip netns)
   espeak-ng                              # `byteformer data speech-synth` and its tests
+  dataset-fashion-mnist                  # `byteformer data fashion-mnist` (the quickstart) and its tests
 )
+# package -> commands that, all on PATH, make the package unnecessary.
+declare -A provides=(
+  [build-essential]="g++ make" [cmake]="cmake" [ninja-build]="ninja" [pkg-config]="pkg-config"
+  [clang]="clang" [espeak-ng]="espeak-ng"
+)
+have_commands() {  # true when every command named is on PATH
+  local c
+  for c in $1; do command -v "$c" >/dev/null 2>&1 || return 1; done
+}
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  if [ -n "${provides[$p]:-}" ] && have_commands "${provides[$p]}"; then
+    echo "setup: $p not installed, but ${provides[$p]} is on PATH: using that"
+    continue
+  fi
+  missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"

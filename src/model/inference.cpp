@@ -8,6 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "byteformer/io/file.h"
+
 namespace byteformer {
 
 torch::Tensor pad_batch(const std::vector<std::vector<uint8_t>>& samples) {
@@ -17,6 +19,16 @@ torch::Tensor pad_batch(const std::vector<std::vector<uint8_t>>& samples) {
   auto acc = out.accessor<int64_t, 2>();
   for (size_t b = 0; b < samples.size(); ++b)
     for (size_t i = 0; i < samples[b].size(); ++i) acc[b][i] = samples[b][i];
+  return out;
+}
+
+torch::Tensor pad_batch(const std::vector<std::vector<int64_t>>& samples) {
+  size_t longest = 0;
+  for (const auto& s : samples) longest = std::max(longest, s.size());
+  auto out = torch::full({static_cast<int64_t>(samples.size()), static_cast<int64_t>(longest)}, -1, torch::kLong);
+  for (size_t b = 0; b < samples.size(); ++b)
+    if (!samples[b].empty())
+      std::memcpy(out[static_cast<int64_t>(b)].data_ptr<int64_t>(), samples[b].data(), samples[b].size() * sizeof(int64_t));
   return out;
 }
 
@@ -35,50 +47,71 @@ std::vector<TopClass> top_k(const torch::Tensor& logits_row, int64_t k, const st
   return top;
 }
 
-std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", path));
-  return bytes;
+void check_input_length(const ByteFormerOptions& o, int64_t num_bytes) {
+  const int64_t tokens = o.tokens_after_conv(num_bytes);
+  if (tokens > o.max_num_tokens)
+    throw std::invalid_argument(
+        fmt::format("{} bytes give {} tokens, more than max_num_tokens {}", num_bytes, tokens, o.max_num_tokens));
 }
 
-std::vector<Prediction> predict_files(ByteFormer& model, const std::vector<std::string>& files, int64_t batch_size,
-                                      int64_t k, const std::vector<std::string>& labels) {
+int64_t max_input_bytes(const ByteFormerOptions& o) {
+  return (o.max_num_tokens - 1) * o.conv_stride() + o.conv_kernel_size + (o.conv_stride() - 1);
+}
+
+std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<ModelInput>& inputs, int64_t batch_size,
+                                        int64_t k, const std::vector<std::string>& labels) {
   if (batch_size < 1) throw std::invalid_argument(fmt::format("batch size {}: expected >= 1", batch_size));
-  const auto& o = model->options();
-  std::vector<std::vector<uint8_t>> contents;
-  for (const auto& f : files) {
-    auto bytes = read_file_bytes(f);
-    try {
-      const int64_t tokens = o.tokens_after_conv(static_cast<int64_t>(bytes.size()));
-      if (tokens > o.max_num_tokens)
-        throw std::invalid_argument(fmt::format("{} bytes give {} tokens, more than max_num_tokens {}", bytes.size(),
-                                                tokens, o.max_num_tokens));
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(fmt::format("{}: {}", f, e.what()));
+  std::vector<Prediction> out(inputs.size());
+  std::vector<size_t> ok;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Prediction& p = out[i];
+    p.file = inputs[i].name;
+    p.num_bytes = static_cast<int64_t>(inputs[i].bytes.size());
+    p.file_bytes = inputs[i].file_bytes;
+    p.error = inputs[i].error;
+    if (p.error.empty()) {
+      try {
+        check_input_length(model->options(), p.num_bytes);
+      } catch (const std::invalid_argument& e) {
+        p.error = fmt::format("{}: {}", p.file, e.what());
+      }
     }
-    contents.push_back(std::move(bytes));
+    if (p.error.empty()) ok.push_back(i);
   }
   model->eval();
   c10::InferenceMode guard;
   const auto device = model->parameters().front().device();
-  std::vector<Prediction> out;
-  for (size_t start = 0; start < files.size(); start += static_cast<size_t>(batch_size)) {
-    const size_t end = std::min(files.size(), start + static_cast<size_t>(batch_size));
-    std::vector<std::vector<uint8_t>> batch(contents.begin() + start, contents.begin() + end);
-    auto logits = model->forward(pad_batch(batch).to(device)).to(torch::kCPU).to(torch::kFloat);
-    for (size_t i = start; i < end; ++i) {
-      Prediction p;
-      p.file = files[i];
-      p.num_bytes = static_cast<int64_t>(contents[i].size());
-      auto row = logits[static_cast<int64_t>(i - start)];
+  for (size_t start = 0; start < ok.size(); start += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(ok.size(), start + static_cast<size_t>(batch_size));
+    std::vector<std::vector<int64_t>> batch;
+    for (size_t j = start; j < end; ++j) batch.push_back(inputs[ok[j]].bytes);
+    auto logits = model->forward(pad_batch(batch).to(device)).to(torch::kCPU).to(torch::kFloat);  // (B, classes)
+    for (size_t j = start; j < end; ++j) {
+      Prediction& p = out[ok[j]];
+      auto row = logits[static_cast<int64_t>(j - start)];
       p.logits.assign(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
       p.top = top_k(row, k, labels);
-      out.push_back(std::move(p));
     }
   }
   return out;
+}
+
+std::vector<Prediction> predict_files(ByteFormer& model, const std::vector<std::string>& files, int64_t batch_size,
+                                      int64_t k, const std::vector<std::string>& labels) {
+  std::vector<ModelInput> inputs;
+  const int64_t limit = max_input_bytes(model->options());
+  for (const auto& f : files) {
+    ModelInput in;
+    in.name = f;
+    const std::vector<uint8_t> bytes = read_file(f, limit);
+    in.bytes.assign(bytes.begin(), bytes.end());
+    in.file_bytes = static_cast<int64_t>(bytes.size());
+    inputs.push_back(std::move(in));
+  }
+  auto preds = classify_inputs(model, inputs, batch_size, k, labels);
+  for (const auto& p : preds)
+    if (!p.error.empty()) throw std::invalid_argument(p.error);
+  return preds;
 }
 
 }  // namespace byteformer

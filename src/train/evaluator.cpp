@@ -17,11 +17,18 @@ EvalResult evaluate(ByteFormer& model, DataLoader& loader, std::vector<std::vect
   {
     torch::InferenceMode guard;
     int64_t done = 0;
+    double total_bytes = 0, total_tokens = 0;
     while (auto batch = loader.next()) {
       ++done;
       r.errors.insert(r.errors.end(), batch->errors.begin(), batch->errors.end());
       r.metrics.skipped += static_cast<int64_t>(batch->errors.size());
       if (batch->size() == 0) continue;
+      const auto lengths = (batch->bytes >= 0).sum(1).to(torch::kCPU);  // (B,) real bytes per row
+      for (int64_t b = 0; b < batch->size(); ++b) {
+        const int64_t n = lengths[b].item<int64_t>();
+        total_bytes += static_cast<double>(n);
+        total_tokens += static_cast<double>(model->options().tokens_after_conv(n));
+      }
       torch::Tensor logits;  // (B, K)
       {
         AutocastGuard autocast(options.mixed_precision);
@@ -31,7 +38,25 @@ EvalResult evaluate(ByteFormer& model, DataLoader& loader, std::vector<std::vect
       const double loss = classification_loss(logits, batch->labels, torch::Tensor(), 0.0).item<double>();
       r.metrics.add(logits, batch->labels, loss);
       r.confusion.add(logits, batch->labels);
+      if (options.keep_samples) {
+        const auto probs = torch::softmax(logits, 1);  // (B, K)
+        const auto [top, arg] = probs.max(1);
+        const auto labels = batch->labels.to(torch::kCPU);
+        for (int64_t b = 0; b < batch->size(); ++b) {
+          SampleOutcome s;
+          s.index = batch->indices[static_cast<size_t>(b)];
+          s.label = labels[b].item<int64_t>();
+          s.predicted = arg[b].item<int64_t>();
+          s.prob = top[b].item<double>();
+          s.label_prob = probs[b][s.label].item<double>();
+          r.samples.push_back(s);
+        }
+      }
       bar.update(done, r.metrics.samples, r.metrics.loss());
+    }
+    if (r.metrics.samples > 0) {
+      r.mean_bytes = total_bytes / static_cast<double>(r.metrics.samples);
+      r.mean_tokens = total_tokens / static_cast<double>(r.metrics.samples);
     }
   }
   bar.finish();

@@ -13,7 +13,7 @@ namespace {
 const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
 
 std::string predict_cmd(const std::string& extra) {
-  return test::cli_path() + " predict --threads 1 --config " + kDir + "/config.yaml --weights " + kDir +
+  return test::cli_path() + " predict --raw --threads 1 --config " + kDir + "/config.yaml --weights " + kDir +
          "/model.pt " + extra;
 }
 
@@ -55,7 +55,7 @@ TEST(PredictCli, CoreNetSpellingAndLabelsFile) {
   std::string labels;
   for (int i = 0; i < 10; ++i) labels += "class_" + std::to_string(i) + "\n";
   test::write_bytes(dir + "/labels.txt", std::vector<uint8_t>(labels.begin(), labels.end()));
-  const auto r = test::run_command(test::cli_path() + " predict --threads 1 --common.config-file " + kDir +
+  const auto r = test::run_command(test::cli_path() + " predict --raw --threads 1 --common.config-file " + kDir +
                                    "/config.yaml --model.classification.pretrained " + kDir +
                                    "/model.pt --labels " + dir + "/labels.txt --top-k 2 " + kDir +
                                    "/inputs/img0_32px.tiff");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "byteformer/data/image_folder.h"
@@ -114,6 +115,101 @@ TEST(Loader, AudioMixupGivesSoftTargets) {
   // uint8 WAV of 2000 frames: 44-byte header + 2000 bytes.
   EXPECT_EQ(b.bytes.size(1), 2044);
   std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace byteformer
+
+namespace byteformer {
+namespace {
+
+// BytePipeline::prepare (predict's path: one file's bytes, no dataset) gives exactly the bytes
+// the loader feeds the model for that file: eval images resized and cropped, encoded, the
+// privacy transforms with the loader's per-sample generator; audio clipped and encoded.
+void expect_prepare_equals_loader(const Config& config, const std::string& root, Modality modality) {
+  auto index = std::make_shared<DatasetIndex>(load_dataset(config, Split::kValidation, 0));
+  ASSERT_GT(index->size(), 1u);
+  BytePipeline pipe(BytePipelineOptions::from_config(config, modality, /*training=*/false), index);
+  ASSERT_TRUE(pipe.decodes());
+  DataLoader loader(std::make_shared<BytePipeline>(pipe.options(), index), LoaderOptions{0, 2, 0});
+  std::vector<std::vector<int64_t>> batches;
+  for (int64_t i = 0; i < static_cast<int64_t>(index->size()); ++i) batches.push_back({i});
+  const auto out = drain(loader, batches, /*epoch=*/0);
+  ASSERT_EQ(out.size(), index->size());
+  for (size_t i = 0; i < index->size(); ++i) {
+    const std::string& path = index->samples[i].path;
+    torch::Generator gen = make_generator(sample_seed(0, 0, static_cast<int64_t>(i)));
+    const ByteSeq got = pipe.prepare(read_file(path), path, gen);
+    const auto row = out[i].bytes[0];
+    const int64_t n = (row >= 0).sum().item<int64_t>();
+    ASSERT_EQ(static_cast<int64_t>(got.size()), n) << path;
+    EXPECT_TRUE(torch::equal(row.slice(0, 0, n), torch::tensor(got, torch::kLong))) << path;
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST(BytePipeline, PrepareOnFileBytesEqualsTheLoadersBytesForImages) {
+  const std::string root = test::make_temp_dir("prep_img");
+  test::make_tiny_images(root, 1, 3, false);
+  Config c = tiny_config();
+  c.apply_override("dataset.root_val=" + root + "/val");
+  c.apply_override("image_augmentation.pil_save.file_encoding=JPEG");
+  c.apply_override("image_augmentation.pil_save.quality=60");
+  c.apply_override("image_augmentation.resize.size=20");
+  c.apply_override("image_augmentation.center_crop.size=12");
+  // Random per sample: the bytes differ between samples and must still agree with the loader.
+  c.apply_override("image_augmentation.random_uniform.enable=true");
+  c.apply_override("image_augmentation.random_uniform.width_range=[-5,5]");
+  c.apply_override("image_augmentation.byte_permutation.enable=true");
+  expect_prepare_equals_loader(c, root, Modality::kImage);
+}
+
+TEST(BytePipeline, PrepareOnFileBytesEqualsTheLoadersBytesForAudio) {
+  const std::string root = test::make_temp_dir("prep_audio");
+  test::make_tiny_speech_commands(root, 6);
+  Config c = Config::load_string(test::read_text(test::source_dir() + "/configs/test/tiny_audio.yaml"), "tiny_audio.yaml");
+  c.apply_override("dataset.root_val=" + root);
+  c.apply_override("audio_augmentation.torchaudio_save.encoding_dtype=int16");
+  // Keyword clips only: silence slices are cut from noise files by the dataset, not from a file.
+  auto index = load_dataset(c, Split::kValidation, 0);
+  index.samples.erase(std::remove_if(index.samples.begin(), index.samples.end(),
+                                     [](const SampleRef& s) { return s.offset >= 0; }),
+                      index.samples.end());
+  ASSERT_GT(index.size(), 1u);
+  auto shared = std::make_shared<DatasetIndex>(index);
+  BytePipeline pipe(BytePipelineOptions::from_config(c, Modality::kAudio, false), shared);
+  for (size_t i = 0; i < index.size(); ++i) {
+    torch::Generator g1 = make_generator(sample_seed(0, 0, static_cast<int64_t>(i)));
+    torch::Generator g2 = make_generator(sample_seed(0, 0, static_cast<int64_t>(i)));
+    const ByteSeq via_index = pipe(static_cast<int64_t>(i), g1).bytes;
+    const ByteSeq via_bytes = pipe.prepare(read_file(index.samples[i].path), index.samples[i].path, g2);
+    EXPECT_EQ(via_index, via_bytes) << index.samples[i].path;
+    EXPECT_GT(via_bytes.size(), 2u * 2000u);  // 16-bit WAV of the fixed length (2000 frames)
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST(BytePipeline, PrepareWithoutDecodingRunsOnlyThePrivacyTransforms) {
+  Config c = tiny_config();
+  c.apply_override("image_augmentation.pil_save.enable=false");
+  c.apply_override("image_augmentation.byte_permutation.enable=true");
+  auto index = std::make_shared<DatasetIndex>();
+  BytePipeline pipe(BytePipelineOptions::from_config(c, Modality::kImage, false), index);
+  EXPECT_FALSE(pipe.decodes());
+  torch::Generator gen = make_generator(1);
+  const std::vector<uint8_t> bytes = {0, 1, 2, 255, 0};
+  const ByteSeq out = pipe.prepare(bytes, "x.bin", gen);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0], out[4]);  // a permutation of byte values: equal in, equal out
+  EXPECT_NE(out[1], out[2]);
+  // Undecodable bytes with a decoding pipeline: an error naming the input.
+  BytePipeline decoding(BytePipelineOptions::from_config(tiny_config(), Modality::kImage, false), index);
+  try {
+    decoding.prepare(bytes, "x.bin", gen);
+    FAIL();
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("x.bin"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

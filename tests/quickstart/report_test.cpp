@@ -109,5 +109,64 @@ TEST(ReportCli, WritesHtmlWithCurvesConfusionAndSummaryAndPrintsThePathLast) {
   fs::remove_all(dir);
 }
 
+TEST(ReportHtml, Base64MatchesRfc4648Vectors) {
+  EXPECT_EQ(report::base64(""), "");
+  EXPECT_EQ(report::base64("f"), "Zg==");
+  EXPECT_EQ(report::base64("fo"), "Zm8=");
+  EXPECT_EQ(report::base64("foo"), "Zm9v");
+  EXPECT_EQ(report::base64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(report::base64(std::string("\xff\x00\x10", 3)), "/wAQ");
+}
+
+TEST(ReportCli, ThumbnailsPerClassAccuracyAndTheMostConfidentMistakes) {
+  const std::string dir = test::make_temp_dir("report_gallery");
+  fs::create_directories(dir + "/run");
+  write_text(dir + "/run/metrics.jsonl", kMetrics);
+  // Three real PNG files (8-byte signature is what the thumbnail looks at) and one that is not.
+  const std::string png = "\x89PNG\r\n\x1a\nrest-of-file";
+  for (const char* f : {"a.png", "b.png", "c.png"}) write_text(dir + "/" + f, png);
+  write_text(dir + "/d.bin", "not an image");
+  write_text(dir + "/run/samples.jsonl",
+             "{\"file\":\"" + dir + "/a.png\",\"label\":\"Coat\",\"predicted\":\"Coat\",\"prob\":0.9,\"label_prob\":0.9}\n"
+             "{\"file\":\"" + dir + "/b.png\",\"label\":\"Coat\",\"predicted\":\"Shirt\",\"prob\":0.6,\"label_prob\":0.3}\n"
+             "{\"file\":\"" + dir + "/c.png\",\"label\":\"Shirt\",\"predicted\":\"Coat\",\"prob\":0.95,\"label_prob\":0.01}\n"
+             "{\"file\":\"" + dir + "/d.bin\",\"label\":\"Shirt\",\"predicted\":\"Shirt\",\"prob\":0.7,\"label_prob\":0.7}\n");
+  write_text(dir + "/run/predictions.jsonl",
+             "{\"file\":\"" + dir + "/a.png\",\"top\":[{\"index\":4,\"label\":\"Coat\",\"prob\":0.9},"
+             "{\"index\":6,\"label\":\"Shirt\",\"prob\":0.05}]}\n"
+             "{\"file\":\"" + dir + "/d.bin\",\"error\":\"d.bin: cannot decode\"}\n");
+  const auto r = test::run_command(test::cli_path() + " report --run " + dir + "/run --eval-samples " + dir +
+                                   "/run/samples.jsonl --eval-samples-title 'test split' --predictions " + dir +
+                                   "/run/predictions.jsonl --out " + dir + "/report.html");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = test::read_text(dir + "/report.html");
+  // Per-class accuracy: Coat 1 of 2, Shirt 1 of 2.
+  EXPECT_NE(html.find("<td>Coat</td><td>50.00%</td>"), std::string::npos);
+  EXPECT_NE(html.find("1 / 2"), std::string::npos);
+  // Mistakes, most confident first: c.png (95%) before b.png (60%); correct ones are not shown.
+  const size_t gallery = html.find("most confident mistakes");
+  ASSERT_NE(gallery, std::string::npos);
+  const size_t c = html.find("predicted <b class=\"wrong\">Coat</b> 95.0%", gallery);
+  const size_t b = html.find("predicted <b class=\"wrong\">Shirt</b> 60.0%", gallery);
+  ASSERT_NE(c, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  EXPECT_LT(c, b);
+  // Thumbnails are the files themselves, inlined.
+  EXPECT_NE(html.find("data:image/png;base64," + report::base64(png)), std::string::npos);
+  // Predictions as a gallery with bars; an error record is shown as such; a non-image has no preview.
+  const size_t preds = html.find("<h2>Predictions</h2>");
+  ASSERT_NE(preds, std::string::npos);
+  EXPECT_NE(html.find("90.0%", preds), std::string::npos);
+  EXPECT_NE(html.find("d.bin: cannot decode", preds), std::string::npos);
+  EXPECT_NE(html.find("no preview", preds), std::string::npos);
+  // A malformed samples file names its line.
+  write_text(dir + "/run/bad.jsonl", "{\"file\":\"x\"}\n");
+  const auto bad = test::run_command(test::cli_path() + " report --run " + dir + "/run --eval-samples " + dir +
+                                     "/run/bad.jsonl --out " + dir + "/r2.html");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("bad.jsonl:1"), std::string::npos) << bad.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace byteformer

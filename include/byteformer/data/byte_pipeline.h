@@ -24,6 +24,7 @@
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_encoding.h"
 #include "byteformer/data/dataset.h"
+#include "byteformer/io/file.h"
 #include "byteformer/transforms/privacy.h"
 #include "byteformer/transforms/rand_augment.h"
 #include "byteformer/transforms/random_erasing.h"
@@ -106,8 +107,21 @@ class BytePipeline {
   Image image_pixels(int64_t index, torch::Generator& gen) const;
   Audio audio_samples(int64_t index, torch::Generator& gen) const;
 
+  /// The same pipeline on one file's bytes, from outside any dataset (`predict`, the
+  /// classifier): decode, the augmentations of this pipeline's mode, encode, the privacy
+  /// transforms; with a generator seeded as the loader seeds sample i (sample_seed), these are
+  /// the bytes the loader feeds the model for that file at position i. When the pipeline has
+  /// no decoding step (pil_save / torchaudio_save off) only the privacy transforms run.
+  /// Throws (message naming `name`) when the bytes cannot be decoded.
+  ByteSeq prepare(const std::vector<uint8_t>& file_bytes, const std::string& name, torch::Generator& gen) const;
+  /// True when files are decoded and re-encoded (pil_save / torchaudio_save on).
+  bool decodes() const;
+
  private:
   const std::vector<Audio>& noise_clips() const;
+  Image augment_image(Image img, torch::Generator& gen) const;
+  Audio clip_audio(Audio a, int64_t offset, const std::string& name, torch::Generator& gen) const;
+  ByteSeq finish(const std::vector<uint8_t>& encoded, const std::string& name, torch::Generator& gen) const;
 
   BytePipelineOptions options_;
   std::shared_ptr<const DatasetIndex> index_;
@@ -115,8 +129,5 @@ class BytePipeline {
   mutable std::once_flag noise_once_;
   mutable std::vector<Audio> noise_clips_;
 };
-
-/// Reads a whole file; throws std::runtime_error naming the path.
-std::vector<uint8_t> read_file(const std::string& path);
 
 }  // namespace byteformer

@@ -11,12 +11,24 @@
 
 namespace byteformer {
 
+/// One evaluated sample (EvalOptions::keep_samples).
+struct SampleOutcome {
+  int64_t index = 0;      // position in the dataset index
+  int64_t label = 0;
+  int64_t predicted = 0;  // argmax of the logits
+  double prob = 0.0;      // softmax probability of `predicted`
+  double label_prob = 0.0;
+};
+
 struct EvalResult {
   EpochMetrics metrics;
   ConfusionMatrix confusion;
   double seconds = 0;
   double samples_per_s = 0;
   std::vector<std::string> errors;  // files skipped
+  std::vector<SampleOutcome> samples;  // in evaluation order, when keep_samples
+  double mean_bytes = 0;   // bytes fed to the model per sample (after the pipeline)
+  double mean_tokens = 0;  // tokens after the Conv1d per sample
 };
 
 struct EvalOptions {
@@ -24,6 +36,7 @@ struct EvalOptions {
   std::ostream* progress = nullptr;  // progress bar stream, or none
   std::string label = "eval";
   int64_t log_every = 50;
+  bool keep_samples = false;  // fill EvalResult::samples
 };
 
 /// Runs `model` in eval mode under InferenceMode on every batch of `batches` (see
