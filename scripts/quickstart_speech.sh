@@ -56,25 +56,24 @@ weights=$(qs_weights "$run_dir")
 
 qs_step "Evaluating $weights on the test split (voices never heard in training)"
 "$QS_BIN" eval --config "$config" "${overrides[@]}" --weights "$weights" --split test \
-  --threads "${BYTEFORMER_THREADS:-0}" --json --confusion-csv "$run_dir/confusion.csv" | tee "$run_dir/eval.json"
+  --threads "${BYTEFORMER_THREADS:-0}" --json --confusion-csv "$run_dir/confusion.csv" \
+  --predictions "$run_dir/test_predictions.jsonl" | tee "$run_dir/eval.json"
 
 qs_step "Classifying one test clip per keyword with byteformer predict"
-examples_dir=$run_dir/examples
-mkdir -p "$examples_dir"
 examples=()
 for word in yes no up down left right on off stop go; do
   clip=$(grep "^$word/" "$data/testing_list.txt" | head -1)
   [ -n "$clip" ] || continue
-  # predict reads raw bytes: give it what the pipeline feeds the model (8-bit WAV).
-  out=$examples_dir/${clip//\//_}
-  "$QS_BIN" encode --to wav:uint8 "$data/$clip" "$out"
-  examples+=("$out")
+  # The original clip: predict runs the config's evaluation pipeline (16 kHz mono, fixed
+  # length, 8-bit WAV) on it, as eval does.
+  examples+=("$data/$clip")
 done
 "$QS_BIN" predict --config "$config" "${overrides[@]}" --weights "$weights" --top-k 3 "${examples[@]}" \
   | tee "$run_dir/predictions.txt"
 
 qs_step "Writing the report"
 report=$("$QS_BIN" report --run "$run_dir" --confusion "$run_dir/confusion.csv" --eval-json "$run_dir/eval.json" \
+  --eval-samples "$run_dir/test_predictions.jsonl" --eval-samples-title "test split" \
   --predictions "$run_dir/predictions.txt" --title "ByteFormer quickstart: synthesized speech commands from WAV bytes" \
   --note "config=$config" --note "data=$data (espeak-ng, seed $seed)" --note "weights=$weights" \
   --note "evaluated on=test split" --out "$run_dir/report.html")
