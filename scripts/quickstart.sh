@@ -73,7 +73,8 @@ qs_step "Evaluating $weights on the 10,000 test images"
 qs_step "Classifying ten original test PNG files (one per class) with byteformer predict"
 examples=()
 for dir in "$data"/test/*/; do
-  examples+=("$(find "$dir" -maxdepth 1 -name '*.png' | sort | head -n 1)")
+  pngs=("$dir"*.png)  # sorted by the glob; the first file of each class
+  examples+=("${pngs[0]}")
 done
 "$QS_BIN" predict --config "$config" "${overrides[@]}" --weights "$weights" --top-k 3 --json "${examples[@]}" \
   > "$run_dir/predictions.jsonl"
