@@ -9,6 +9,7 @@ find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
 find_package(TIFF REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)  # crc32 for the checkpoint records
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(MP3LAME IMPORTED_TARGET mp3lame)
@@ -26,7 +27,7 @@ add_library(byteformer_deps INTERFACE)
 target_link_libraries(byteformer_deps INTERFACE
   ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog
   JPEG::JPEG PNG::PNG TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
-  Threads::Threads)
+  ZLIB::ZLIB Threads::Threads)
 # LibTorch's at::parallel_for is inline and runs on OpenMP only where the caller is compiled
 # with OpenMP: without it, our parallel loops run on one thread.
 find_package(OpenMP)
