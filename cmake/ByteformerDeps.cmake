@@ -7,7 +7,7 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
-find_package(ZLIB REQUIRED)  # gzip IDX files (Fashion-MNIST)
+find_package(ZLIB REQUIRED)  # gzip IDX files (Fashion-MNIST), crc32 of checkpoint records
 find_package(TIFF REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)

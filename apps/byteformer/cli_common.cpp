@@ -2,9 +2,42 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <filesystem>
+
 #include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
+
+namespace {
+
+CLI::Validator int_at_least(int64_t min, const std::string& expected, const std::string& name) {
+  return CLI::Validator(
+      [min, expected](std::string& text) -> std::string {
+        int64_t v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "expected " + expected + ", got '" + text + "'";
+        if (v < min) return "expected " + expected + ", got " + text;
+        return "";
+      },
+      name);
+}
+
+}  // namespace
+
+CLI::Validator existing_file() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        std::error_code ec;
+        const auto st = std::filesystem::status(path, ec);
+        if (ec || !std::filesystem::exists(st)) return path + ": no such file";
+        if (std::filesystem::is_directory(st)) return path + ": is a directory, expected a file";
+        return "";
+      },
+      "FILE");
+}
+
+CLI::Validator positive_int() { return int_at_least(1, "a positive integer", "POSITIVE"); }
+CLI::Validator non_negative_int() { return int_at_least(0, "an integer >= 0", "NONNEGATIVE"); }
 
 ModelSpec ModelFlags::spec() const {
   ModelSpec s;
@@ -12,22 +45,30 @@ ModelSpec ModelFlags::spec() const {
   s.overrides = corenet_overrides;
   s.overrides.insert(s.overrides.end(), overrides.begin(), overrides.end());
   s.weights = weights;
+  s.require_weights = weights_required;
   if (!numerics.empty()) s.numerics = parse_numerics(numerics);
   s.labels_path = labels;
   return s;
 }
 
 void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights) {
-  cmd->add_option("--config,--common.config-file", f.config, "CoreNet YAML config")->required();
+  cmd->add_option("--config,--common.config-file", f.config, "CoreNet YAML config (keys: docs/CONFIG.md)")
+      ->required()
+      ->check(existing_file());
   cmd->add_option("--override", f.overrides, "Set a config key: key=value (repeatable)")->take_all();
   cmd->add_option("--common.override-kwargs", f.corenet_overrides, "CoreNet's spelling: key=value ...")->take_all();
   if (weights) {
-    cmd->add_option("--weights,--model.classification.pretrained", f.weights, "Weights (.pt, CoreNet's format)");
+    f.weights_required = true;
+    cmd->add_option("--weights,--model.classification.pretrained", f.weights,
+                    "Weights (.pt, CoreNet's format); required unless the config sets model.classification.pretrained")
+        ->check(existing_file());
     cmd->add_option("--numerics", f.numerics, "corenet | masked (see README)")
         ->check(CLI::IsMember({"corenet", "masked"}));
-    cmd->add_option("--labels", f.labels, "Class names, one a line");
+    cmd->add_option("--labels", f.labels, "Class names, one a line")->check(existing_file());
   }
-  cmd->add_option("--threads", f.threads, "Intra-op threads (default: all cores)");
+  cmd->add_option("--threads", f.threads, "Intra-op threads (0: all cores)")
+      ->check(non_negative_int())
+      ->default_str("0 (all cores)");
 }
 
 void apply_threads(int threads) { set_compute_threads(threads); }

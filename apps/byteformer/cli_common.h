@@ -19,15 +19,25 @@ struct ModelFlags {
   std::string numerics;
   std::string labels;
   int threads = 0;
+  /// Set by add_model_flags(weights=true): the command refuses to run without weights.
+  bool weights_required = false;
 
   ModelSpec spec() const;
 };
 
 /// --config/--common.config-file, --override, --common.override-kwargs; with `weights`, also
-/// --weights/--model.classification.pretrained, --numerics, --labels; always --threads.
+/// --weights/--model.classification.pretrained (required, from the flag or the config's key),
+/// --numerics, --labels; always --threads (0 = all cores, negative refused).
 void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights);
 
 /// Sets LibTorch's intra-op threads (0 = all cores; Debian's LibTorch starts with 1).
 void apply_threads(int threads);
+
+/// Integer validators whose message a user can read: "--batch-size: expected a positive
+/// integer, got 0" (CLI11's PositiveNumber prints a range of 309 digits).
+CLI::Validator positive_int();
+/// An existing file that is not a directory: "PATH: is a directory, expected a file".
+CLI::Validator existing_file();
+CLI::Validator non_negative_int();
 
 }  // namespace byteformer::cli

@@ -1,8 +1,9 @@
 // `byteformer encode --to ENC IN OUT [--privacy KEY=VALUE ...]`: decode any supported image or
 // sound file and write it the way CoreNet's pil_save / torchaudio_save would, optionally
 // followed by the privacy byte transforms. All work is in the codec and transforms libraries.
-#include <fstream>
 #include <cctype>
+#include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -12,9 +13,11 @@
 
 #include <fmt/format.h>
 
+#include "byteformer/codec/audio_decoder.h"
 #include "byteformer/codec/codec.h"
 #include "byteformer/transforms/privacy.h"
 #include "byteformer/transforms/rng.h"
+#include "cli_common.h"
 #include "commands.h"
 
 namespace byteformer::cli {
@@ -27,6 +30,7 @@ struct EncodeFlags {
   std::vector<std::string> privacy;
   uint64_t seed = 0;
   int sample_rate = 0;
+  bool sample_rate_given = false;
 };
 
 std::vector<uint8_t> read_file(const std::string& path) {
@@ -36,6 +40,12 @@ std::vector<uint8_t> read_file(const std::string& path) {
 }
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  if (path == "-") {  // stdout, for pipes
+    std::cout.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    std::cout.flush();
+    if (!std::cout) throw std::runtime_error("encode: failed writing to standard output");
+    return;
+  }
   std::ofstream out(path, std::ios::binary);
   if (!out) throw std::runtime_error(fmt::format("encode: cannot open '{}' for writing", path));
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -57,11 +67,16 @@ void run_encode(const EncodeFlags& flags) {
       throw std::runtime_error(fmt::format("encode: '{}' is not a WAV or MP3 file, but --to {} "
                                            "is an audio encoding", flags.input, flags.to));
     }
+    if (const std::string cut = wav_truncation(input.data(), input.size()); !cut.empty())
+      std::cerr << fmt::format("warning: {}: {}; encoding the samples present\n", flags.input, cut);
     std::optional<int> rate;
-    if (flags.sample_rate > 0) rate = flags.sample_rate;
+    if (flags.sample_rate_given) rate = flags.sample_rate;
     encoded = encode_audio(decode_audio(input, flags.input, rate), encoding);
   } else {
     const ImageEncoding encoding = ImageEncoding::parse(flags.to);
+    if (flags.sample_rate_given)
+      throw std::invalid_argument(fmt::format("encode: --sample-rate applies to sound, but --to {} is an image "
+                                              "encoding", flags.to));
     if (!looks_like_image(input.data(), input.size())) {
       throw std::runtime_error(fmt::format("encode: '{}' is not an image file, but --to {} is an "
                                            "image encoding", flags.input, flags.to));
@@ -69,6 +84,7 @@ void run_encode(const EncodeFlags& flags) {
     encoded = encode_image(decode_image(input, flags.input), encoding);
   }
   if (!flags.privacy.empty()) {
+    for (const auto& w : disabled_transform_warnings(flags.privacy)) std::cerr << "warning: --privacy " << w << "\n";
     const PrivacyOptions options = PrivacyOptions::from_key_values(flags.privacy);
     torch::Generator gen = make_generator(flags.seed);
     const ByteSeq out = apply_privacy(to_byte_seq(encoded), options, gen);
@@ -91,8 +107,8 @@ void add_encode_command(CLI::App& app) {
       ->required();
   cmd->add_option("input", flags->input, "Input image (JPEG/PNG/TIFF/BMP/PPM) or sound (WAV/MP3)")
       ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("output", flags->output, "Output file")->required();
+      ->check(existing_file());
+  cmd->add_option("output", flags->output, "Output file (- for standard output)")->required();
   cmd->add_option("--privacy", flags->privacy,
                   "Privacy transform option KEY=VALUE (CoreNet's image_augmentation keys), "
                   "e.g. shuffle_bytes.enable=true shuffle_bytes.mode=reverse; repeatable")
@@ -100,9 +116,14 @@ void add_encode_command(CLI::App& app) {
       ->take_all();
   cmd->add_option("--seed", flags->seed, "Seed for the random privacy transforms")
       ->default_val(0);
-  cmd->add_option("--sample-rate", flags->sample_rate,
-                  "Resample sound to this rate before encoding (default: keep the file's)");
-  cmd->callback([flags] { run_encode(*flags); });
+  auto* rate = cmd->add_option("--sample-rate", flags->sample_rate,
+                               "Resample sound to this rate in Hz before encoding")
+                   ->check(positive_int())
+                   ->default_str("the file's rate");
+  cmd->callback([flags, rate] {
+    flags->sample_rate_given = rate->count() > 0;
+    run_encode(*flags);
+  });
 }
 
 }  // namespace byteformer::cli

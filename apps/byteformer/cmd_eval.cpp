@@ -38,7 +38,9 @@ void add_eval_command(CLI::App& app) {
                   "Write one JSON line per sample: file, label, predicted class and their probabilities");
   cmd->add_option("--split", args->split, "validation or test (Speech Commands)")
       ->check(CLI::IsMember({"validation", "val", "test"}));
-  cmd->add_option("--batch-size", args->batch_size, "Default: dataset.eval_batch_size0");
+  cmd->add_option("--batch-size", args->batch_size, "Samples per forward pass")
+      ->check(positive_int())
+      ->default_str("dataset.eval_batch_size0");
   cmd->add_flag("--mixed-precision", args->mixed_precision,
                 "Forward under CPU bf16 autocast (also when the config sets common.mixed_precision)");
   cmd->callback([args] {

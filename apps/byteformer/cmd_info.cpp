@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "byteformer/io/config_schema.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -19,13 +20,29 @@ void add_info_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("info", "Describe the model a config builds");
   add_model_flags(cmd, args->model, /*weights=*/false);
-  cmd->add_option("--input-bytes", args->input_bytes, "Input length (default: dummy_input_token_length)");
+  cmd->add_option("--input-bytes", args->input_bytes,
+                  "Input length (dummy_input_token_length, or the longest input the model takes if shorter)")
+      ->check(positive_int())
+      ->default_str("dummy_input_token_length");
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
     const Config config = load_config(args->model.config, args->model.spec().overrides);
+    const ConfigCheck check = check_config(config);  // the keys and values train --dry-run accepts
+    if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
     const auto options = ByteFormerOptions::from_config(config);
     ByteFormer model(options);
-    const int64_t L = args->input_bytes > 0 ? args->input_bytes : options.dummy_input_token_length;
+    int64_t L = args->input_bytes;
+    if (L == 0) {
+      L = options.dummy_input_token_length;
+      if (const int64_t longest = options.max_input_bytes(); L > longest) {
+        if (!args->json)
+          std::cerr << fmt::format("note: dummy_input_token_length {} gives more than max_num_tokens {} tokens; "
+                                   "showing the longest input the model takes, {} bytes\n",
+                                   L, options.max_num_tokens, longest);
+        L = longest;
+      }
+    }
+    options.check_input_bytes(L);  // what predict would refuse, info refuses too
     const auto stages = model->stage_costs(L);
     double total = 0;
     for (const auto& s : stages) total += s.flops;

@@ -166,7 +166,7 @@ void add_predict_command(CLI::App& app) {
     if (!args->json) std::cerr << "predict: input: " << input << "\n";
 
     std::vector<ModelInput> inputs = collect(args->files, args->recursive);
-    const int64_t raw_limit = std::max<int64_t>(max_input_bytes(loaded.model->options()), int64_t{1} << 20);
+    const int64_t raw_limit = std::max<int64_t>(loaded.model->options().max_input_bytes(), int64_t{1} << 20);
     int64_t failed = 0;
     const auto batch = static_cast<size_t>(args->batch_size);
     for (size_t start = 0; start < inputs.size(); start += batch) {  // streamed: one batch at a time

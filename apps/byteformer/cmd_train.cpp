@@ -109,6 +109,16 @@ void add_train_command(CLI::App& app) {
       throw CLI::RuntimeError(128 + r.stop_signal);
     }
     if (dist && !dist->is_main()) return;  // rank 0 reports the result
+    if (r.already_complete) {
+      std::cout << fmt::format("run already complete ({} epochs, {} steps; best top1 {:.2f}{}): weights in {}{}; "
+                               "to train again, set another common.run_label or delete {}\n",
+                               r.epochs_done, r.iterations, r.best_top1,
+                               r.best_ema_top1 >= 0 ? fmt::format(", ema {:.2f}", r.best_ema_top1) : "",
+                               trainer.files().best(),
+                               r.best_ema_top1 >= 0 ? " (EMA: " + trainer.files().ema_best() + ")" : "",
+                               trainer.files().dir);
+      return;
+    }
     std::cout << fmt::format("best top1 {:.2f}", r.best_top1);
     if (r.best_ema_top1 >= 0) std::cout << fmt::format(" (ema {:.2f})", r.best_ema_top1);
     std::cout << fmt::format(" after {} epochs, {} steps; weights in {}\n", r.epochs_done, r.iterations,

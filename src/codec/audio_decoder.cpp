@@ -111,6 +111,27 @@ Audio decode_audio(const uint8_t* data, size_t size, const std::string& name_for
   return audio;
 }
 
+std::string wav_truncation(const uint8_t* data, size_t size) {
+  auto u32 = [&](size_t pos) {
+    return static_cast<uint64_t>(data[pos]) | static_cast<uint64_t>(data[pos + 1]) << 8 |
+           static_cast<uint64_t>(data[pos + 2]) << 16 | static_cast<uint64_t>(data[pos + 3]) << 24;
+  };
+  if (data == nullptr || size < 12 || std::memcmp(data, "RIFF", 4) != 0 || std::memcmp(data + 8, "WAVE", 4) != 0)
+    return "";
+  size_t pos = 12;
+  while (pos + 8 <= size) {
+    const uint64_t chunk = u32(pos + 4);
+    const uint64_t held = size - pos - 8;
+    if (std::memcmp(data + pos, "data", 4) == 0) {
+      if (chunk == 0xFFFFFFFFu || chunk <= held) return "";
+      return fmt::format("WAV data chunk declares {} bytes, the file holds {} of them (truncated?)", chunk, held);
+    }
+    if (chunk > held) break;
+    pos += 8 + chunk + (chunk & 1);  // chunks are padded to even sizes
+  }
+  return fmt::format("WAV file of {} bytes ends before its data chunk (truncated?)", size);
+}
+
 Audio to_mono(const Audio& audio) {
   if (audio.channels == 1) return audio;
   if (audio.channels < 1) throw CodecError(fmt::format("to_mono: {} channels", audio.channels));

@@ -2,15 +2,19 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -37,6 +41,83 @@ class MemoryReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+uint64_t read_le(const std::vector<uint8_t>& z, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | z[pos + static_cast<size_t>(i)];
+  return v;
+}
+
+// The CRC-32 that the zip's central directory records for every entry, keyed by the record
+// name without the archive's top folder ("data.pkl", "data/0"). LibTorch's reader does not
+// check them (its miniz is built with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS), so a file with
+// flipped bytes inside a tensor would load silently. Called after PyTorchStreamReader accepted
+// the archive, so the directory is known to be where the end record says; every read is still
+// bounds-checked (untrusted input). Zip64 directories (archives over 4 GiB) are followed.
+std::map<std::string, uint32_t> record_crcs(const std::vector<uint8_t>& z, const std::string& source) {
+  auto fail = [&](const std::string& why) -> std::runtime_error {
+    return std::runtime_error(fmt::format("{}: corrupt zip central directory: {}", source, why));
+  };
+  constexpr size_t kEndSize = 22;
+  if (z.size() < kEndSize) throw fail("file too short");
+  size_t end = z.size() - kEndSize;
+  const size_t stop = end > 65535 ? end - 65535 : 0;
+  while (read_le(z, end, 4) != 0x06054b50) {
+    if (end == stop) throw fail("no end-of-central-directory record");
+    --end;
+  }
+  uint64_t entries = read_le(z, end + 10, 2);
+  uint64_t dir = read_le(z, end + 16, 4);
+  if ((dir == 0xFFFFFFFFu || entries == 0xFFFF) && end >= 20 && read_le(z, end - 20, 4) == 0x07064b50) {
+    const uint64_t rec = read_le(z, end - 20 + 8, 8);
+    if (z.size() < 56 || rec > z.size() - 56 || read_le(z, rec, 4) != 0x06064b50) throw fail("bad zip64 end record");
+    entries = read_le(z, rec + 32, 8);
+    dir = read_le(z, rec + 48, 8);
+  }
+  std::map<std::string, uint32_t> crcs;
+  size_t pos = dir;
+  for (uint64_t i = 0; i < entries; ++i) {
+    if (pos > z.size() || z.size() - pos < 46 || read_le(z, pos, 4) != 0x02014b50)
+      throw fail(fmt::format("entry {} at byte offset {} is not a central directory header", i, pos));
+    const auto crc = static_cast<uint32_t>(read_le(z, pos + 16, 4));
+    const size_t name_len = read_le(z, pos + 28, 2), extra_len = read_le(z, pos + 30, 2),
+                 comment_len = read_le(z, pos + 32, 2);
+    if (z.size() - pos - 46 < name_len + extra_len + comment_len)
+      throw fail(fmt::format("entry {} at byte offset {} runs past the end of the file", i, pos));
+    std::string name(reinterpret_cast<const char*>(z.data() + pos + 46), name_len);
+    const auto slash = name.find('/');
+    crcs[slash == std::string::npos ? name : name.substr(slash + 1)] = crc;
+    pos += 46 + name_len + extra_len + comment_len;
+  }
+  return crcs;
+}
+
+uint32_t crc32_of(const void* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  while (size > 0) {  // zlib takes at most 4 GiB a call
+    const auto n = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+    crc = crc32(crc, p, n);
+    p += n, size -= n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+/// A record's bytes, after checking them against the CRC-32 the archive stores for them.
+std::tuple<at::DataPtr, size_t> checked_record(caffe2::serialize::PyTorchStreamReader& reader,
+                                               const std::map<std::string, uint32_t>& crcs, const std::string& name,
+                                               const std::string& source) {
+  auto record = reader.getRecord(name);
+  const auto it = crcs.find(name);
+  if (it == crcs.end())
+    throw std::runtime_error(fmt::format("{}: record '{}' is not in the zip central directory", source, name));
+  const uint32_t got = crc32_of(std::get<0>(record).get(), std::get<1>(record));
+  if (got != it->second)
+    throw std::runtime_error(fmt::format("{}: record '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}): "
+                                         "the file is corrupt",
+                                         source, name, it->second, got));
+  return record;
+}
+
 StateDict to_state_dict(const pickle::ValuePtr& root, const std::string& source) {
   using Kind = pickle::Value::Kind;
   if (root->kind != Kind::kDict) throw std::runtime_error(fmt::format("{}: expected a state_dict (a dict), got a {}", source, root->kind_name()));
@@ -62,16 +143,18 @@ StateDict to_state_dict(const pickle::ValuePtr& root, const std::string& source)
   return out;
 }
 
-StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std::string& source) {
+StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std::vector<uint8_t>& bytes,
+                       const std::string& source) {
   if (!reader.hasRecord("data.pkl")) throw std::runtime_error(fmt::format("{}: archive has no data.pkl record: not a torch.save file", source));
-  auto [pkl, pkl_size] = reader.getRecord("data.pkl");
+  const auto crcs = record_crcs(bytes, source);
+  auto [pkl, pkl_size] = checked_record(reader, crcs, "data.pkl", source);
   std::vector<uint8_t> pickle_bytes(static_cast<const uint8_t*>(pkl.get()), static_cast<const uint8_t*>(pkl.get()) + pkl_size);
   pickle::StorageLoader loader = [&](const std::string& key) {
     if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos)
       throw std::runtime_error(fmt::format("{}: invalid storage key '{}'", source, key));
     const std::string record = "data/" + key;
     if (!reader.hasRecord(record)) throw std::runtime_error(fmt::format("{}: missing storage record '{}'", source, record));
-    auto [ptr, size] = reader.getRecord(record);
+    auto [ptr, size] = checked_record(reader, crcs, record, source);
     auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<const uint8_t*>(ptr.get()),
                                                         static_cast<const uint8_t*>(ptr.get()) + size);
     return std::make_pair(std::shared_ptr<const std::vector<uint8_t>>(bytes), size);
@@ -85,7 +168,7 @@ StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std
 StateDict load_state_dict_bytes(const std::vector<uint8_t>& bytes, const std::string& source) {
   try {
     caffe2::serialize::PyTorchStreamReader reader(std::make_shared<MemoryReadAdapter>(bytes));
-    return read_archive(reader, source);
+    return read_archive(reader, bytes, source);
   } catch (const c10::Error& e) {
     throw std::runtime_error(fmt::format("{}: not a valid torch.save archive (zip): {}", source, first_line(e.what_without_backtrace())));
   } catch (const std::bad_alloc&) {
@@ -94,6 +177,8 @@ StateDict load_state_dict_bytes(const std::vector<uint8_t>& bytes, const std::st
 }
 
 StateDict load_state_dict(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(fmt::format("{}: is a directory, expected a checkpoint file (.pt)", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open checkpoint: {}", path, std::strerror(errno)));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -159,6 +244,26 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return removed;
+  static const std::regex kTemp(R"(\..+\.tmp-([0-9]+)-[0-9a-f]+)");  // write_file_atomic's names
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch m;
+    if (!entry.is_regular_file(ec) || !std::regex_match(name, m, kTemp)) continue;
+    const long pid = std::strtol(m[1].str().c_str(), nullptr, 10);
+    // A live writer other than us may be mid-write (kill(pid, 0) == 0, or EPERM: alive, not ours).
+    if (pid != ::getpid() && pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      continue;
+    if (fs::remove(entry.path(), ec)) removed.push_back(name);
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
 }
 
 void save_state_dict(const std::string& path, const StateDict& state) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 
 namespace byteformer {
@@ -26,6 +27,8 @@ std::string normalise_config_key(const std::string& key) {
 }
 
 Config Config::load_file(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(fmt::format("config {}: is a directory, expected a YAML file", path));
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -58,9 +61,17 @@ Config Config::load_string(const std::string& yaml, const std::string& source) {
 }
 
 void Config::flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin) {
+  // yaml-cpp 0.7 keeps both entries of a duplicated key (and a lookup finds only one): two
+  // `common:` blocks would merge silently, a repeated leaf would keep the last value.
+  std::map<std::string, int> seen;  // key -> line (1-based) of its first appearance
   for (const auto& kv : node) {
     const std::string name = kv.first.as<std::string>();
     const std::string key = prefix.empty() ? name : prefix + "." + name;
+    const int line = kv.first.Mark().line + 1;
+    if (const auto [it, fresh] = seen.emplace(name, line); !fresh)
+      throw std::runtime_error(fmt::format("config {}: line {}: duplicate key '{}' (first at line {}); each key may "
+                                           "appear once",
+                                           origin, line, key, it->second));
     if (kv.second.IsMap()) {
       flatten(kv.second, key, origin);
     } else {

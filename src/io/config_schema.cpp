@@ -231,7 +231,7 @@ ConfigCheck check_config(const Config& config) {
   for (const auto& kv : config.entries()) {
     const std::string& key = kv.first;
     const KeySpec* spec = find_spec(schema, key);
-    if (spec == nullptr) fail(config, key, "unknown key (see SPEC.md section 6 for the keys we read)");
+    if (spec == nullptr) fail(config, key, "unknown key (docs/CONFIG.md lists the keys we read)");
     check_value(config, *spec, key);
     if (!spec->acts) check.ignored.push_back(key);
   }

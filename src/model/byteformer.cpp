@@ -9,6 +9,7 @@
 #include "byteformer/model/cpu_parallel.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
+#include "byteformer/model/runtime.h"
 #include "byteformer/model/table_bag_sum.h"
 #include "byteformer/model/windowing.h"
 
@@ -40,6 +41,7 @@ torch::Tensor PositionalEmbeddingImpl::forward(int64_t num_tokens) {
 
 ByteFormerImpl::ByteFormerImpl(const ByteFormerOptions& options) : options_(options) {
   options_.validate();
+  options_.check_fits_in_memory(physical_memory_bytes());  // before LibTorch tries to allocate it
   const auto& o = options_;
   const int64_t C = o.embed_dim;
   embeddings = register_module(

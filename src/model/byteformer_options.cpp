@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "byteformer/io/config.h"
+#include "byteformer/model/runtime.h"
 
 namespace byteformer {
 
@@ -57,7 +58,7 @@ ByteFormerOptions ByteFormerOptions::from_config(const Config& c, bool* numerics
     if (!kKnownKeys.count(rest))
       throw std::invalid_argument(fmt::format("config: unknown key '{}' (in {}); known ByteFormer keys: "
                                               "mode, max_num_tokens, conv_kernel_size, window_sizes, "
-                                              "window_shifts, downsample, dropout, stochastic_dropout, ...",
+                                              "window_shifts, downsample, dropout, stochastic_dropout, ... (docs/CONFIG.md)",
                                               key, c.origin(key)));
   }
   ByteFormerOptions o = preset(c.get_string(p + "mode", "tiny"));
@@ -91,6 +92,7 @@ ByteFormerOptions ByteFormerOptions::from_config(const Config& c, bool* numerics
   }
   try {
     o.validate();
+    o.check_fits_in_memory(physical_memory_bytes());
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(fmt::format("config {}: {}", c.path(), e.what()));
   }
@@ -118,6 +120,19 @@ int64_t ByteFormerOptions::tokens_after_conv(int64_t num_bytes) const {
     throw std::invalid_argument(fmt::format("input has {} bytes, fewer than conv_kernel_size {}",
                                             num_bytes, conv_kernel_size));
   return (num_bytes - conv_kernel_size) / conv_stride() + 1;
+}
+
+int64_t ByteFormerOptions::max_input_bytes() const {
+  if (conv_kernel_size == 0) return max_num_tokens;
+  return conv_kernel_size + max_num_tokens * conv_stride() - 1;  // (L - k) / s + 1 <= max_num_tokens
+}
+
+void ByteFormerOptions::check_input_bytes(int64_t num_bytes) const {
+  const int64_t tokens = tokens_after_conv(num_bytes);
+  if (tokens > max_num_tokens)
+    throw std::invalid_argument(fmt::format("input of {} bytes gives {} tokens after the Conv1d, more than "
+                                            "max_num_tokens {} ({}max_num_tokens): at most {} bytes",
+                                            num_bytes, tokens, max_num_tokens, kPrefix, max_input_bytes()));
 }
 
 void ByteFormerOptions::validate() const {
@@ -152,6 +167,54 @@ void ByteFormerOptions::validate() const {
   if (n_classes <= 0) fail(fmt::format("model.classification.n_classes = {}: expected > 0", n_classes));
   if (dummy_input_token_length <= 0)
     fail(fmt::format("{}dummy_input_token_length = {}: expected > 0", p, dummy_input_token_length));
+}
+
+double ByteFormerOptions::element_count() const {
+  const double C = static_cast<double>(embed_dim), F = static_cast<double>(ffn_dim);
+  double n = static_cast<double>(vocab_size) * C;                           // embeddings
+  n += static_cast<double>(conv_kernel_size) * C * C;                       // token_reduction_net (no bias)
+  n += static_cast<double>(max_num_tokens) * C;                             // pos_embed
+  const double block = 2 * C + (3 * C * C + 3 * C) + (C * C + C)           // norm, qkv_proj, out_proj
+                       + 2 * C + (C * F + F) + (F * C + C);                 // norm, fc1, fc2
+  n += static_cast<double>(num_layers) * block;
+  double merges = 0;
+  for (bool d : downsample) merges += d ? 1 : 0;
+  n += merges * (2 * C * C + 2 * C);                                        // reduction (no bias), norm
+  n += 2 * C + C * static_cast<double>(n_classes) + static_cast<double>(n_classes);  // norm, classifier
+  return n;
+}
+
+void ByteFormerOptions::check_fits_in_memory(double memory_bytes) const {
+  const double elements = element_count();
+  const double bytes = elements * 4;
+  if (bytes <= memory_bytes) return;
+  // Name the key whose value makes the model this large: the one that, set to 1, shrinks it most.
+  const std::string p = kPrefix;
+  struct Size {
+    std::string key;
+    int64_t value;
+    int64_t ByteFormerOptions::*field;
+  };
+  const Size sizes[] = {
+      {p + "embed_dim", embed_dim, &ByteFormerOptions::embed_dim},
+      {p + "ffn_dim", ffn_dim, &ByteFormerOptions::ffn_dim},
+      {p + "n_transformer_layers", num_layers, &ByteFormerOptions::num_layers},
+      {p + "vocab_size", vocab_size, &ByteFormerOptions::vocab_size},
+      {p + "max_num_tokens", max_num_tokens, &ByteFormerOptions::max_num_tokens},
+      {p + "conv_kernel_size", conv_kernel_size, &ByteFormerOptions::conv_kernel_size},
+      {"model.classification.n_classes", n_classes, &ByteFormerOptions::n_classes},
+  };
+  const Size* culprit = &sizes[0];
+  double smallest = elements;
+  for (const auto& s : sizes) {
+    ByteFormerOptions smaller = *this;
+    smaller.*(s.field) = 1;
+    if (const double n = smaller.element_count(); n < smallest) smallest = n, culprit = &s;
+  }
+  throw std::invalid_argument(fmt::format(
+      "{} = {}: the model would hold {:.3g} parameters, {:.3g} GB as float32, more than the {:.1f} GB of memory of "
+      "this machine",
+      culprit->key, culprit->value, elements, bytes / 1e9, memory_bytes / 1e9));
 }
 
 }  // namespace byteformer

@@ -47,17 +47,6 @@ std::vector<TopClass> top_k(const torch::Tensor& logits_row, int64_t k, const st
   return top;
 }
 
-void check_input_length(const ByteFormerOptions& o, int64_t num_bytes) {
-  const int64_t tokens = o.tokens_after_conv(num_bytes);
-  if (tokens > o.max_num_tokens)
-    throw std::invalid_argument(
-        fmt::format("{} bytes give {} tokens, more than max_num_tokens {}", num_bytes, tokens, o.max_num_tokens));
-}
-
-int64_t max_input_bytes(const ByteFormerOptions& o) {
-  return (o.max_num_tokens - 1) * o.conv_stride() + o.conv_kernel_size + (o.conv_stride() - 1);
-}
-
 std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<ModelInput>& inputs, int64_t batch_size,
                                         int64_t k, const std::vector<std::string>& labels) {
   if (batch_size < 1) throw std::invalid_argument(fmt::format("batch size {}: expected >= 1", batch_size));
@@ -71,7 +60,7 @@ std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<Mod
     p.error = inputs[i].error;
     if (p.error.empty()) {
       try {
-        check_input_length(model->options(), p.num_bytes);
+        model->options().check_input_bytes(p.num_bytes);
       } catch (const std::invalid_argument& e) {
         p.error = fmt::format("{}: {}", p.file, e.what());
       }
@@ -99,7 +88,7 @@ std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<Mod
 std::vector<Prediction> predict_files(ByteFormer& model, const std::vector<std::string>& files, int64_t batch_size,
                                       int64_t k, const std::vector<std::string>& labels) {
   std::vector<ModelInput> inputs;
-  const int64_t limit = max_input_bytes(model->options());
+  const int64_t limit = std::max<int64_t>(model->options().max_input_bytes(), int64_t{1} << 20);
   for (const auto& f : files) {
     ModelInput in;
     in.name = f;

@@ -46,6 +46,8 @@ void write_weights_sidecar(const std::string& weights_path, const WeightsSidecar
 }
 
 std::vector<std::string> read_labels_file(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(fmt::format("{}: is a directory, expected a labels file (one class name a line)", path));
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open labels file", path));
   std::vector<std::string> labels;
@@ -68,6 +70,11 @@ LoadedModel load_model(const ModelSpec& spec) {
   auto options = ByteFormerOptions::from_config(m.config, &numerics_in_config);
   const std::string weights =
       !spec.weights.empty() ? spec.weights : m.config.get_string("model.classification.pretrained", "");
+  if (weights.empty() && spec.require_weights)
+    throw std::invalid_argument(fmt::format(
+        "no weights: pass --weights FILE (CoreNet's spelling: --model.classification.pretrained FILE) or set "
+        "model.classification.pretrained in {}; without them the model would be randomly initialised",
+        spec.config_path));
   std::optional<WeightsSidecar> sidecar;
   if (!weights.empty()) sidecar = read_weights_sidecar(weights);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include <torch/torch.h>
@@ -26,6 +27,12 @@ int set_compute_threads(int threads) {
   torch::set_num_threads(threads);
   if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
   return threads;
+}
+
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(pages) * static_cast<double>(page_size);
 }
 
 bool passive_openmp() {

@@ -27,6 +27,14 @@ namespace byteformer {
 
 namespace fs = std::filesystem;
 
+namespace {
+/// One numbering for where a run stands, used when it stops and when it resumes: the 1-based
+/// epoch, the batches of it done, the optimiser steps done in all.
+std::string run_position(int64_t epoch0, int64_t batches_done, int64_t steps) {
+  return fmt::format("epoch {} batch {} (step {})", epoch0 + 1, batches_done, steps);
+}
+}  // namespace
+
 TrainerOptions TrainerOptions::from_config(const Config& c) {
   TrainerOptions o;
   const std::string results = c.get_string("common.results_loc", "results");
@@ -219,17 +227,29 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
   TrainingCounters c;
   if (s.main()) {
     fs::create_directories(s.files.dir);
+    // A kill -9 during a checkpoint write leaves write_file_atomic's temp file behind.
+    if (const auto stale = remove_stale_temp_files(s.files.dir); !stale.empty())
+      s.say(fmt::format("note: removed {} temporary file(s) an interrupted write left in {}: {}", stale.size(),
+                        s.files.dir, fmt::join(stale, ", ")));
     const std::string yaml = s.config.to_yaml();
     write_file_atomic(s.files.config(), yaml.data(), yaml.size());
   }
   std::string resume_from = s.opt.resume;
   if (resume_from.empty() && s.opt.auto_resume && fs::exists(s.files.state())) resume_from = s.files.state();
   if (!resume_from.empty()) {
-    c = load_training_state(resume_from, s.model, s.ema.get(), *s.optimizer);
+    try {
+      c = load_training_state(resume_from, s.model, s.ema.get(), *s.optimizer);
+    } catch (const std::invalid_argument& e) {  // a key or shape that this config's model lacks
+      const std::string why = e.what();
+      throw std::runtime_error(fmt::format(
+          "{} holds the training state of a different model than the config builds ({}); to start fresh, set "
+          "another common.run_label (or common.results_loc){} or delete {}",
+          resume_from, why.substr(0, why.find('\n')), s.opt.resume.empty() ? "" : ", or another common.resume",
+          s.opt.resume.empty() ? s.files.dir : resume_from));
+    }
     s.schedule->set_warmup_epochs(c.warmup_epochs);
     result.resumed = true;
-    s.say(fmt::format("resumed from {}: epoch {}, batch {}, step {}", resume_from, c.epoch, c.batch_in_epoch,
-                      c.iteration));
+    s.say(fmt::format("resumed from {} at {}", resume_from, run_position(c.epoch, c.batch_in_epoch, c.iteration)));
   }
   result.best_top1 = c.best_top1;
   result.best_ema_top1 = c.best_ema_top1;
@@ -240,6 +260,7 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
     save_training_state(s.files.state(), c, s.model, s.ema.get(), *s.optimizer);
   };
   auto iterations_done = [&] { return s.opt.max_iterations && c.iteration >= *s.opt.max_iterations; };
+  result.already_complete = result.resumed && (c.epoch >= s.opt.max_epochs || iterations_done());
 
   for (; c.epoch < s.opt.max_epochs && !iterations_done(); ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}) {
     const int64_t epoch = c.epoch;
@@ -295,8 +316,8 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
           result.stop_signal = stop->load();
           result.iterations = c.iteration;
           result.epochs_done = c.epoch;
-          s.say(fmt::format("stopped by signal {} at epoch {} batch {} (step {}); state saved to {}",
-                            result.stop_signal, epoch + 1, b + 1, c.iteration, s.files.state()));
+          s.say(fmt::format("stopped by signal {} at {}; state saved to {}", result.stop_signal,
+                            run_position(epoch, b + 1, c.iteration), s.files.state()));
           return result;
         }
         if (iterations_done()) break;
@@ -378,6 +399,7 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
   result.best_top1 = c.best_top1;
   result.best_ema_top1 = c.best_ema_top1;
   result.iterations = c.iteration;
+  result.epochs_done = std::min(c.epoch, s.opt.max_epochs);
   return result;
 }
 

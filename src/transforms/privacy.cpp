@@ -1,6 +1,8 @@
 #include "byteformer/transforms/privacy.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "transforms/option_values.h"
@@ -231,6 +233,30 @@ void PrivacyOptions::validate() const {
                             "[" + std::to_string(width_lo) + ", " + std::to_string(width_hi) + "]",
                             "[low, high] with low <= high");
   }
+}
+
+std::vector<std::string> disabled_transform_warnings(const std::vector<std::string>& items) {
+  std::vector<std::string> order;                  // transforms in the order first configured
+  std::map<std::string, std::string> first_option;  // transform -> its first option key
+  std::set<std::string> enable_given;
+  for (const auto& item : items) {
+    const std::string key = detail::normalise_key(detail::split_key_value(item).first, kPrefix);
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) continue;
+    const std::string transform = key.substr(0, dot);
+    if (key.substr(dot + 1) == "enable") {
+      enable_given.insert(transform);
+    } else if (first_option.emplace(transform, key).second) {
+      order.push_back(transform);
+    }
+  }
+  std::vector<std::string> warnings;
+  for (const auto& t : order) {
+    if (enable_given.count(t)) continue;
+    warnings.push_back(first_option[t] + " is set but " + t + " is not enabled, so it is not applied; add " + t +
+                       ".enable=true");
+  }
+  return warnings;
 }
 
 PrivacyTransform::PrivacyTransform(PrivacyOptions options) : options_(std::move(options)) {

@@ -78,7 +78,7 @@ TEST(PredictCli, ErrorsNameTheFile) {
   test::write_bytes(dir + "/long.bin", std::vector<uint8_t>(8200, 7));
   r = test::run_command(predict_cmd(dir + "/long.bin"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("long.bin: 8200 bytes give 2049 tokens, more than max_num_tokens 2048"), std::string::npos)
+  EXPECT_NE(r.err.find("long.bin: input of 8200 bytes gives 2049 tokens after the Conv1d, more than max_num_tokens 2048"), std::string::npos)
       << r.err;
   r = test::run_command(predict_cmd(dir + "/missing.bin"));
   EXPECT_EQ(r.exit_code, 1);

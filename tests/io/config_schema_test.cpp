@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 namespace byteformer {
 namespace {
 
@@ -43,6 +46,15 @@ TEST(ConfigSchema, UnknownKeyAndBadValuesNameKeyValueFile) {
   e = error_of("image_augmentation: {mixup: {enable: true}}\n");
   EXPECT_NE(e.find("image_augmentation.mixup.enable"), std::string::npos) << e;
   EXPECT_EQ(error_of("scheduler: {cosine: {max_lr: 0.001}}\n"), "");
+}
+
+TEST(ConfigSchema, EveryKeyIsListedInDocsConfig) {
+  // Errors send users to docs/CONFIG.md for the keys we read: it must list all of them.
+  std::ifstream in(std::string(BYTEFORMER_SOURCE_DIR) + "/docs/CONFIG.md");
+  ASSERT_TRUE(in) << "docs/CONFIG.md is missing";
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& spec : config_schema()) EXPECT_NE(doc.find("`" + spec.key + "`"), std::string::npos) << spec.key;
+  EXPECT_NE(error_of("common: {sede: 1}\n").find("docs/CONFIG.md"), std::string::npos) << error_of("common: {sede: 1}\n");
 }
 
 }  // namespace

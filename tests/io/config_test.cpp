@@ -1,6 +1,8 @@
 // CoreNet YAML flattening, overrides and typed accessors with errors naming key, value, file.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "byteformer/io/config.h"
 #include "test_util.h"
 
@@ -58,6 +60,34 @@ TEST(Config, ErrorsNameKeyValueAndFile) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("broken.yaml"), std::string::npos);
   }
+}
+
+TEST(Config, DuplicateKeysAreErrorsNamingTheKeyAndLines) {
+  auto error_of = [](const std::string& yaml) {
+    try {
+      Config::load_string(yaml, "dup.yaml");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // yaml-cpp 0.7 keeps both blocks; without the check they merged silently.
+  EXPECT_EQ(error_of("common:\n  seed: 1\ndataset:\n  workers: 2\ncommon:\n  log_freq: 3\n"),
+            "config dup.yaml: line 5: duplicate key 'common' (first at line 1); each key may appear once");
+  EXPECT_EQ(error_of("a:\n  b:\n    c: 1\n    d: 2\n    c: 3\n"),
+            "config dup.yaml: line 5: duplicate key 'a.b.c' (first at line 3); each key may appear once");
+  EXPECT_EQ(error_of("a: {x: 1, x: 2}\n").find("duplicate key 'a.x'") != std::string::npos, true);
+  // The same name at different levels is fine.
+  EXPECT_EQ(error_of("a:\n  a: 1\nb:\n  a: 2\n"), "");
+  // A directory names its path rather than the stream's "Is a directory".
+  const std::string dir = test::make_temp_dir("config_dir");
+  try {
+    Config::load_file(dir);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "config " + dir + ": is a directory, expected a YAML file");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, RoundTripsThroughYaml) {

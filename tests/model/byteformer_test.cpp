@@ -3,6 +3,7 @@
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/inference.h"
+#include "byteformer/model/runtime.h"
 
 namespace byteformer {
 namespace {
@@ -194,6 +195,46 @@ TEST(ByteFormerOptions, RejectsInconsistentLists) {
   EXPECT_DOUBLE_EQ(r[0], 0.0);
   EXPECT_DOUBLE_EQ(r[1], 0.009);
   EXPECT_DOUBLE_EQ(r[11], 0.1);
+}
+
+TEST(ByteFormerOptions, ElementCountMatchesTheModelAndAbsurdSizesAreRefused) {
+  // The count from the options alone equals the built model's, exactly (the fixture's model
+  // and a no-conv variant with another merge pattern).
+  auto o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 10, o.max_num_tokens = 2048, o.conv_kernel_size = 8, o.window_sizes = {32};
+  EXPECT_EQ(static_cast<int64_t>(o.element_count()), ByteFormer(o)->parameter_count());
+  EXPECT_EQ(static_cast<int64_t>(o.element_count()), 6522826);  // what `info` prints for the fixture
+  o = small_options("tiny", Numerics::kMasked);
+  o.conv_kernel_size = 0;
+  EXPECT_EQ(static_cast<int64_t>(o.element_count()), ByteFormer(o)->parameter_count());
+  // 4 bytes per element against the memory given; the key that makes it large is named.
+  o = ByteFormerOptions::preset("tiny");
+  const double bytes = o.element_count() * 4;
+  EXPECT_NO_THROW(o.check_fits_in_memory(bytes));
+  try {
+    o.check_fits_in_memory(bytes - 1);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("model.classification.byteformer.embed_dim = 192: the model would hold"),
+              std::string::npos) << e.what();
+  }
+  o.embed_dim = 1000000000, o.num_heads = 2;  // 1.2e19 elements: no int64 overflow on the way
+  EXPECT_GT(o.element_count(), 1e19);
+  EXPECT_THROW(o.check_fits_in_memory(physical_memory_bytes()), std::invalid_argument);
+  try {
+    ByteFormer model(o);  // before anything is allocated
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("embed_dim = 1000000000"), std::string::npos) << e.what();
+  }
+  o = ByteFormerOptions::preset("tiny");
+  o.max_num_tokens = 1LL << 40;
+  try {
+    o.check_fits_in_memory(physical_memory_bytes());
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("max_num_tokens = 1099511627776"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ByteFormer, TrainingModeRunsWithDropoutAndStochasticDepth) {

@@ -259,6 +259,46 @@ TEST(CheckpointErrors, RandomCorruptionNeverCrashes) {
   EXPECT_GT(errors, 0);
 }
 
+TEST(CheckpointErrors, FlippedBytesInATensorRecordFailItsCrc) {
+  // LibTorch's zip reader does not check CRCs: without our check this file loaded silently and
+  // gave other logits. Flip 50 bytes in the middle of a tensor record of a copy of CoreNet's file.
+  auto bytes = test::read_bytes(kFixtureModel);
+  std::string record;
+  size_t offset = 0, size = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(kFixtureModel);
+    for (const auto& name : reader.getAllRecords()) {  // the largest storage record
+      if (name.rfind("data/", 0) != 0) continue;
+      const size_t n = std::get<1>(reader.getRecord(name));
+      if (n > size) record = name, size = n, offset = reader.getRecordOffset(name);
+    }
+  }
+  ASSERT_GT(size, 1000u);
+  for (size_t i = 0; i < 50; ++i) bytes[offset + size / 2 + 7 * i] ^= 0x5a;
+  const std::string dir = test::make_temp_dir("crc");
+  const std::string path = dir + "/flipped.pt";
+  test::write_bytes(path, bytes);
+  try {
+    load_state_dict(path);
+    FAIL() << "a corrupt tensor record loaded";
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path + ": record '" + record + "' fails its CRC-32 check"), std::string::npos) << msg;
+  }
+  // The pickle record is checked as well.
+  bytes = test::read_bytes(kFixtureModel);
+  size_t pkl_offset = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(kFixtureModel);
+    pkl_offset = reader.getRecordOffset("data.pkl");
+  }
+  bytes[pkl_offset + 40] ^= 0x01;
+  EXPECT_NE(error_of(bytes).find("record 'data.pkl' fails its CRC-32 check"), std::string::npos) << error_of(bytes);
+  // Our own files carry correct CRCs and load.
+  EXPECT_NO_THROW(load_state_dict_bytes(serialize_state_dict(sample_state()), "ours.pt"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CheckpointErrors, MissingFileAndNonZip) {
   EXPECT_THROW(load_state_dict("/nonexistent/w.pt"), std::runtime_error);
   std::vector<uint8_t> junk(1000, 'x');

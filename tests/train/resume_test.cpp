@@ -113,7 +113,17 @@ class Resume : public ::testing::Test {
     expect_no_broken_files(run_dir);
     const pid_t again = spawn(train_args(root_, label), log);
     ASSERT_EQ(wait_exit(again), 0) << test::read_text(log);
-    EXPECT_NE(test::read_text(log).find("resumed from"), std::string::npos);
+    const std::string text = test::read_text(log);
+    EXPECT_NE(text.find("resumed from"), std::string::npos);
+    if (sig == SIGTERM) {
+      // One numbering: the resume names the place the stop named ("epoch 2 batch 3 (step 4)").
+      const auto stop = text.find("stopped by signal");
+      ASSERT_NE(stop, std::string::npos) << text;
+      const auto at = text.find(" at ", stop) + 4;
+      const std::string where = text.substr(at, text.find(';', at) - at);
+      EXPECT_NE(text.find(" at " + where + "\n", text.find("resumed from")), std::string::npos)
+          << "stopped at '" << where << "', but: " << text;
+    }
     const std::string ref = root_ + "/results/reference/";
     expect_same_weights(ref + "checkpoint_last.pt", run_dir + "/checkpoint_last.pt");
     expect_same_weights(ref + "checkpoint_ema_last.pt", run_dir + "/checkpoint_ema_last.pt");

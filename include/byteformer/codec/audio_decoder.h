@@ -21,6 +21,13 @@ inline Audio decode_audio(const std::vector<uint8_t>& bytes, const std::string& 
   return decode_audio(bytes.data(), bytes.size(), name_for_errors, target_rate);
 }
 
+/// For a RIFF/WAVE file whose `data` chunk declares more bytes than the file holds (cut off,
+/// e.g. an interrupted download): what is missing, as "WAV data chunk declares 32000 bytes,
+/// the file holds 956 of them (truncated?)". libsndfile then decodes the samples present
+/// without a word (its log notes "Data length in header is too big"). "" for a complete file,
+/// for a streamed WAV whose size field is 0xFFFFFFFF, and for anything that is not a WAV.
+std::string wav_truncation(const uint8_t* data, size_t size);
+
 /// Mean of the channels, as CoreNet's TorchaudioSave does before writing (x.mean(dim=0)).
 Audio to_mono(const Audio& audio);
 

@@ -12,8 +12,9 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
 /// Reads a torch.save'd state_dict (CoreNet's released weights, or ours). Also accepts a
 /// CoreNet training checkpoint (a dict with `model_state_dict`) and strips DDP's "module."
-/// prefix. Untrusted input: every failure is a std::runtime_error naming the path and the key
-/// or byte offset; nothing is executed.
+/// prefix. Untrusted input: every failure is a std::runtime_error naming the path and the key,
+/// record or byte offset; every record read is checked against the CRC-32 the zip stores for
+/// it (a flipped byte inside a tensor is an error naming the record); nothing is executed.
 StateDict load_state_dict(const std::string& path);
 
 /// Same, from bytes in memory (`source` names them in errors).
@@ -27,7 +28,12 @@ void save_state_dict(const std::string& path, const StateDict& state);
 /// The archive bytes save_state_dict writes.
 std::vector<uint8_t> serialize_state_dict(const StateDict& state);
 
-/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+/// Writes `bytes` to `path` atomically: a temp file `.<name>.tmp-<pid>-<hex>` in the same
+/// folder, fsync, rename.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+
+/// Removes the temp files of write_file_atomic's pattern that a killed writer left in `dir`
+/// (not those of a live process other than this one). Returns the names removed.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 
 }  // namespace byteformer

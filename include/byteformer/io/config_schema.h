@@ -1,5 +1,5 @@
-// The registry of CoreNet config keys this project knows (shared/SPEC.md section 6): which keys
-// act, which are accepted but have no effect here, and what values each takes.
+// The registry of CoreNet config keys this project knows (listed for users in docs/CONFIG.md):
+// which keys act, which are accepted but have no effect here, and what values each takes.
 //
 //   Config c = load_config("configs/imagenet/tiff.yaml", {});
 //   ConfigCheck check = check_config(c);          // throws on an unknown key or a bad value

@@ -64,8 +64,24 @@ struct ByteFormerOptions {
   /// Tokens after the Conv1d for `num_bytes` input bytes; throws if the input is too short.
   int64_t tokens_after_conv(int64_t num_bytes) const;
 
+  /// The longest input in bytes whose tokens after the Conv1d fit in max_num_tokens.
+  int64_t max_input_bytes() const;
+  /// Throws std::invalid_argument for an input that forward refuses: fewer bytes than the
+  /// Conv1d's kernel, or more tokens than max_num_tokens.
+  void check_input_bytes(int64_t num_bytes) const;
+
   /// Throws std::invalid_argument naming the option and value when inconsistent.
   void validate() const;
+
+  /// Elements of the model's parameters and buffers (the positional table either way),
+  /// computed from the options alone in double, so that absurd sizes do not overflow.
+  /// Equals ByteFormer::parameter_count() for a learned positional embedding.
+  double element_count() const;
+  /// Throws std::invalid_argument when the float32 weights (element_count() x 4 bytes) would
+  /// exceed `memory_bytes`, naming the size key that makes them so large, e.g.
+  /// "model.classification.byteformer.embed_dim = 1000000000: the model would hold 1.2e+19
+  /// parameters (...), more than the 125.8 GB of memory of this machine".
+  void check_fits_in_memory(double memory_bytes) const;
 };
 
 }  // namespace byteformer

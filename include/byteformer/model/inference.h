@@ -41,13 +41,6 @@ struct Prediction {
 /// The k most probable classes of one logits row (softmax), highest first.
 std::vector<TopClass> top_k(const torch::Tensor& logits_row, int64_t k, const std::vector<std::string>& labels);
 
-/// Throws std::invalid_argument when the model cannot take `num_bytes` bytes (shorter than the
-/// kernel, more than max_num_tokens tokens).
-void check_input_length(const ByteFormerOptions& options, int64_t num_bytes);
-
-/// The longest byte sequence the model takes (max_num_tokens tokens after the Conv1d).
-int64_t max_input_bytes(const ByteFormerOptions& options);
-
 /// Classifies `inputs` in batches of `batch_size`, in eval mode under InferenceMode; one
 /// Prediction per input, in input order. An input with `error` set, or one the model cannot
 /// take, gets a Prediction with `error` set and the others still run.

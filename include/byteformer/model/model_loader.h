@@ -16,6 +16,9 @@ struct ModelSpec {
   std::string weights;                 // --weights / --model.classification.pretrained ("" = none)
   std::optional<Numerics> numerics;    // --numerics
   std::string labels_path;             // --labels (one class name a line)
+  /// predict / eval: refuse to build a randomly initialised model when no weights are named
+  /// (neither `weights` nor the config's `model.classification.pretrained`).
+  bool require_weights = false;
 };
 
 struct LoadedModel {
@@ -29,7 +32,8 @@ struct LoadedModel {
 /// Loads the config, applies overrides, builds the model, loads the weights (the config's
 /// `model.classification.pretrained` when the spec has none). Numerics: the flag, else the
 /// config key, else the weights' sidecar (<weights>.json), else `corenet` for weights without
-/// a sidecar (CoreNet's own checkpoints) and `masked` for a new model.
+/// a sidecar (CoreNet's own checkpoints) and `masked` for a new model. Throws
+/// std::invalid_argument naming --weights when `require_weights` is set and there are none.
 LoadedModel load_model(const ModelSpec& spec);
 
 /// Reads a config file with overrides applied (errors name the file and key).

@@ -12,6 +12,9 @@ namespace byteformer {
 /// product, whatever LibTorch was told). Returns the number set.
 int set_compute_threads(int threads);
 
+/// Physical memory of this machine in bytes (sysconf: pages x page size); +inf when unknown.
+double physical_memory_bytes();
+
 /// Whether OpenMP threads sleep while they wait (OMP_WAIT_POLICY=PASSIVE).
 bool passive_openmp();
 

@@ -68,9 +68,12 @@ struct DistributedHooks {
 struct TrainResult {
   double best_top1 = -1;      // percent
   double best_ema_top1 = -1;  // percent, -1 without EMA
-  int64_t epochs_done = 0;
+  int64_t epochs_done = 0;  // in all, counting the epochs of the run this one resumed
   int64_t iterations = 0;
   bool resumed = false;
+  /// The resumed state had already reached scheduler.max_epochs (or max_iterations): nothing
+  /// was trained, the run folder's weights are the finished run's.
+  bool already_complete = false;
   /// Non-zero when a stop request (SIGINT/SIGTERM) ended the run early; the state was saved.
   int stop_signal = 0;
 };

@@ -98,6 +98,11 @@ struct PrivacyOptions {
   }
 };
 
+/// One warning for every transform that `key=value` items configure (e.g. shuffle_bytes.mode)
+/// while none of them sets its `.enable`: CoreNet applies only enabled transforms, so those
+/// options have no effect. Empty when there is none. (`byteformer encode --privacy` prints them.)
+std::vector<std::string> disabled_transform_warnings(const std::vector<std::string>& items);
+
 /// Applies the enabled transforms in CoreNet's order: shuffle_bytes -> mask_positions ->
 /// random_uniform -> byte_permutation. Keys (window permutation, byte permutation, masks)
 /// are computed once; thread-safe (the generator is the caller's).
