@@ -97,5 +97,25 @@ TEST(AudioDecoder, BadFilesThrowCodecError) {
   }
 }
 
+TEST(AudioDecoder, WavTruncationIsDescribed) {
+  const auto good = read_bytes(test::encoders_dir() + "audio0.int16.wav");
+  EXPECT_EQ(wav_truncation(good.data(), good.size()), "");
+  // Cut inside the samples: libsndfile decodes what is left without an error...
+  std::vector<uint8_t> cut(good.begin(), good.begin() + 1000);
+  EXPECT_NO_THROW(decode_audio(cut, "cut.wav"));
+  // ...so the data chunk's size against the bytes held is what tells.
+  const std::string why = wav_truncation(cut.data(), cut.size());
+  EXPECT_NE(why.find("WAV data chunk declares " + std::to_string(good.size() - 44) + " bytes, the file holds 956"),
+            std::string::npos)
+      << why;  // a 44-byte header: 1000 - 44 = 956 bytes of samples remain
+  // A streamed WAV (size 0xFFFFFFFF) and other formats are not truncated.
+  auto streamed = cut;
+  for (int i = 40; i < 44; ++i) streamed[i] = 0xFF;
+  EXPECT_EQ(wav_truncation(streamed.data(), streamed.size()), "");
+  const std::string text = "not a sound at all";
+  EXPECT_EQ(wav_truncation(reinterpret_cast<const uint8_t*>(text.data()), text.size()), "");
+  EXPECT_NE(wav_truncation(good.data(), 30).find("ends before its data chunk"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace byteformer

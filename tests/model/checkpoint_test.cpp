@@ -3,6 +3,8 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <random>
 
@@ -103,6 +105,23 @@ TEST(Checkpoint, SaveIsAtomicAndLeavesNoTemporaryFiles) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
   EXPECT_EQ(files, 1);
   EXPECT_EQ(load_state_dict(path).size(), sample_state().size());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Checkpoint, StaleTempFilesOfDeadWritersAreRemoved) {
+  const std::string dir = test::make_temp_dir("stale");
+  const std::vector<uint8_t> junk{1, 2, 3};
+  test::write_bytes(dir + "/.checkpoint_last.pt.tmp-2147483646-3fa2", junk);  // no such pid
+  test::write_bytes(dir + "/.training_state_last.pt.tmp-" + std::to_string(::getpid()) + "-b1", junk);  // ours
+  test::write_bytes(dir + "/.checkpoint_best.pt.tmp-1-77", junk);  // pid 1 is alive: may be mid-write
+  test::write_bytes(dir + "/checkpoint_last.pt", junk);
+  test::write_bytes(dir + "/.other.tmp", junk);
+  const auto removed = remove_stale_temp_files(dir);
+  EXPECT_EQ(removed, (std::vector<std::string>{".checkpoint_last.pt.tmp-2147483646-3fa2",
+                                               ".training_state_last.pt.tmp-" + std::to_string(::getpid()) + "-b1"}));
+  for (const char* kept : {".checkpoint_best.pt.tmp-1-77", "checkpoint_last.pt", ".other.tmp"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + kept)) << kept;
+  EXPECT_TRUE(remove_stale_temp_files(dir + "/nope").empty());
   std::filesystem::remove_all(dir);
 }
 

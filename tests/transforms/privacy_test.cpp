@@ -213,5 +213,17 @@ TEST(Privacy, PipelineOrderAndDeterminism) {
   EXPECT_TRUE(apply_privacy(ByteSeq{}, o, g4).empty());
 }
 
+TEST(Privacy, OptionsOfADisabledTransformAreReported) {
+  const auto w = disabled_transform_warnings(
+      {"shuffle_bytes.mode=reverse", "image_augmentation.mask_positions.keep_frac=0.3", "random_uniform.enable=true",
+       "random_uniform.width_range=[-2, 2]", "shuffle_bytes.stride=4"});
+  ASSERT_EQ(w.size(), 2u);  // one per transform; random_uniform is enabled
+  EXPECT_EQ(w[0], "shuffle_bytes.mode is set but shuffle_bytes is not enabled, so it is not applied; add "
+                  "shuffle_bytes.enable=true");
+  EXPECT_NE(w[1].find("mask_positions.keep_frac is set but mask_positions is not enabled"), std::string::npos) << w[1];
+  // An explicit enable=false is the user's choice: no warning.
+  EXPECT_TRUE(disabled_transform_warnings({"shuffle_bytes.enable=false", "shuffle_bytes.mode=reverse"}).empty());
+}
+
 }  // namespace
 }  // namespace byteformer
