@@ -139,9 +139,9 @@ void add_predict_command(CLI::App& app) {
       "predict", "Classify files: each goes through the config's evaluation pipeline (decode, resize, crop, encode, "
                  "privacy transforms), as `eval` would feed it; --raw feeds the bytes as they are");
   add_model_flags(cmd, args->model, /*weights=*/true);
-  cmd->add_option("--top-k", args->top_k, "Classes to print per file")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--top-k", args->top_k, "Classes to print per file")->check(positive_int())->capture_default_str();
   cmd->add_option("--batch-size", args->batch_size, "Files per forward pass")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_int())
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_flag("--raw", args->raw,
