@@ -11,8 +11,8 @@ namespace byteformer {
 /// float/double tensors, scatters the output gradient into the table's block j on one thread
 /// per j: no two threads touch one row and each row sums in token order, so the gradient does
 /// not depend on the thread count. embedding_bag's own backward sorts the B*N*k indices (on
-/// the Fashion-MNIST quickstart model, k = 84: 320 ms against 26 ms for the forward, measured
-/// in LibTorch 1.13 on this machine); elsewhere (CUDA, autocast) that backward is kept.
+/// the Fashion-MNIST quickstart model, k = 84: 320 ms against 26 ms for the forward in a one-off
+/// Python torch 1.13 probe on this machine, a build running beside it); elsewhere (CUDA, autocast) that backward is kept.
 torch::Tensor table_bag_sum(const torch::Tensor& table, const torch::Tensor& bags, int64_t k);
 
 }  // namespace byteformer
