@@ -63,12 +63,12 @@ overrides=(--override "dataset.root_train=$data/train" --override "dataset.root_
            --override "common.results_loc=$runs" --override "common.run_label=$label")
 [ -n "$epochs" ] && overrides+=(--override "scheduler.max_epochs=$epochs")
 qs_train "$config" "$run_dir" "${overrides[@]}"
-weights=$(qs_weights "$run_dir")
 
-qs_step "Evaluating $weights on the 10,000 test images"
-"$QS_BIN" eval --config "$config" "${overrides[@]}" --weights "$weights" --split test \
+qs_step "Evaluating the run's best weights on the 10,000 test images"
+"$QS_BIN" eval --model "$run_dir" --split test \
   --threads "${BYTEFORMER_THREADS:-0}" --json --confusion-csv "$run_dir/confusion.csv" \
   --predictions "$run_dir/test_predictions.jsonl" | tee "$run_dir/eval.json"
+weights=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["weights"])' "$run_dir/eval.json")
 
 qs_step "Classifying ten original test PNG files (one per class) with byteformer predict"
 examples=()
@@ -76,9 +76,9 @@ for dir in "$data"/test/*/; do
   pngs=("$dir"*.png)  # sorted by the glob; the first file of each class
   examples+=("${pngs[0]}")
 done
-"$QS_BIN" predict --config "$config" "${overrides[@]}" --weights "$weights" --top-k 3 --json "${examples[@]}" \
+"$QS_BIN" predict --model "$run_dir" --top-k 3 --json "${examples[@]}" \
   > "$run_dir/predictions.jsonl"
-"$QS_BIN" predict --config "$config" "${overrides[@]}" --weights "$weights" --top-k 3 "${examples[@]}" 2>/dev/null
+"$QS_BIN" predict --model "$run_dir" --top-k 3 "${examples[@]}" 2>/dev/null
 
 qs_step "Writing the report"
 report=$("$QS_BIN" report --run "$run_dir" --confusion "$run_dir/confusion.csv" --eval-json "$run_dir/eval.json" \

@@ -58,24 +58,3 @@ qs_train() {  # config run_dir overrides...
   shift 2
   "$QS_BIN" train --config "$config" --threads "${BYTEFORMER_THREADS:-0}" "$@"
 }
-
-# Picks the weights eval/predict use: of checkpoint_best.pt and checkpoint_ema_best.pt (when the
-# run kept an EMA), the one with the higher best validation top-1 in metrics.jsonl, so the
-# choice is made on the validation split, never on the test split.
-qs_weights() {
-  local run_dir=$1
-  if [ -f "$run_dir/checkpoint_ema_best.pt" ] && python3 - "$run_dir/metrics.jsonl" <<'PY'
-import json, sys
-best = ema = -1.0
-for line in open(sys.argv[1]):
-    m = json.loads(line)
-    best = max(best, m.get("val_top1", -1.0))
-    ema = max(ema, m.get("ema_val_top1", -1.0))
-sys.exit(0 if ema > best else 1)
-PY
-  then
-    echo "$run_dir/checkpoint_ema_best.pt"
-  else
-    echo "$run_dir/checkpoint_best.pt"
-  fi
-}

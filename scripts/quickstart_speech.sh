@@ -52,12 +52,12 @@ overrides=(--override "dataset.root_train=$data" --override "dataset.root_val=$d
 # cores: one process 117 samples/s with 1 thread, 88 with 2; two processes 213).
 BYTEFORMER_THREADS=${BYTEFORMER_THREADS:-1} qs_train "$config" "$run_dir" "${overrides[@]}" \
   --nproc-per-node "${BYTEFORMER_NPROC:-2}"
-weights=$(qs_weights "$run_dir")
 
-qs_step "Evaluating $weights on the test split (voices never heard in training)"
-"$QS_BIN" eval --config "$config" "${overrides[@]}" --weights "$weights" --split test \
+qs_step "Evaluating the run's best weights on the test split (voices never heard in training)"
+"$QS_BIN" eval --model "$run_dir" --split test \
   --threads "${BYTEFORMER_THREADS:-0}" --json --confusion-csv "$run_dir/confusion.csv" \
   --predictions "$run_dir/test_predictions.jsonl" | tee "$run_dir/eval.json"
+weights=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["weights"])' "$run_dir/eval.json")
 
 qs_step "Classifying one test clip per keyword with byteformer predict"
 examples=()
@@ -68,7 +68,7 @@ for word in yes no up down left right on off stop go; do
   # length, 8-bit WAV) on it, as eval does.
   examples+=("$data/$clip")
 done
-"$QS_BIN" predict --config "$config" "${overrides[@]}" --weights "$weights" --top-k 3 "${examples[@]}" \
+"$QS_BIN" predict --model "$run_dir" --top-k 3 "${examples[@]}" \
   | tee "$run_dir/predictions.txt"
 
 qs_step "Writing the report"

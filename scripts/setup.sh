@@ -11,6 +11,7 @@ packages=(
   libdnnl-dev                            # oneDNN (LibTorch links it): inference linear layers
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcpp-httplib-dev                     # byteformer serve (HTTP server; tests use its client)
   libjpeg62-turbo-dev libpng-dev libtiff-dev zlib1g-dev
   libsndfile1-dev libmp3lame-dev libmpg123-dev libsamplerate0-dev
   clang libclang-rt-14-dev               # libFuzzer targets

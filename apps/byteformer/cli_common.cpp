@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "byteformer/classify/classifier.h"
 #include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
@@ -39,29 +40,47 @@ CLI::Validator existing_file() {
 CLI::Validator positive_int() { return int_at_least(1, "a positive integer", "POSITIVE"); }
 CLI::Validator non_negative_int() { return int_at_least(0, "an integer >= 0", "NONNEGATIVE"); }
 
+void ModelFlags::check_source() const {
+  if (config.empty() && run_dir.empty())
+    throw CLI::RequiredError("--config (or --model RUN_DIR): the model to use");
+}
+
 ModelSpec ModelFlags::spec() const {
   ModelSpec s;
   s.config_path = config;
+  if (!run_dir.empty()) {
+    const RunFolder run = find_run_folder(run_dir);
+    s.config_path = run.config;
+    s.weights = run.weights;
+  }
   s.overrides = corenet_overrides;
   s.overrides.insert(s.overrides.end(), overrides.begin(), overrides.end());
-  s.weights = weights;
+  if (run_dir.empty()) s.weights = weights;
   s.require_weights = weights_required;
   if (!numerics.empty()) s.numerics = parse_numerics(numerics);
   s.labels_path = labels;
   return s;
 }
 
-void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights) {
-  cmd->add_option("--config,--common.config-file", f.config, "CoreNet YAML config (keys: docs/CONFIG.md)")
-      ->required()
-      ->check(existing_file());
+void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
+  auto* config = cmd->add_option("--config,--common.config-file", f.config, "CoreNet YAML config (keys: docs/CONFIG.md)")
+                     ->check(existing_file());
+  if (!run_dir) config->required();
   cmd->add_option("--override", f.overrides, "Set a config key: key=value (repeatable)")->take_all();
   cmd->add_option("--common.override-kwargs", f.corenet_overrides, "CoreNet's spelling: key=value ...")->take_all();
   if (weights) {
     f.weights_required = true;
-    cmd->add_option("--weights,--model.classification.pretrained", f.weights,
-                    "Weights (.pt, CoreNet's format); required unless the config sets model.classification.pretrained")
-        ->check(existing_file());
+    auto* w = cmd->add_option("--weights,--model.classification.pretrained", f.weights,
+                              "Weights (.pt, CoreNet's format); required unless the config sets "
+                              "model.classification.pretrained")
+                  ->check(existing_file());
+    if (run_dir) {
+      cmd->add_option("--model", f.run_dir,
+                      "A training run folder (instead of --config and --weights): its config.yaml and the better of "
+                      "checkpoint_best.pt / checkpoint_ema_best.pt by validation top-1")
+          ->excludes(config)
+          ->excludes(w);
+    }
     cmd->add_option("--numerics", f.numerics, "corenet | masked (see README)")
         ->check(CLI::IsMember({"corenet", "masked"}));
     cmd->add_option("--labels", f.labels, "Class names, one a line")->check(existing_file());

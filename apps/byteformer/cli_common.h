@@ -18,17 +18,22 @@ struct ModelFlags {
   std::string weights;
   std::string numerics;
   std::string labels;
+  std::string run_dir;  // --model RUN_DIR (commands that take a run folder)
   int threads = 0;
   /// Set by add_model_flags(weights=true): the command refuses to run without weights.
   bool weights_required = false;
 
+  /// The model to load; a run folder gives its config and best weights (find_run_folder).
   ModelSpec spec() const;
+  /// With a run folder allowed: throws CLI::RequiredError unless --config or --model is given.
+  void check_source() const;
 };
 
 /// --config/--common.config-file, --override, --common.override-kwargs; with `weights`, also
 /// --weights/--model.classification.pretrained (required, from the flag or the config's key),
-/// --numerics, --labels; always --threads (0 = all cores, negative refused).
-void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights);
+/// --numerics, --labels; with `run_dir`, also --model RUN_DIR in place of --config and --weights
+/// (then --config is not required: call check_source); always --threads (0 = all cores).
+void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights, bool run_dir = false);
 
 /// Sets LibTorch's intra-op threads (0 = all cores; Debian's LibTorch starts with 1).
 void apply_threads(int threads);

@@ -31,7 +31,7 @@ void add_eval_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate weights on dataset.root_val (top1, top5, loss)");
-  add_model_flags(cmd, args->model, /*weights=*/true);
+  add_model_flags(cmd, args->model, /*weights=*/true, /*run_dir=*/true);
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--confusion-csv", args->confusion_csv, "Write the confusion matrix as CSV");
   cmd->add_option("--predictions", args->predictions,
@@ -45,7 +45,11 @@ void add_eval_command(CLI::App& app) {
                 "Forward under CPU bf16 autocast (also when the config sets common.mixed_precision)");
   cmd->callback([args] {
     apply_threads(args->model.threads);
-    LoadedModel loaded = load_model(args->model.spec());
+    args->model.check_source();
+    const ModelSpec spec = args->model.spec();
+    LoadedModel loaded = load_model(spec);
+    const std::string weights =
+        !spec.weights.empty() ? spec.weights : loaded.config.get_string("model.classification.pretrained", "");
     const Config& config = loaded.config;
     const ConfigCheck check = check_config(config);
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
@@ -102,10 +106,12 @@ void add_eval_command(CLI::App& app) {
       j["mean_bytes"] = r.mean_bytes;
       j["mean_tokens"] = r.mean_tokens;
       j["numerics"] = to_string(loaded.model->options().numerics);
+      j["weights"] = display_name(weights);
       std::cout << j.dump() << "\n";
       return;
     }
     if (!loaded.numerics_note.empty()) std::cerr << loaded.numerics_note << "\n";
+    if (!args->model.run_dir.empty()) std::cerr << "eval: weights " << display_name(weights) << "\n";
     std::cout << fmt::format("{}: top1 {:.2f} top5 {:.2f} loss {:.4f} ({} samples, {} skipped, {:.1f} samples/s)\n",
                              index->description, m.top1_pct(), m.top5_pct(), m.loss(), m.samples, m.skipped,
                              r.samples_per_s);

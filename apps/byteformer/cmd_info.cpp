@@ -26,6 +26,7 @@ void add_info_command(CLI::App& app) {
       ->default_str("dummy_input_token_length");
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
+    apply_threads(args->model.threads);  // building the model initialises its weights on these threads
     const Config config = load_config(args->model.config, args->model.spec().overrides);
     const ConfigCheck check = check_config(config);  // the keys and values train --dry-run accepts
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";

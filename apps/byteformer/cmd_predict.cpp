@@ -10,12 +10,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "byteformer/data/byte_pipeline.h"
-#include "byteformer/data/loader.h"
+#include "byteformer/classify/classification_json.h"
+#include "byteformer/classify/classifier.h"
+#include "byteformer/io/config_schema.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/file.h"
-#include "byteformer/model/inference.h"
-#include "byteformer/transforms/rng.h"
+#include "byteformer/train/progress.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -25,13 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A decoded input may be a large photo or recording; nothing the decoders accept is larger.
-constexpr int64_t kMaxDecodedFileBytes = int64_t{256} << 20;
-
 struct Args {
   ModelFlags model;
   int64_t top_k = 5;
   int64_t batch_size = 1;
+  double threshold = 0.0;
   bool json = false;
   bool raw = false;
   bool recursive = false;
@@ -74,59 +72,39 @@ std::vector<ModelInput> collect(const std::vector<std::string>& args, bool recur
   return out;
 }
 
-// Reads the input's file and, unless raw, runs the evaluation pipeline on it with the
-// generator the eval loader would give sample `position` (seed 0, epoch 0).
-void prepare(ModelInput& in, const BytePipeline* pipeline, int64_t position, int64_t raw_limit) {
+// Reads the input's file (at most what the classifier can take) and prepares its bytes with
+// the generator the eval loader would give sample `position`.
+ModelInput read_and_prepare(const ModelInput& listed, const Classifier& clf, bool raw, int64_t position) {
+  const std::string path = listed.name == "-" ? "/dev/stdin" : listed.name;
+  std::vector<uint8_t> bytes;
   try {
-    const std::string path = in.name == "-" ? "/dev/stdin" : in.name;
-    std::vector<uint8_t> bytes;
-    try {
-      bytes = read_file(path, pipeline ? kMaxDecodedFileBytes : raw_limit);
-    } catch (const std::runtime_error& e) {
-      std::string why = e.what();
-      if (in.name == "-") why = "-" + why.substr(path.size());
-      throw std::runtime_error(why);
-    }
-    in.file_bytes = static_cast<int64_t>(bytes.size());
-    if (!pipeline) {
-      in.bytes.assign(bytes.begin(), bytes.end());
-      return;
-    }
-    torch::Generator gen = make_generator(sample_seed(/*seed=*/0, /*epoch=*/0, position));
-    in.bytes = pipeline->prepare(bytes, in.name, gen);
-  } catch (const std::exception& e) {
+    bytes = read_file(path, clf.max_file_bytes(raw));
+  } catch (const std::runtime_error& e) {
+    ModelInput in = listed;
     in.error = e.what();
+    if (listed.name == "-") in.error = "-" + in.error.substr(path.size());
+    return in;
   }
+  return clf.prepare(bytes, listed.name, raw, position);
 }
 
-void print(const Prediction& p, const std::string& input, bool json) {
-  const std::string name = display_name(p.file);
+void print(const Classification& p, double threshold, bool json) {
+  const std::string name = display_name(p.name);
   if (json) {
-    nlohmann::json j;
-    j["file"] = name;
-    if (!p.error.empty()) {
-      j["error"] = display_name(p.error);
-      std::cout << j.dump() << "\n" << std::flush;
-      return;
-    }
-    j["file_bytes"] = p.file_bytes;
-    j["num_bytes"] = p.num_bytes;
-    j["input"] = input;
-    j["logits"] = p.logits;
-    j["top"] = nlohmann::json::array();
-    for (const auto& t : p.top) j["top"].push_back({{"index", t.index}, {"label", t.label}, {"prob", t.prob}});
-    std::cout << j.dump() << "\n" << std::flush;
+    std::cout << to_json(p, static_cast<int64_t>(p.top.size()), threshold).dump() << "\n" << std::flush;
     return;
   }
   if (!p.error.empty()) {
     std::cout << name << ": error\n" << std::flush;
     return;
   }
-  if (input == "raw") {
+  if (p.input == "raw") {
     std::cout << name << " (" << p.num_bytes << " bytes):";
   } else {
     std::cout << name << " (" << p.file_bytes << " bytes, " << p.num_bytes << " fed):";
   }
+  if (threshold > 0.0 && verdict(p, threshold) == "unknown")
+    std::cout << fmt::format("  unknown (top probability below {})", threshold);
   for (const auto& t : p.top) std::cout << fmt::format("  {} {:.4f}", t.label, t.prob);
   std::cout << "\n" << std::flush;
 }
@@ -138,10 +116,14 @@ void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "predict", "Classify files: each goes through the config's evaluation pipeline (decode, resize, crop, encode, "
                  "privacy transforms), as `eval` would feed it; --raw feeds the bytes as they are");
-  add_model_flags(cmd, args->model, /*weights=*/true);
+  add_model_flags(cmd, args->model, /*weights=*/true, /*run_dir=*/true);
   cmd->add_option("--top-k", args->top_k, "Classes to print per file")->check(positive_int())->capture_default_str();
   cmd->add_option("--batch-size", args->batch_size, "Files per forward pass")
       ->check(positive_int())
+      ->capture_default_str();
+  cmd->add_option("--threshold", args->threshold,
+                  "Say `unknown` for a file whose top probability is below P (the classes are still printed)")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_flag("--raw", args->raw,
@@ -152,45 +134,53 @@ void add_predict_command(CLI::App& app) {
                   "Also write the bytes fed to the model for input i as DIR/<i>.bin (to inspect or compare them)");
   cmd->add_option("files", args->files, "Files (or directories with -r; - for stdin) to classify")->required();
   cmd->callback([args] {
+    args->model.check_source();
     apply_threads(args->model.threads);
-    auto loaded = load_model(args->model.spec());
-    if (!args->json || loaded.numerics_note.rfind("note:", 0) == 0) std::cerr << loaded.numerics_note << "\n";
-    const Modality modality = is_audio_config(loaded.config) ? Modality::kAudio : Modality::kImage;
-    auto index = std::make_shared<DatasetIndex>();
-    index->modality = modality;
-    index->classes = loaded.labels;
-    index->description = "predict";
-    const BytePipeline pipeline(BytePipelineOptions::from_config(loaded.config, modality, /*training=*/false), index);
-    const BytePipeline* prep = args->raw || !pipeline.decodes() ? nullptr : &pipeline;
-    const std::string input = prep ? pipeline.options().describe() : std::string("raw");
-    if (!args->json) std::cerr << "predict: input: " << input << "\n";
+    ClassifierOptions options;
+    options.model = args->model.spec();
+    options.top_k = args->top_k;
+    options.max_batch_size = args->batch_size;
+    const Classifier clf = Classifier::open(options);
+    // The same config check as train and eval: unknown keys are errors, ignored ones named.
+    const ConfigCheck check = check_config(clf.config());
+    if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
+    const std::string& note = clf.numerics_note();
+    if (!args->json || note.rfind("note:", 0) == 0) std::cerr << note << "\n";
+    if (!args->model.run_dir.empty()) std::cerr << "predict: weights " << clf.weights_path() << "\n";
+    const bool raw = args->raw;
+    if (!args->json) std::cerr << "predict: input: " << clf.input_description(raw) << "\n";
 
-    std::vector<ModelInput> inputs = collect(args->files, args->recursive);
-    const int64_t raw_limit = std::max<int64_t>(loaded.model->options().max_input_bytes(), int64_t{1} << 20);
+    const std::vector<ModelInput> listed = collect(args->files, args->recursive);
+    // A bar on a terminal once the run has taken a second; nothing in logs or pipes.
+    ProgressBar progress(&std::cerr, "predict", static_cast<int64_t>(listed.size()), stderr_is_terminal(),
+                         /*log_every=*/-1, "files", /*delay_s=*/1.0);
     int64_t failed = 0;
     const auto batch = static_cast<size_t>(args->batch_size);
-    for (size_t start = 0; start < inputs.size(); start += batch) {  // streamed: one batch at a time
-      const size_t end = std::min(inputs.size(), start + batch);
-      std::vector<ModelInput> group(std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(start)),
-                                    std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(end)));
-      for (size_t i = 0; i < group.size(); ++i) {
-        if (group[i].error.empty()) prepare(group[i], prep, static_cast<int64_t>(start + i), raw_limit);
-        if (!args->dump_inputs.empty() && group[i].error.empty()) {
+    for (size_t start = 0; start < listed.size(); start += batch) {  // streamed: one batch at a time
+      const size_t end = std::min(listed.size(), start + batch);
+      std::vector<ModelInput> group;
+      for (size_t i = start; i < end; ++i) {
+        group.push_back(listed[i].error.empty()
+                            ? read_and_prepare(listed[i], clf, raw, static_cast<int64_t>(i))
+                            : listed[i]);
+        if (!args->dump_inputs.empty() && group.back().error.empty()) {
           fs::create_directories(args->dump_inputs);
-          const std::vector<uint8_t> fed(group[i].bytes.begin(), group[i].bytes.end());
-          write_file_replace((fs::path(args->dump_inputs) / fmt::format("{}.bin", start + i)).string(), fed);
+          const std::vector<uint8_t> fed(group.back().bytes.begin(), group.back().bytes.end());
+          write_file_replace((fs::path(args->dump_inputs) / fmt::format("{}.bin", i)).string(), fed);
         }
       }
-      for (const auto& p : classify_inputs(loaded.model, group, args->batch_size, args->top_k, loaded.labels)) {
-        if (!p.error.empty()) {
+      for (const auto& p : clf.classify_prepared(group, raw)) {
+        if (!p.ok()) {
           ++failed;
           std::cerr << "error: " << display_name(p.error) << "\n";
         }
-        print(p, input, args->json);
+        print(p, args->threshold, args->json);
       }
+      progress.update(static_cast<int64_t>(end), static_cast<int64_t>(end), /*loss=*/-1.0);
     }
+    progress.finish();
     if (failed > 0) {
-      throw std::runtime_error(fmt::format("{} of {} inputs could not be classified", failed, inputs.size()));
+      throw std::runtime_error(fmt::format("{} of {} inputs could not be classified", failed, listed.size()));
     }
   });
 }

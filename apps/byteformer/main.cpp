@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "byteformer/model/build_info.h"
 #include "commands.h"
 #include "process_tuning.h"
 
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   byteformer::cli::tune_allocator(argc, argv);
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "byteformer 0.1.0");
+  app.set_version_flag("--version", [] { return byteformer::build_info(); });
   app.option_defaults()->always_capture_default();  // --help shows every option's default
   byteformer::cli::add_predict_command(app);
   byteformer::cli::add_info_command(app);
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   byteformer::cli::add_eval_command(app);
   byteformer::cli::add_data_command(app);
   byteformer::cli::add_report_command(app);
+  byteformer::cli::add_serve_command(app);
   if (argc > 1 && argv[1][0] != '-') {
     if (const std::string msg = unknown_command_message(app, argv[1]); !msg.empty()) {
       std::cerr << "error: " << msg << "\n";

@@ -1,0 +1,103 @@
+// `byteformer serve`: the HTTP inference service (byteformer/serve/server.h) on one model.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <csignal>
+#include <iostream>
+#include <limits>
+#include <pthread.h>
+#include <memory>
+#include <thread>
+
+#include "byteformer/classify/classifier.h"
+#include "byteformer/serve/server.h"
+#include "cli_common.h"
+#include "commands.h"
+
+namespace byteformer::cli {
+
+namespace {
+
+struct Args {
+  ModelFlags model;
+  ServeOptions serve;
+};
+
+// SIGINT / SIGTERM stop the server from a thread of its own (a handler may not call stop()).
+// Blocked first, in the main thread, so that every thread started later inherits the mask;
+// a signal before the server exists ends the process.
+void stop_on_signals(std::atomic<Server*>& server) {
+  static sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([&server] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::cerr << "serve: signal " << sig << ", stopping\n";
+    if (Server* s = server.load()) {
+      s->stop();
+    } else {
+      std::_Exit(128 + sig);
+    }
+  }).detach();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("serve", "HTTP inference service: /v1/classify, KServe v2, /metrics, a web page");
+  add_model_flags(cmd, args->model, /*weights=*/true, /*run_dir=*/true);
+  auto& s = args->serve;
+  cmd->add_option("--name", s.name, "The model's name in /v2/models/{name}")->capture_default_str();
+  cmd->add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
+  cmd->add_option("--port", s.port, "Port (0: any free port, printed)")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--max-batch-size", s.batch.max_batch_size, "Requests per forward pass")
+      ->check(positive_int())
+      ->capture_default_str();
+  cmd->add_option("--max-queue-delay-ms", s.batch.max_queue_delay_ms,
+                  "How long the first request of a batch waits for more")
+      ->check(CLI::Range(0.0, 10000.0))
+      ->capture_default_str();
+  cmd->add_option("--max-queue", s.batch.max_queue, "Requests waiting; more get 503 with Retry-After")
+      ->check(positive_int())
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", s.max_body_bytes, "Largest request body (413 above)")
+      ->check(positive_int())
+      ->capture_default_str();
+  cmd->add_option("--http-threads", s.threads, "HTTP worker threads (they decode and re-encode the files)")
+      ->check(positive_int())
+      ->capture_default_str();
+  cmd->add_option("--top-k", s.default_top_k, "Classes per answer unless the request says top_k")
+      ->check(positive_int())
+      ->capture_default_str();
+  cmd->callback([args] {
+    args->model.check_source();
+    static std::atomic<Server*> running{nullptr};
+    stop_on_signals(running);
+    apply_threads(args->model.threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    ClassifierOptions options;
+    options.model = args->model.spec();
+    options.top_k = std::numeric_limits<int64_t>::max();  // every class; each request picks its top_k
+    options.max_batch_size = args->serve.batch.max_batch_size;
+    const Classifier clf = Classifier::open(options);
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cerr << clf.numerics_note() << "\n";
+    Server server(clf, args->serve, load_s);
+    const int port = server.bind();
+    std::cerr << fmt::format("serve: model {} ({}), input: {}; loaded in {:.2f} s, warmed in {:.2f} s\n",
+                             args->serve.name, clf.weights_path(), clf.input_description(false), load_s,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - load_s);
+    std::cout << fmt::format("serve: listening on http://{}:{}/\n", args->serve.host, port) << std::flush;
+    running = &server;
+    server.run();
+    running = nullptr;
+  });
+}
+
+}  // namespace byteformer::cli

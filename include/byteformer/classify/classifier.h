@@ -1,0 +1,116 @@
+// Classifying files with a trained ByteFormer: the library API behind `byteformer predict`
+// (and the server). SPEC.md section 7: by default a file goes through the config's evaluation
+// pipeline (decode, resize, centre crop, encode as pil_save / torchaudio_save says, the
+// privacy transforms), so the model sees exactly the bytes `byteformer eval` would feed it for
+// that file; `raw` feeds bytes as they are (a client that prepared them itself).
+//
+//   ClassifierOptions opts;
+//   opts.run_dir = "runs/fashion_mnist";   // or opts.model.config_path + opts.model.weights
+//   const Classifier clf = Classifier::open(opts);
+//   const std::vector<uint8_t> file = read_file("shoe.png", clf.max_file_bytes(/*raw=*/false));
+//   const Classification c = clf.classify(file, "shoe.png");
+//   if (c.ok()) std::cout << c.top[0].label << " " << c.top[0].prob << "\n";  // "Sneaker 0.97"
+//
+// A Classifier is safe to use from several threads: preparing bytes runs in the caller's
+// thread; forward passes are serialised on one lock (LibTorch already uses every core for one).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "byteformer/data/byte_pipeline.h"
+#include "byteformer/model/inference.h"
+#include "byteformer/model/model_loader.h"
+
+namespace byteformer {
+
+/// A training run folder (what `byteformer train` writes): its config.yaml and the better of
+/// its best and EMA-best weights by validation top-1 (metrics.jsonl).
+struct RunFolder {
+  std::string config;   // DIR/config.yaml
+  std::string weights;  // DIR/checkpoint_best.pt or DIR/checkpoint_ema_best.pt
+  double val_top1 = -1.0;  // the chosen weights' best validation top-1 (-1: not recorded)
+  bool ema = false;        // the EMA weights were chosen
+};
+
+/// Finds a run folder's config and best weights; throws std::invalid_argument naming the
+/// folder and the missing file, or metrics.jsonl's line that cannot be read.
+RunFolder find_run_folder(const std::string& dir);
+
+struct ClassifierOptions {
+  /// A training run folder; when set, the config and weights come from it (`model.config_path`
+  /// and `model.weights` must then be empty; overrides, numerics and labels still apply).
+  std::string run_dir;
+  ModelSpec model;
+  int64_t top_k = 5;             // classes in Classification::top
+  int64_t max_batch_size = 8;    // rows per forward pass in classify_batch
+};
+
+/// The answer for one input.
+struct Classification {
+  std::string name;          // what the caller called it (a file name, "-", a request id)
+  int64_t file_bytes = -1;   // bytes given
+  int64_t num_bytes = 0;     // bytes fed to the model after the pipeline
+  std::string input;         // provenance: "raw" or the pipeline, e.g. "eval image: resize 256, ..."
+  std::vector<float> logits;  // (classes,)
+  std::vector<float> probs;   // (classes,) softmax of logits
+  std::vector<TopClass> top;  // the top_k classes, most probable first
+  std::string error;          // set: not classified, for this reason (names the input)
+  bool ok() const { return error.empty(); }
+};
+
+class Classifier {
+ public:
+  /// Loads the config and weights (load_model's rules); refuses a model without weights.
+  static Classifier open(const ClassifierOptions& options);
+
+  /// Prepares and classifies one buffer. `position` seeds the pipeline's random draws as the
+  /// eval loader seeds sample `position` (SPEC section 7; only privacy transforms draw at eval).
+  /// Never throws for bad bytes: the reason is in Classification::error.
+  Classification classify(const std::vector<uint8_t>& bytes, const std::string& name, bool raw = false,
+                          int64_t position = 0) const;
+  /// Several buffers, forward passes of up to max_batch_size rows; one answer per buffer, in order.
+  std::vector<Classification> classify_batch(const std::vector<std::vector<uint8_t>>& buffers,
+                                             const std::vector<std::string>& names, bool raw = false) const;
+
+  /// The two halves of classify, for callers that keep the prepared bytes (predict
+  /// --dump-inputs, a batching server): the bytes the model would see, or the error.
+  ModelInput prepare(const std::vector<uint8_t>& bytes, const std::string& name, bool raw = false,
+                     int64_t position = 0) const;
+  /// Classifies prepared inputs (forward passes of up to max_batch_size rows).
+  std::vector<Classification> classify_prepared(const std::vector<ModelInput>& inputs, bool raw) const;
+
+  /// The most bytes worth reading for one input: the model's limit when raw, else what the
+  /// decoders accept (256 MiB).
+  int64_t max_file_bytes(bool raw) const;
+  /// True when prepare() runs the evaluation pipeline (false: the config has no decoding step,
+  /// or raw was asked).
+  bool uses_pipeline(bool raw) const { return !raw && pipeline_->decodes(); }
+  /// "raw", or the evaluation pipeline in one line.
+  std::string input_description(bool raw) const;
+
+  const std::vector<std::string>& labels() const { return loaded_->labels; }
+  int64_t num_classes() const;
+  const Config& config() const { return loaded_->config; }
+  const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
+  const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
+  /// How the numeric mode was chosen (load_model's note).
+  const std::string& numerics_note() const { return loaded_->numerics_note; }
+  /// Where the weights came from.
+  const std::string& weights_path() const { return weights_; }
+  const ClassifierOptions& options() const { return options_; }
+
+ private:
+  Classifier() = default;
+
+  ClassifierOptions options_;
+  std::string weights_;
+  std::shared_ptr<LoadedModel> loaded_;
+  std::shared_ptr<const DatasetIndex> index_;
+  std::shared_ptr<const BytePipeline> pipeline_;
+  std::shared_ptr<std::mutex> forward_mutex_;
+};
+
+}  // namespace byteformer

@@ -1,0 +1,69 @@
+// `byteformer serve`: an HTTP inference service over one Classifier (cpp-httplib, Debian's
+// libcpp-httplib-dev 0.11: a threaded blocking server in one header plus a small library, no
+// event loop to run; JSON with nlohmann-json).
+//
+//   POST /v1/classify[?top_k=K&raw=1&threshold=P&name=N]  body: the file's bytes
+//        -> the object of one line of `predict --json` (400 when the bytes cannot be decoded)
+//   GET  /v2/health/live, /v2/health/ready, /v2, /v2/models/{name}, /v2/models/{name}/ready
+//   POST /v2/models/{name}/infer   KServe v2 / Triton: a BYTES input, JSON strings or the
+//        binary tensor extension (Inference-Header-Content-Length)
+//   GET  /metrics  Prometheus text;  GET /  a page to drop a file on
+//
+// Requests are prepared (decoded, re-encoded) in the HTTP worker threads and classified by the
+// Batcher; a full queue answers 503 with Retry-After.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "byteformer/classify/classifier.h"
+#include "byteformer/serve/batcher.h"
+#include "byteformer/serve/serve_metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace byteformer {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (bind() returns it)
+  std::string name = "byteformer";  // the model's name in /v2/models/{name}
+  int64_t max_body_bytes = int64_t{64} << 20;
+  int threads = 8;  // HTTP worker threads
+  int64_t default_top_k = 5;
+  BatcherOptions batch;
+};
+
+class Server {
+ public:
+  /// `clf` must outlive the server; `load_s` is reported as byteformer_model_load_seconds.
+  Server(const Classifier& clf, ServeOptions options, double load_s);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Runs one request through the model (the readiness warm-up), then binds; returns the port.
+  /// Throws std::runtime_error naming host and port when it cannot bind.
+  int bind();
+  /// Serves until stop() (from another thread or a signal handler's thread).
+  void run();
+  void stop();
+  bool ready() const { return ready_; }
+  Batcher& batcher() { return *batcher_; }
+
+ private:
+  void routes();
+
+  const Classifier& clf_;
+  ServeOptions options_;
+  ServeMetrics metrics_;
+  std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> run_called_{false};
+};
+
+}  // namespace byteformer

@@ -1,0 +1,350 @@
+#include "byteformer/serve/server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <vector>
+
+#include "byteformer/classify/classification_json.h"
+#include "byteformer/io/display_name.h"
+#include "byteformer/model/build_info.h"
+#include "byteformer/serve/web_page.h"
+
+namespace byteformer {
+
+namespace {
+
+using nlohmann::json;
+
+/// A request the client got wrong: answered with `status` and {"error": message}.
+struct HttpError : std::runtime_error {
+  HttpError(int status, const std::string& message) : std::runtime_error(message), status(status) {}
+  int status;
+};
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+// The endpoint label of a path for /metrics (model names folded into {name}).
+std::string endpoint_of(const std::string& path) {
+  if (path.rfind("/v2/models/", 0) == 0) {
+    if (path.size() > 6 && path.compare(path.size() - 6, 6, "/infer") == 0) return "/v2/models/{name}/infer";
+    if (path.size() > 6 && path.compare(path.size() - 6, 6, "/ready") == 0) return "/v2/models/{name}/ready";
+    return "/v2/models/{name}";
+  }
+  for (const char* known : {"/v1/classify", "/v2/health/live", "/v2/health/ready", "/v2", "/metrics", "/"})
+    if (path == known) return path;
+  return "other";
+}
+
+int64_t int_param(const httplib::Request& req, const char* key, int64_t fallback, int64_t min) {
+  if (!req.has_param(key)) return fallback;
+  const std::string text = req.get_param_value(key);
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min) return v;
+  } catch (const std::exception&) {
+  }
+  throw HttpError(400, fmt::format("query parameter {}={}: expected an integer >= {}", key, display_name(text), min));
+}
+
+bool bool_param(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) return false;
+  const std::string v = req.get_param_value(key);
+  if (v == "1" || v == "true" || v.empty()) return true;
+  if (v == "0" || v == "false") return false;
+  throw HttpError(400, fmt::format("query parameter {}={}: expected 1, 0, true or false", key, display_name(v)));
+}
+
+double threshold_param(const httplib::Request& req) {
+  if (!req.has_param("threshold")) return 0.0;
+  const std::string text = req.get_param_value("threshold");
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && v >= 0.0 && v <= 1.0) return v;
+  } catch (const std::exception&) {
+  }
+  throw HttpError(400, fmt::format("query parameter threshold={}: expected a number in [0, 1]", display_name(text)));
+}
+
+// The elements of a KServe v2 BYTES tensor in the binary extension: each a 4-byte
+// little-endian length and that many bytes.
+std::vector<std::vector<uint8_t>> binary_bytes_elements(const std::string& body, size_t offset, size_t size,
+                                                        const std::string& input) {
+  if (offset + size > body.size())
+    throw HttpError(400, fmt::format("input {}: binary_data_size {} runs past the end of the body ({} bytes after the "
+                                     "JSON header)",
+                                     input, size, body.size() - std::min(offset, body.size())));
+  std::vector<std::vector<uint8_t>> out;
+  size_t at = offset;
+  const size_t end = offset + size;
+  while (at < end) {
+    if (end - at < 4)
+      throw HttpError(400, fmt::format("input {}: element {} at byte {}: 4-byte length expected", input, out.size(),
+                                       at - offset));
+    const auto* p = reinterpret_cast<const unsigned char*>(body.data() + at);
+    const uint64_t n = uint64_t{p[0]} | uint64_t{p[1]} << 8 | uint64_t{p[2]} << 16 | uint64_t{p[3]} << 24;
+    at += 4;
+    if (n > end - at)
+      throw HttpError(400, fmt::format("input {}: element {} at byte {}: length {} runs past binary_data_size {}",
+                                       input, out.size(), at - 4 - offset, n, size));
+    out.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at),
+                     body.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
+  }
+  return out;
+}
+
+// JSON "data" of a BYTES tensor: strings (their bytes), possibly nested row-major.
+void json_bytes_elements(const json& data, std::vector<std::vector<uint8_t>>& out, const std::string& input) {
+  if (data.is_string()) {
+    const auto& s = data.get_ref<const std::string&>();
+    out.emplace_back(s.begin(), s.end());
+    return;
+  }
+  if (!data.is_array())
+    throw HttpError(400, fmt::format("input {}: data: expected strings (a BYTES tensor), got {}", input,
+                                     data.type_name()));
+  for (const auto& e : data) json_bytes_elements(e, out, input);
+}
+
+}  // namespace
+
+Server::Server(const Classifier& clf, ServeOptions options, double load_s)
+    : clf_(clf), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
+  if (options_.threads < 1) throw std::invalid_argument(fmt::format("--threads {}: expected >= 1", options_.threads));
+  if (options_.max_body_bytes < 1)
+    throw std::invalid_argument(fmt::format("--max-body-bytes {}: expected >= 1", options_.max_body_bytes));
+  metrics_.set_model_load_seconds(load_s);
+  batcher_ = std::make_unique<Batcher>(clf_, options_.batch, &metrics_);
+  routes();
+}
+
+Server::~Server() { stop(); }
+
+void Server::stop() {
+  if (!http_ || !run_called_) return;
+  // run() may not have entered its accept loop yet: a stop before that would be lost.
+  for (int i = 0; i < 500 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  http_->stop();
+}
+
+int Server::bind() {
+  // Warm-up: one forward pass, so that the first user does not pay for lazy initialisation.
+  const int64_t warm = std::min<int64_t>(1024, clf_.model_options().max_input_bytes());
+  const auto c = clf_.classify(std::vector<uint8_t>(static_cast<size_t>(std::max<int64_t>(warm, 0)), 0x42), "warm-up",
+                               /*raw=*/true);
+  if (!c.ok()) throw std::runtime_error("serve: the warm-up request failed: " + c.error);
+  int port = options_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(options_.host);
+    if (port < 0) throw std::runtime_error(fmt::format("serve: cannot bind to any port on {}", options_.host));
+  } else if (!http_->bind_to_port(options_.host, port)) {
+    throw std::runtime_error(fmt::format("serve: cannot listen on {}:{} (in use, or not an address of this machine)",
+                                         options_.host, port));
+  }
+  ready_ = true;
+  return port;
+}
+
+void Server::run() {
+  run_called_ = true;
+  http_->listen_after_bind();
+}
+
+void Server::routes() {
+  httplib::Server& svr = *http_;
+  const int threads = options_.threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
+  svr.set_read_timeout(30, 0);  // a client that stops sending does not hold a worker for ever
+  svr.set_write_timeout(30, 0);
+  svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.request(endpoint_of(req.path), res.status);
+  });
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const HttpError& e) {
+      reply(res, e.status, {{"error", e.what()}});
+      if (e.status == 503) res.set_header("Retry-After", "1");
+    } catch (const std::exception& e) {
+      reply(res, 500, {{"error", e.what()}});
+    } catch (...) {
+      reply(res, 500, {{"error", "unknown error"}});
+    }
+  });
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler's own answer
+    std::string why = fmt::format("HTTP {}", res.status);
+    if (res.status == 404) why = fmt::format("no such endpoint: {} {}", req.method, display_name(req.path));
+    if (res.status == 413) why = "request body too large (--max-body-bytes)";
+    reply(res, res.status, {{"error", why}});
+  });
+
+  // Queues prepared inputs and waits for their answers; a full queue is a 503.
+  auto classify_all = [this](std::vector<ModelInput> inputs, bool raw) {
+    std::vector<std::future<Classification>> futures;
+    for (auto& in : inputs) {
+      try {
+        futures.push_back(batcher_->submit(std::move(in), raw));
+      } catch (const QueueFull& e) {
+        for (auto& f : futures) f.wait();  // the queued ones still run; their answers are dropped
+        throw HttpError(503, std::string("server busy: ") + e.what());
+      }
+    }
+    std::vector<Classification> out;
+    for (auto& f : futures) out.push_back(f.get());
+    return out;
+  };
+
+  svr.Post("/v1/classify", [this, classify_all](const httplib::Request& req, httplib::Response& res) {
+    const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
+    const bool raw = bool_param(req, "raw");
+    const double threshold = threshold_param(req);
+    const std::string name = req.has_param("name") ? req.get_param_value("name") : std::string("request");
+    const std::vector<uint8_t> bytes(req.body.begin(), req.body.end());
+    ModelInput in = clf_.prepare(bytes, name, raw, /*position=*/0);
+    if (!in.error.empty()) {
+      Classification c;
+      c.name = name;
+      c.error = in.error;
+      return reply(res, 400, to_json(c, top_k, threshold));
+    }
+    std::vector<ModelInput> one;
+    one.push_back(std::move(in));
+    const Classification c = std::move(classify_all(std::move(one), raw).front());
+    reply(res, c.ok() ? 200 : 400, to_json(c, top_k, threshold));
+  });
+
+  svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });
+  svr.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
+    reply(res, ready_ ? 200 : 503, {{"ready", ready_.load()}});
+  });
+  svr.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200,
+          {{"name", "byteformer"}, {"version", byteformer_version_string()}, {"extensions", {"binary_tensor_data"}}});
+  });
+
+  auto check_model = [this](const httplib::Request& req) {
+    const std::string name = req.matches[1];
+    if (name != options_.name)
+      throw HttpError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
+  };
+  svr.Get(R"(/v2/models/([^/]+)/ready)", [this, check_model](const httplib::Request& req, httplib::Response& res) {
+    check_model(req);
+    reply(res, ready_ ? 200 : 503, {{"name", options_.name}, {"ready", ready_.load()}});
+  });
+  svr.Get(R"(/v2/models/([^/]+))", [this, check_model](const httplib::Request& req, httplib::Response& res) {
+    check_model(req);
+    const int64_t classes = clf_.num_classes();
+    json labels = json::array();
+    for (int64_t i = 0; i < classes; ++i)
+      labels.push_back(i < static_cast<int64_t>(clf_.labels().size()) ? display_name(clf_.labels()[static_cast<size_t>(i)])
+                                                                      : std::to_string(i));
+    const auto& m = clf_.model_options();
+    reply(res, 200,
+          {{"name", options_.name},
+           {"versions", {"1"}},
+           {"platform", "byteformer_libtorch"},
+           {"inputs", {{{"name", "INPUT"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
+           {"outputs",
+            {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
+             {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
+             {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
+           {"parameters",
+            {{"class_names", labels},
+             {"numerics", to_string(m.numerics)},
+             {"pipeline", clf_.input_description(false)},
+             {"max_input_bytes", m.max_input_bytes()},
+             {"max_batch_size", options_.batch.max_batch_size}}}});
+  });
+
+  svr.Post(R"(/v2/models/([^/]+)/infer)", [this, check_model, classify_all](const httplib::Request& req,
+                                                                          httplib::Response& res) {
+    check_model(req);
+    size_t header_size = req.body.size();
+    const bool binary = req.has_header("Inference-Header-Content-Length");
+    if (binary) {
+      const std::string h = req.get_header_value("Inference-Header-Content-Length");
+      try {
+        size_t used = 0;
+        header_size = std::stoul(h, &used);
+        if (used != h.size() || header_size > req.body.size()) throw std::out_of_range("size");
+      } catch (const std::exception&) {
+        throw HttpError(400, fmt::format("Inference-Header-Content-Length {}: expected a size <= the body's {} bytes",
+                                         display_name(h), req.body.size()));
+      }
+    }
+    json body;
+    try {
+      body = json::parse(req.body.begin(), req.body.begin() + static_cast<std::ptrdiff_t>(header_size));
+    } catch (const json::exception& e) {
+      throw HttpError(400, fmt::format("request body: not JSON: {}", e.what()));
+    }
+    if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array() || body["inputs"].size() != 1)
+      throw HttpError(400, "request: expected {\"inputs\": [one BYTES tensor]}");
+    const json& input = body["inputs"][0];
+    const std::string input_name = input.value("name", std::string("INPUT"));
+    if (input.value("datatype", std::string()) != "BYTES")
+      throw HttpError(400, fmt::format("input {}: datatype {}: expected BYTES", display_name(input_name),
+                                       display_name(input.value("datatype", std::string("(none)")))));
+    bool raw = false;
+    if (body.contains("parameters") && body["parameters"].is_object()) raw = body["parameters"].value("raw", false);
+    std::vector<std::vector<uint8_t>> elements;
+    if (input.contains("parameters") && input["parameters"].contains("binary_data_size")) {
+      if (!binary) throw HttpError(400, "binary_data_size without an Inference-Header-Content-Length header");
+      const auto& size = input["parameters"]["binary_data_size"];
+      if (!size.is_number_unsigned()) throw HttpError(400, "binary_data_size: expected a byte count");
+      elements = binary_bytes_elements(req.body, header_size, size.get<size_t>(), input_name);
+    } else if (input.contains("data")) {
+      json_bytes_elements(input["data"], elements, input_name);
+    } else {
+      throw HttpError(400, fmt::format("input {}: no data and no binary_data_size", display_name(input_name)));
+    }
+    if (elements.empty()) throw HttpError(400, fmt::format("input {}: no elements", display_name(input_name)));
+    std::vector<ModelInput> inputs;
+    for (size_t i = 0; i < elements.size(); ++i) {
+      inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
+      if (!inputs.back().error.empty()) throw HttpError(400, inputs.back().error);
+    }
+    const auto answers = classify_all(std::move(inputs), raw);
+    const int64_t classes = clf_.num_classes();
+    json probs = json::array(), logits = json::array(), labels = json::array();
+    for (const auto& c : answers) {
+      if (!c.ok()) throw HttpError(400, c.error);
+      for (float p : c.probs) probs.push_back(p);
+      for (float l : c.logits) logits.push_back(l);
+      labels.push_back(display_name(verdict(c, 0.0)));
+    }
+    const auto n = static_cast<int64_t>(answers.size());
+    json out = {{"model_name", options_.name},
+                {"model_version", "1"},
+                {"outputs",
+                 {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}},
+                  {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}},
+                  {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
+    if (body.contains("id")) out["id"] = body["id"];
+    reply(res, 200, out);
+  });
+
+  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    metrics_.set_queue_depth(batcher_->queue_depth());
+    res.set_content(metrics_.prometheus(), "text/plain; version=0.0.4");
+  });
+  svr.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(web_page(options_.name, clf_.input_description(false)), "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace byteformer

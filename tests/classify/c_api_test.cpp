@@ -1,0 +1,81 @@
+// The C API (include/byteformer/byteformer_c.h) from a plain C program (c_api_program.c):
+// its logits equal the C++ Classifier's, which match CoreNet's fixture numbers.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "byteformer/classify/classifier.h"
+#include "test_util.h"
+
+namespace byteformer {
+namespace {
+
+const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
+
+test::CommandResult run_program(const std::string& file, int raw, const std::string& config = kDir + "/config.yaml") {
+  return test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " '" + config + "' '" + kDir + "/model.pt' '" +
+                           file + "' " + std::to_string(raw));
+}
+
+TEST(CApi, CProgramGetsTheClassifiersAnswer) {
+  const std::string file = kDir + "/inputs/img2_48px.png";
+  for (int raw : {1, 0}) {
+    const auto r = run_program(file, raw);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    ClassifierOptions o;
+    o.model.config_path = kDir + "/config.yaml";
+    o.model.weights = kDir + "/model.pt";
+    const Classifier clf = Classifier::open(o);
+    const auto want = clf.classify(test::read_bytes(file), file, raw != 0);
+    ASSERT_TRUE(want.ok()) << want.error;
+    std::istringstream in(r.out);
+    std::string line;
+    std::map<int64_t, double> logits;
+    int64_t bytes = -1, top_index = -1;
+    bool saw_version = false;
+    while (std::getline(in, line)) {
+      std::istringstream l(line);
+      std::string key;
+      l >> key;
+      if (key == "version") saw_version = line.find("byteformer ") != std::string::npos;
+      if (key == "bytes") l >> bytes;
+      if (key == "logit") {
+        int64_t i = 0;
+        double v = 0;
+        l >> i >> v;
+        logits[i] = v;
+      }
+      if (key == "rank") {
+        int64_t k = 0, idx = 0;
+        l >> k >> idx;
+        if (k == 0) top_index = idx;
+      }
+    }
+    EXPECT_TRUE(saw_version) << r.out;
+    EXPECT_NE(r.out.find("classes " + std::to_string(want.logits.size())), std::string::npos) << r.out;
+    EXPECT_EQ(bytes, want.num_bytes);
+    ASSERT_EQ(logits.size(), want.logits.size()) << r.out;
+    for (size_t i = 0; i < want.logits.size(); ++i) EXPECT_NEAR(logits[static_cast<int64_t>(i)], want.logits[i], 1e-5);
+    EXPECT_EQ(top_index, want.top[0].index);
+  }
+}
+
+TEST(CApi, UndecodableBytesAreAResultWithAnError) {
+  const std::string dir = test::make_temp_dir("capi");
+  test::write_bytes(dir + "/junk.png", {1, 2, 3});
+  const auto r = run_program(dir + "/junk.png", 0);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error " + dir + "/junk.png"), std::string::npos) << r.out;
+}
+
+TEST(CApi, OpenFailureIsAMessage) {
+  const auto r = run_program(kDir + "/inputs/img0_32px.jpg", 1, "/nonexistent.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("open_error "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent.yaml"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace byteformer

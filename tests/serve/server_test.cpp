@@ -1,0 +1,352 @@
+// The HTTP service (byteformer/serve/server.h) on the fixture model, started in-process on
+// 127.0.0.1 and a port of its own choosing, talked to with cpp-httplib's client: answers equal
+// the Classifier's, errors are JSON with the right status, a full queue is a 503, KServe v2's
+// endpoints, /metrics, the page; and the real CLI's `serve` end to end. Every loop is bounded.
+#include "byteformer/serve/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "test_util.h"
+
+namespace byteformer {
+namespace {
+
+using nlohmann::json;
+
+const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
+
+std::string file_text(const std::string& name) {
+  const auto b = test::read_bytes(kDir + "/inputs/" + name);
+  return std::string(b.begin(), b.end());
+}
+
+Classifier open_fixture(Numerics numerics) {
+  ClassifierOptions o;
+  o.model.config_path = kDir + "/config.yaml";
+  o.model.weights = kDir + "/model.pt";
+  o.model.numerics = numerics;
+  o.top_k = 1000;
+  o.max_batch_size = 4;
+  return Classifier::open(o);
+}
+
+// A server on 127.0.0.1:<any free port> in a thread of its own, stopped and joined at the end.
+struct Running {
+  explicit Running(ServeOptions options, Numerics numerics = Numerics::kCoreNet)
+      : clf(open_fixture(numerics)), server(clf, with_any_port(std::move(options)), 0.25) {
+    port = server.bind();
+    thread = std::thread([this] { server.run(); });
+  }
+  ~Running() {
+    server.stop();
+    thread.join();
+  }
+  static ServeOptions with_any_port(ServeOptions o) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    return o;
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    c.set_connection_timeout(10, 0);
+    return c;
+  }
+  Classifier clf;
+  Server server;
+  int port = 0;
+  std::thread thread;
+};
+
+void expect_near(const json& got, const std::vector<float>& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i].get<double>(), want[i], tol) << what << " class " << i;
+}
+
+TEST(Server, ClassifyAnswersAsTheClassifierAndPredictDo) {
+  ServeOptions o;
+  o.batch.max_queue_delay_ms = 0;
+  Running r(o);
+  auto c = r.client();
+  const std::string jpg = file_text("img0_32px.jpg");
+  auto res = c.Post("/v1/classify?raw=1&top_k=2&name=shoe.jpg", jpg, "application/octet-stream");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json j = json::parse(res->body);
+  const auto want = r.clf.classify(std::vector<uint8_t>(jpg.begin(), jpg.end()), "shoe.jpg", true);
+  EXPECT_EQ(j["file"], "shoe.jpg");
+  EXPECT_EQ(j["input"], "raw");
+  EXPECT_EQ(j["num_bytes"], want.num_bytes);
+  expect_near(j["logits"], want.logits, 1e-6, "raw jpg");
+  ASSERT_EQ(j["top"].size(), 2u);
+  EXPECT_EQ(j["top"][0]["index"], want.top[0].index);
+  EXPECT_EQ(j["label"], want.top[0].label);
+
+  // Without raw, the evaluation pipeline runs on the server (decode, crop, re-encode).
+  const std::string png = file_text("img2_48px.png");
+  res = c.Post("/v1/classify", png, "application/octet-stream");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json p = json::parse(res->body);
+  const auto via = r.clf.classify(std::vector<uint8_t>(png.begin(), png.end()), "request", false);
+  EXPECT_EQ(p["input"], r.clf.input_description(false));
+  EXPECT_EQ(p["num_bytes"], via.num_bytes);
+  expect_near(p["logits"], via.logits, 1e-6, "png through the pipeline");
+  EXPECT_EQ(p["top"].size(), 5u);  // the default top_k
+}
+
+TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
+  ServeOptions o;
+  o.max_body_bytes = 4000;
+  Running r(o);
+  auto c = r.client();
+  auto res = c.Post("/v1/classify?name=junk.png", std::string(100, 'x'), "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("junk.png"), std::string::npos) << res->body;
+  for (const char* q : {"top_k=0", "top_k=abc", "raw=maybe", "threshold=2"}) {
+    res = c.Post(std::string("/v1/classify?") + q, file_text("img0_32px.jpg"), "application/octet-stream");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << q;
+    const std::string key = std::string(q).substr(0, std::string(q).find('='));
+    EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find(key), std::string::npos) << res->body;
+  }
+  res = c.Post("/v1/classify?raw=1", std::string(5000, 'a'), "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_TRUE(json::parse(res->body).contains("error")) << res->body;
+  res = c.Get("/no/such/thing");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("/no/such/thing"), std::string::npos);
+  res = c.Get("/v2/models/other");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  res = c.Post("/v2/models/byteformer/infer", "{not json", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(res->body.find("not JSON"), std::string::npos) << res->body;
+}
+
+TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
+  ServeOptions o;
+  o.batch.max_batch_size = 4;
+  o.batch.max_queue_delay_ms = 5;
+  Running r(o, Numerics::kMasked);
+  const std::vector<std::string> files = {"img0_32px.jpg", "img1_40px.png", "img2_48px.tiff", "tone0.wav"};
+  std::vector<std::vector<float>> alone;
+  for (const auto& f : files) {
+    const std::string t = file_text(f);
+    alone.push_back(r.clf.classify(std::vector<uint8_t>(t.begin(), t.end()), f, true).logits);
+  }
+  constexpr int kThreads = 8, kEach = 4;
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = r.client();
+      for (int k = 0; k < kEach; ++k) {
+        const size_t f = static_cast<size_t>(t + k) % files.size();
+        auto res = c.Post("/v1/classify?raw=1", file_text(files[f]), "application/octet-stream");
+        if (!res || res->status != 200) {
+          failures[static_cast<size_t>(t)] += "request failed; ";
+          continue;
+        }
+        const json j = json::parse(res->body);
+        for (size_t i = 0; i < alone[f].size(); ++i)
+          if (std::abs(j["logits"][i].get<double>() - alone[f][i]) > 1e-5)
+            failures[static_cast<size_t>(t)] += files[f] + " differs; ";
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& f : failures) EXPECT_EQ(f, "");
+  auto res = r.client().Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("byteformer_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 32"),
+            std::string::npos)
+      << res->body;
+}
+
+TEST(Server, AFullQueueAnswers503WithRetryAfter) {
+  ServeOptions o;
+  o.batch.max_queue = 2;
+  o.batch.max_batch_size = 2;
+  o.batch.start_paused = true;  // nothing leaves the queue until start()
+  Running r(o);
+  const std::string jpg = file_text("img0_32px.jpg");
+  std::vector<int> status(2, 0);
+  std::vector<std::thread> waiting;
+  for (int i = 0; i < 2; ++i)
+    waiting.emplace_back([&, i] {
+      auto res = r.client().Post("/v1/classify?raw=1", jpg, "application/octet-stream");
+      status[static_cast<size_t>(i)] = res ? res->status : -1;
+    });
+  for (int tries = 0; tries < 1000 && r.server.batcher().queue_depth() < 2; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(r.server.batcher().queue_depth(), 2);
+  auto res = r.client().Post("/v1/classify?raw=1", jpg, "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("--max-queue 2"), std::string::npos);
+  r.server.batcher().start();
+  for (auto& t : waiting) t.join();
+  EXPECT_EQ(status, (std::vector<int>{200, 200}));
+}
+
+// Triton's binary tensor extension: a JSON header, then each BYTES element as a 4-byte
+// little-endian length and its bytes.
+std::string binary_elements(const std::vector<std::string>& elements) {
+  std::string out;
+  for (const auto& e : elements) {
+    const auto n = static_cast<uint32_t>(e.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    out += e;
+  }
+  return out;
+}
+
+TEST(Server, KServeV2HealthMetadataAndInfer) {
+  Running r(ServeOptions{});
+  auto c = r.client();
+  auto res = c.Get("/v2/health/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = c.Get("/v2/health/ready");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["ready"], true);
+  res = c.Get("/v2/models/byteformer");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const json meta = json::parse(res->body);
+  const int64_t classes = r.clf.num_classes();
+  EXPECT_EQ(meta["inputs"][0]["datatype"], "BYTES");
+  EXPECT_EQ(meta["outputs"][0]["shape"][1], classes);
+  EXPECT_EQ(meta["parameters"]["class_names"].size(), static_cast<size_t>(classes));
+  EXPECT_EQ(meta["parameters"]["numerics"], "corenet");
+  EXPECT_EQ(meta["parameters"]["pipeline"], r.clf.input_description(false));
+
+  // Binary extension, two files through the pipeline.
+  const std::vector<std::string> files = {file_text("img1_40px.png"), file_text("img2_48px.jpg")};
+  const std::string tensor = binary_elements(files);
+  const json header = {{"id", "req-7"},
+                       {"inputs",
+                        {{{"name", "INPUT"},
+                          {"shape", {2}},
+                          {"datatype", "BYTES"},
+                          {"parameters", {{"binary_data_size", tensor.size()}}}}}}};
+  const std::string h = header.dump();
+  httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(h.size())}};
+  res = c.Post("/v2/models/byteformer/infer", headers, h + tensor, "application/octet-stream");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json out = json::parse(res->body);
+  EXPECT_EQ(out["id"], "req-7");
+  EXPECT_EQ(out["model_name"], "byteformer");
+  const json& probs = out["outputs"][0];
+  EXPECT_EQ(probs["name"], "PROBABILITIES");
+  EXPECT_EQ(probs["shape"], json({2, classes}));
+  for (size_t f = 0; f < files.size(); ++f) {
+    const auto want = r.clf.classify(std::vector<uint8_t>(files[f].begin(), files[f].end()), "x", false,
+                                     static_cast<int64_t>(f));
+    for (int64_t k = 0; k < classes; ++k)
+      EXPECT_NEAR(probs["data"][static_cast<size_t>(f * classes + k)].get<double>(), want.probs[k], 1e-6);
+    EXPECT_EQ(out["outputs"][2]["data"][f], want.top[0].label);
+  }
+
+  // JSON data: each string's bytes, here fed raw.
+  const json body = {{"inputs", {{{"name", "INPUT"}, {"shape", {1}}, {"datatype", "BYTES"},
+                                  {"data", {"bytes are all you need, bytes are all you need"}}}}},
+                     {"parameters", {{"raw", true}}}};
+  res = c.Post("/v2/models/byteformer/infer", body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const std::string s = "bytes are all you need, bytes are all you need";
+  const auto want = r.clf.classify(std::vector<uint8_t>(s.begin(), s.end()), "x", true);
+  expect_near(json::parse(res->body)["outputs"][1]["data"], want.logits, 1e-6, "json bytes");
+
+  // A binary size past the body, a wrong datatype: 400 naming what is wrong.
+  const json bad = {{"inputs", {{{"name", "INPUT"}, {"shape", {1}}, {"datatype", "BYTES"},
+                                 {"parameters", {{"binary_data_size", 1000}}}}}}};
+  headers = {{"Inference-Header-Content-Length", std::to_string(bad.dump().size())}};
+  res = c.Post("/v2/models/byteformer/infer", headers, bad.dump() + "abc", "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(res->body.find("binary_data_size 1000"), std::string::npos) << res->body;
+  const json fp = {{"inputs", {{{"name", "INPUT"}, {"shape", {1}}, {"datatype", "FP32"}, {"data", {1.0}}}}}};
+  res = c.Post("/v2/models/byteformer/infer", fp.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(res->body.find("expected BYTES"), std::string::npos) << res->body;
+}
+
+TEST(Server, MetricsAndThePage) {
+  Running r(ServeOptions{});
+  auto c = r.client();
+  ASSERT_TRUE(c.Post("/v1/classify?raw=1", file_text("img0_32px.jpg"), "application/octet-stream"));
+  ASSERT_TRUE(c.Post("/v1/classify?top_k=0", "x", "application/octet-stream"));
+  auto res = c.Get("/metrics");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& m = res->body;
+  for (const char* want :
+       {"byteformer_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 1",
+        "byteformer_requests_total{endpoint=\"/v1/classify\",status=\"400\"} 1",
+        "byteformer_request_failures_total{endpoint=\"/v1/classify\"} 1", "# TYPE byteformer_queue_seconds histogram",
+        "byteformer_batch_size_count 1", "byteformer_batch_size_bucket{le=\"1\"} 1",
+        "byteformer_compute_seconds_count 1", "byteformer_queue_depth 0", "byteformer_model_load_seconds 0.25"})
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+  res = c.Get("/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(res->body.find("fetch('/v1/classify"), std::string::npos);
+}
+
+// The real CLI: `byteformer serve --port 0` prints its port; a request; SIGTERM stops it.
+TEST(ServeCli, StartsAnswersAndStopsOnSigterm) {
+  const std::string dir = test::make_temp_dir("serve_cli");
+  const auto started = test::run_command(test::cli_path() + " serve --threads 1 --port 0 --config " + kDir +
+                                         "/config.yaml --weights " + kDir + "/model.pt > " + dir + "/out 2> " + dir +
+                                         "/err & echo $!");
+  ASSERT_EQ(started.exit_code, 0);
+  const int pid = std::stoi(started.out);
+  int port = 0;
+  for (int tries = 0; tries < 600 && port == 0; ++tries) {  // at most 60 s to load
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string out = test::read_text(dir + "/out");
+    const auto at = out.find("http://127.0.0.1:");
+    if (at != std::string::npos && out.find("/\n", at) != std::string::npos)
+      port = std::stoi(out.substr(at + 17));
+  }
+  ASSERT_GT(port, 0) << test::read_text(dir + "/err");
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(60, 0);
+  auto res = c.Post("/v1/classify?raw=1", file_text("img1_40px.tiff"), "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["num_bytes"], 4940);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  bool gone = false;
+  for (int tries = 0; tries < 300 && !gone; ++tries) {  // at most 30 s to stop
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");  // a zombie nobody reaped is gone too
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    gone = kill(pid, 0) != 0 || !stat || text.find(") Z ") != std::string::npos;
+  }
+  EXPECT_TRUE(gone) << "serve did not stop on SIGTERM";
+  if (!gone) kill(pid, SIGKILL);
+  EXPECT_NE(test::read_text(dir + "/err").find("stopping"), std::string::npos) << test::read_text(dir + "/err");
+}
+
+}  // namespace
+}  // namespace byteformer
