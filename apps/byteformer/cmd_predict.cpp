@@ -31,6 +31,7 @@ struct Args {
   int64_t batch_size = 1;
   double threshold = 0.0;
   bool json = false;
+  bool mixed_precision = false;
   bool raw = false;
   bool recursive = false;
   std::string dump_inputs;
@@ -126,6 +127,8 @@ void add_predict_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
+  cmd->add_flag("--mixed-precision", args->mixed_precision,
+                "Forward under CPU bf16 autocast (as eval --mixed-precision; float32 by default)");
   cmd->add_flag("--raw", args->raw,
                 "Feed each file's bytes as they are (no decoding, no pipeline; the default when the config has no "
                 "decoding step)");
@@ -140,6 +143,7 @@ void add_predict_command(CLI::App& app) {
     options.model = args->model.spec();
     options.top_k = args->top_k;
     options.max_batch_size = args->batch_size;
+    options.mixed_precision = args->mixed_precision;
     const Classifier clf = Classifier::open(options);
     // The same config check as train and eval: unknown keys are errors, ignored ones named.
     const ConfigCheck check = check_config(clf.config());

@@ -7,7 +7,7 @@
 #include <csignal>
 #include <iostream>
 #include <limits>
-#include <pthread.h>
+#include <unistd.h>
 #include <memory>
 #include <thread>
 
@@ -25,19 +25,28 @@ struct Args {
   ServeOptions serve;
 };
 
-// SIGINT / SIGTERM stop the server from a thread of its own (a handler may not call stop()).
-// Blocked first, in the main thread, so that every thread started later inherits the mask;
-// a signal before the server exists ends the process.
+// SIGINT / SIGTERM stop the server. The handler only writes the signal's number to a pipe
+// (async-signal-safe, and it may run in any thread: OpenBLAS starts its threads before main);
+// a thread of ours reads it and stops the server, or ends the process when there is none yet.
+int signal_pipe[2] = {-1, -1};
+
+void on_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &b, 1);
+}
+
 void stop_on_signals(std::atomic<Server*>& server) {
-  static sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (::pipe(signal_pipe) != 0) throw std::runtime_error("serve: cannot create a pipe for signals");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   std::thread([&server] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::cerr << "serve: signal " << sig << ", stopping\n";
+    unsigned char sig = 0;
+    while (::read(signal_pipe[0], &sig, 1) != 1) {
+    }
+    std::cerr << "serve: signal " << static_cast<int>(sig) << ", stopping\n" << std::flush;
     if (Server* s = server.load()) {
       s->stop();
     } else {

@@ -10,6 +10,8 @@
 #pragma once
 #include <fmt/format.h>
 
+#include "byteformer/io/display_name.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -134,19 +136,7 @@ inline Confusion read_confusion_csv(const std::string& path) {
   return c;
 }
 
-inline std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
+using byteformer::html_escape;
 
 struct Series {
   std::string name;

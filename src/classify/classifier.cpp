@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "byteformer/data/loader.h"
+#include "byteformer/train/autocast.h"
 #include "byteformer/train/trainer.h"
 #include "byteformer/transforms/rng.h"
 
@@ -138,6 +139,7 @@ std::vector<Classification> Classifier::classify_prepared(const std::vector<Mode
   std::vector<Prediction> preds;
   {
     std::lock_guard<std::mutex> lock(*forward_mutex_);
+    AutocastGuard autocast(options_.mixed_precision);
     preds = classify_inputs(loaded_->model, inputs, options_.max_batch_size, num_classes(), loaded_->labels);
   }
   const std::string input = input_description(raw);

@@ -219,12 +219,12 @@ void Server::routes() {
       Classification c;
       c.name = name;
       c.error = in.error;
-      return reply(res, 400, to_json(c, top_k, threshold));
+      return reply(res, 422, to_json(c, top_k, threshold));  // well-formed, but not a file the pipeline takes
     }
     std::vector<ModelInput> one;
     one.push_back(std::move(in));
     const Classification c = std::move(classify_all(std::move(one), raw).front());
-    reply(res, c.ok() ? 200 : 400, to_json(c, top_k, threshold));
+    reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
   });
 
   svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });
@@ -316,13 +316,13 @@ void Server::routes() {
     std::vector<ModelInput> inputs;
     for (size_t i = 0; i < elements.size(); ++i) {
       inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
-      if (!inputs.back().error.empty()) throw HttpError(400, inputs.back().error);
+      if (!inputs.back().error.empty()) throw HttpError(422, inputs.back().error);
     }
     const auto answers = classify_all(std::move(inputs), raw);
     const int64_t classes = clf_.num_classes();
     json probs = json::array(), logits = json::array(), labels = json::array();
     for (const auto& c : answers) {
-      if (!c.ok()) throw HttpError(400, c.error);
+      if (!c.ok()) throw HttpError(422, c.error);
       for (float p : c.probs) probs.push_back(p);
       for (float l : c.logits) logits.push_back(l);
       labels.push_back(display_name(verdict(c, 0.0)));

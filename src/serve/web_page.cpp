@@ -1,21 +1,8 @@
 #include "byteformer/serve/web_page.h"
 
-namespace byteformer {
+#include "byteformer/io/display_name.h"
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+namespace byteformer {
 
 std::string web_page(const std::string& name, const std::string& pipeline) {
   std::string page = R"HTML(<!doctype html>

@@ -2,6 +2,8 @@
 // the real CLI on the fixture model (shared/fixtures/corenet-tiny-k8-w32).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -77,6 +79,19 @@ TEST(PredictModelCli, ZeroTopKAndBatchSizeGetReadableMessages) {
     EXPECT_NE(r.err.find("expected a positive integer, got 0"), std::string::npos) << flag << ": " << r.err;
     EXPECT_EQ(r.err.find("1797"), std::string::npos) << r.err;
   }
+}
+
+TEST(PredictModelCli, MixedPrecisionRunsInBf16LikeEval) {
+  const auto fp32 = test::run_command(with_config("--raw --json " + kFile));
+  const auto bf16 = test::run_command(with_config("--raw --json --mixed-precision " + kFile));
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.err;
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.err;
+  const auto a = one_json(fp32)["logits"], b = one_json(bf16)["logits"];
+  ASSERT_EQ(a.size(), b.size());
+  double most = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) most = std::max(most, std::abs(a[i].get<double>() - b[i].get<double>()));
+  EXPECT_GT(most, 0.0);  // bf16 products round differently ...
+  EXPECT_LT(most, 0.25);  // ... but stay close (bf16 keeps 8 bits of mantissa)
 }
 
 TEST(PredictModelCli, NoProgressBarWhenStderrIsNotATerminal) {

@@ -11,4 +11,7 @@ namespace byteformer {
 /// unchanged.
 std::string display_name(std::string_view text);
 
+/// `text` with & < > " ' as HTML entities (the report, the server's page).
+std::string html_escape(std::string_view text);
+
 }  // namespace byteformer

@@ -8,7 +8,4 @@ namespace byteformer {
 /// The page for the model `name` whose inputs go through `pipeline` (both HTML-escaped).
 std::string web_page(const std::string& name, const std::string& pipeline);
 
-/// `text` with & < > " ' as HTML entities.
-std::string html_escape(const std::string& text);
-
 }  // namespace byteformer
