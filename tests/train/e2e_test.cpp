@@ -68,6 +68,19 @@ TEST(EndToEnd, TrainEvalPredictImages) {
   ASSERT_EQ(eval2.exit_code, 0) << eval2.err;
   EXPECT_NE(eval2.out.find("top1"), std::string::npos);
 
+  // --model RUN_DIR: the run's own config (its overrides included) and, of best and EMA-best,
+  // the one with the higher validation top-1; it evaluates to that recorded top-1.
+  const auto eval_run = test::run_command(cli() + " eval --threads 1 --json --model " + run);
+  ASSERT_EQ(eval_run.exit_code, 0) << eval_run.err;
+  const auto jr = nlohmann::json::parse(eval_run.out);
+  double ema_best = -1;
+  for (const auto& m : metrics)
+    if (m.contains("ema_val_top1")) ema_best = std::max(ema_best, m["ema_val_top1"].get<double>());
+  const bool ema_chosen = ema_best > best;
+  EXPECT_EQ(jr["weights"], run + (ema_chosen ? "/checkpoint_ema_best.pt" : "/checkpoint_best.pt"));
+  EXPECT_NEAR(jr["top1"].get<double>(), ema_chosen ? ema_best : best, 1e-6);
+  EXPECT_EQ(jr["samples"].get<int64_t>(), 8);
+
   // --mixed-precision: the same evaluation under bf16 autocast, close to float32 but not equal.
   const auto eval_bf16 = test::run_command(cli() + " eval --threads 1 --json --mixed-precision --config " +
                                            config("tiny_image.yaml") + " --weights " + run +
