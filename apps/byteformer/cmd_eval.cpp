@@ -46,10 +46,8 @@ void add_eval_command(CLI::App& app) {
   cmd->callback([args] {
     apply_threads(args->model.threads);
     args->model.check_source();
-    const ModelSpec spec = args->model.spec();
-    LoadedModel loaded = load_model(spec);
-    const std::string weights =
-        !spec.weights.empty() ? spec.weights : loaded.config.get_string("model.classification.pretrained", "");
+    LoadedModel loaded = load_model(args->model.spec());
+    const std::string& weights = loaded.weights;
     const Config& config = loaded.config;
     const ConfigCheck check = check_config(config);
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";

@@ -39,7 +39,7 @@ RunFolder find_run_folder(const std::string& dir) {
   const RunFiles files(dir);
   if (!fs::is_regular_file(files.config(), ec))
     throw std::invalid_argument(
-        fmt::format("--model {}: no config.yaml: not a training run folder (byteformer train --run-dir writes one)",
+        fmt::format("--model {}: no config.yaml: not a training run folder (byteformer train writes one in common.results_loc/common.run_label)",
                     dir));
   std::vector<nlohmann::json> lines;
   if (fs::is_regular_file(files.metrics(), ec)) {
@@ -87,8 +87,6 @@ Classifier Classifier::open(const ClassifierOptions& options) {
   }
   spec.require_weights = true;
   c.loaded_ = std::make_shared<LoadedModel>(load_model(spec));
-  c.weights_ = !spec.weights.empty() ? spec.weights
-                                     : c.loaded_->config.get_string("model.classification.pretrained", "");
   c.loaded_->model->eval();
   const Modality modality = is_audio_config(c.loaded_->config) ? Modality::kAudio : Modality::kImage;
   auto index = std::make_shared<DatasetIndex>();

@@ -68,8 +68,8 @@ LoadedModel load_model(const ModelSpec& spec) {
   m.config = load_config(spec.config_path, spec.overrides);
   bool numerics_in_config = false;
   auto options = ByteFormerOptions::from_config(m.config, &numerics_in_config);
-  const std::string weights =
-      !spec.weights.empty() ? spec.weights : m.config.get_string("model.classification.pretrained", "");
+  m.weights = !spec.weights.empty() ? spec.weights : m.config.get_string("model.classification.pretrained", "");
+  const std::string& weights = m.weights;
   if (weights.empty() && spec.require_weights)
     throw std::invalid_argument(fmt::format(
         "no weights: pass --weights FILE (CoreNet's spelling: --model.classification.pretrained FILE) or set "

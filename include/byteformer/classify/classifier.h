@@ -102,14 +102,13 @@ class Classifier {
   /// How the numeric mode was chosen (load_model's note).
   const std::string& numerics_note() const { return loaded_->numerics_note; }
   /// Where the weights came from.
-  const std::string& weights_path() const { return weights_; }
+  const std::string& weights_path() const { return loaded_->weights; }
   const ClassifierOptions& options() const { return options_; }
 
  private:
   Classifier() = default;
 
   ClassifierOptions options_;
-  std::string weights_;
   std::shared_ptr<LoadedModel> loaded_;
   std::shared_ptr<const DatasetIndex> index_;
   std::shared_ptr<const BytePipeline> pipeline_;

@@ -25,6 +25,7 @@ struct LoadedModel {
   Config config;
   ByteFormer model{nullptr};
   std::vector<std::string> labels;  // empty when unknown
+  std::string weights;              // the weights loaded ("" = none: a new model)
   /// How the numeric mode was chosen, e.g. why a CoreNet checkpoint runs in `corenet` mode.
   std::string numerics_note;
 };
