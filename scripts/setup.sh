@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev                     # byteformer serve (HTTP server; tests use its client)
+  chromium python3-websocket             # tests: the server's web page in a real headless browser
   libjpeg62-turbo-dev libpng-dev libtiff-dev zlib1g-dev
   libsndfile1-dev libmp3lame-dev libmpg123-dev libsamplerate0-dev
   clang libclang-rt-14-dev               # libFuzzer targets

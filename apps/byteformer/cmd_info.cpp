@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "byteformer/io/checkpoint.h"
 #include "byteformer/io/config_schema.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -16,6 +17,7 @@ void add_info_command(CLI::App& app) {
     ModelFlags model;
     int64_t input_bytes = 0;
     bool json = false;
+    std::string save_init;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("info", "Describe the model a config builds");
@@ -25,13 +27,21 @@ void add_info_command(CLI::App& app) {
       ->check(positive_int())
       ->default_str("dummy_input_token_length");
   cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->add_option("--save-init", args->save_init,
+                  "Also write the model's initial weights (seeded by common.seed, as train starts) to FILE, a .pt "
+                  "that predict, eval and serve load: for benchmarks and smoke tests of untrained models");
   cmd->callback([args] {
     apply_threads(args->model.threads);  // building the model initialises its weights on these threads
     const Config config = load_config(args->model.config, args->model.spec().overrides);
     const ConfigCheck check = check_config(config);  // the keys and values train --dry-run accepts
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
     const auto options = ByteFormerOptions::from_config(config);
+    torch::manual_seed(static_cast<uint64_t>(config.get_int("common.seed", 0)));
     ByteFormer model(options);
+    if (!args->save_init.empty()) {
+      save_state_dict(args->save_init, model->state_dict());
+      if (!args->json) std::cerr << "info: initial weights written to " << args->save_init << "\n";
+    }
     int64_t L = args->input_bytes;
     if (L == 0) {
       L = options.dummy_input_token_length;

@@ -1,7 +1,8 @@
 // `byteformer predict`: classify files. By default each file goes through the config's
 // evaluation pipeline (SPEC.md section 7: decode, resize, centre crop, encode as pil_save /
 // torchaudio_save says, the privacy transforms), so the model sees the bytes `eval` would feed
-// it for that file; `--raw` feeds the file's bytes as they are.
+// it for that file; `--raw` feeds the file's bytes as they are. `--server URL` prepares the
+// files the same way here and sends only the prepared bytes to a `byteformer serve`.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "byteformer/io/config_schema.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/file.h"
+#include "byteformer/serve/client.h"
 #include "byteformer/train/progress.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -30,11 +32,14 @@ struct Args {
   int64_t top_k = 5;
   int64_t batch_size = 1;
   double threshold = 0.0;
+  double read_timeout_s = 10.0;
   bool json = false;
   bool mixed_precision = false;
   bool raw = false;
   bool recursive = false;
   std::string dump_inputs;
+  std::string server;
+  double server_timeout_s = 60.0;
   std::vector<std::string> files;
 };
 
@@ -75,11 +80,13 @@ std::vector<ModelInput> collect(const std::vector<std::string>& args, bool recur
 
 // Reads the input's file (at most what the classifier can take) and prepares its bytes with
 // the generator the eval loader would give sample `position`.
-ModelInput read_and_prepare(const ModelInput& listed, const Classifier& clf, bool raw, int64_t position) {
+template <typename C>
+ModelInput read_and_prepare(const ModelInput& listed, const C& clf, bool raw, int64_t position,
+                            double read_timeout_s) {
   const std::string path = listed.name == "-" ? "/dev/stdin" : listed.name;
   std::vector<uint8_t> bytes;
   try {
-    bytes = read_file(path, clf.max_file_bytes(raw));
+    bytes = read_file(path, clf.max_file_bytes(raw), read_timeout_s);
   } catch (const std::runtime_error& e) {
     ModelInput in = listed;
     in.error = e.what();
@@ -110,6 +117,47 @@ void print(const Classification& p, double threshold, bool json) {
   std::cout << "\n" << std::flush;
 }
 
+// Reads, prepares, classifies and prints every input, a batch at a time; `clf` is the local
+// Classifier or the RemoteClassifier of --server.
+template <typename C>
+void run(const C& clf, const Args& args) {
+  const bool raw = args.raw;
+  if (!args.json) std::cerr << "predict: input: " << clf.input_description(raw) << "\n";
+
+  const std::vector<ModelInput> listed = collect(args.files, args.recursive);
+  // A bar on a terminal once the run has taken a second; nothing in logs or pipes.
+  ProgressBar progress(&std::cerr, "predict", static_cast<int64_t>(listed.size()), stderr_is_terminal(),
+                       /*log_every=*/-1, "files", /*delay_s=*/1.0);
+  int64_t failed = 0;
+  const auto batch = static_cast<size_t>(args.batch_size);
+  for (size_t start = 0; start < listed.size(); start += batch) {  // streamed: one batch at a time
+    const size_t end = std::min(listed.size(), start + batch);
+    std::vector<ModelInput> group;
+    for (size_t i = start; i < end; ++i) {
+      group.push_back(listed[i].error.empty()
+                          ? read_and_prepare(listed[i], clf, raw, static_cast<int64_t>(i), args.read_timeout_s)
+                          : listed[i]);
+      if (!args.dump_inputs.empty() && group.back().error.empty()) {
+        fs::create_directories(args.dump_inputs);
+        const std::vector<uint8_t> fed(group.back().bytes.begin(), group.back().bytes.end());
+        write_file_replace((fs::path(args.dump_inputs) / fmt::format("{}.bin", i)).string(), fed);
+      }
+    }
+    for (const auto& p : clf.classify_prepared(group, raw)) {
+      if (!p.ok()) {
+        ++failed;
+        std::cerr << "error: " << display_name(p.error) << "\n";
+      }
+      print(p, args.threshold, args.json);
+    }
+    progress.update(static_cast<int64_t>(end), static_cast<int64_t>(end), /*loss=*/-1.0);
+  }
+  progress.finish();
+  if (failed > 0) {
+    throw std::runtime_error(fmt::format("{} of {} inputs could not be classified", failed, listed.size()));
+  }
+}
+
 }  // namespace
 
 void add_predict_command(CLI::App& app) {
@@ -126,17 +174,42 @@ void add_predict_command(CLI::App& app) {
                   "Say `unknown` for a file whose top probability is below P (the classes are still printed)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  cmd->add_option("--read-timeout", args->read_timeout_s,
+                  "Seconds to wait for the next byte from a fifo or pipe (stdin, <(...)) before that input is an error")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_flag("--mixed-precision", args->mixed_precision,
                 "Forward under CPU bf16 autocast (as eval --mixed-precision; float32 by default)");
   cmd->add_flag("--raw", args->raw,
-                "Feed each file's bytes as they are (no decoding, no pipeline; the default when the config has no "
-                "decoding step)");
+                "Feed each file's bytes as they are (no decoding, no privacy transforms; with no decoding step in the "
+                "config, only its privacy transforms run)");
   cmd->add_flag("-r,--recursive", args->recursive, "Classify the files under directories given");
   cmd->add_option("--dump-inputs", args->dump_inputs,
                   "Also write the bytes fed to the model for input i as DIR/<i>.bin (to inspect or compare them)");
+  cmd->add_option("--server", args->server,
+                  "A `byteformer serve` at http://HOST[:PORT]: prepare each file here with the served model's pipeline "
+                  "(its privacy transforms included) and send only those bytes; no --config/--model needed");
+  cmd->add_option("--server-timeout", args->server_timeout_s,
+                  "Seconds per request to --server (and the longest a busy server is waited for)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("files", args->files, "Files (or directories with -r; - for stdin) to classify")->required();
   cmd->callback([args] {
+    if (!args->server.empty()) {
+      const ModelFlags& m = args->model;
+      if (!m.config.empty() || !m.run_dir.empty() || !m.weights.empty() || !m.overrides.empty() ||
+          !m.corenet_overrides.empty() || !m.numerics.empty() || !m.labels.empty() || args->mixed_precision)
+        throw CLI::ValidationError("--server",
+                                   "the served model's config, weights and numerics are used: drop --config, --model, "
+                                   "--weights, --override, --numerics, --labels and --mixed-precision");
+      RemoteOptions remote;
+      remote.url = args->server;
+      remote.top_k = args->top_k;
+      remote.timeout_s = args->server_timeout_s;
+      run(RemoteClassifier::open(remote), *args);
+      return;
+    }
     args->model.check_source();
     apply_threads(args->model.threads);
     ClassifierOptions options;
@@ -151,41 +224,7 @@ void add_predict_command(CLI::App& app) {
     const std::string& note = clf.numerics_note();
     if (!args->json || note.rfind("note:", 0) == 0) std::cerr << note << "\n";
     if (!args->model.run_dir.empty()) std::cerr << "predict: weights " << clf.weights_path() << "\n";
-    const bool raw = args->raw;
-    if (!args->json) std::cerr << "predict: input: " << clf.input_description(raw) << "\n";
-
-    const std::vector<ModelInput> listed = collect(args->files, args->recursive);
-    // A bar on a terminal once the run has taken a second; nothing in logs or pipes.
-    ProgressBar progress(&std::cerr, "predict", static_cast<int64_t>(listed.size()), stderr_is_terminal(),
-                         /*log_every=*/-1, "files", /*delay_s=*/1.0);
-    int64_t failed = 0;
-    const auto batch = static_cast<size_t>(args->batch_size);
-    for (size_t start = 0; start < listed.size(); start += batch) {  // streamed: one batch at a time
-      const size_t end = std::min(listed.size(), start + batch);
-      std::vector<ModelInput> group;
-      for (size_t i = start; i < end; ++i) {
-        group.push_back(listed[i].error.empty()
-                            ? read_and_prepare(listed[i], clf, raw, static_cast<int64_t>(i))
-                            : listed[i]);
-        if (!args->dump_inputs.empty() && group.back().error.empty()) {
-          fs::create_directories(args->dump_inputs);
-          const std::vector<uint8_t> fed(group.back().bytes.begin(), group.back().bytes.end());
-          write_file_replace((fs::path(args->dump_inputs) / fmt::format("{}.bin", i)).string(), fed);
-        }
-      }
-      for (const auto& p : clf.classify_prepared(group, raw)) {
-        if (!p.ok()) {
-          ++failed;
-          std::cerr << "error: " << display_name(p.error) << "\n";
-        }
-        print(p, args->threshold, args->json);
-      }
-      progress.update(static_cast<int64_t>(end), static_cast<int64_t>(end), /*loss=*/-1.0);
-    }
-    progress.finish();
-    if (failed > 0) {
-      throw std::runtime_error(fmt::format("{} of {} inputs could not be classified", failed, listed.size()));
-    }
+    run(clf, *args);
   });
 }
 

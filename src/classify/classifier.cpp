@@ -102,9 +102,35 @@ Classifier Classifier::open(const ClassifierOptions& options) {
 
 int64_t Classifier::num_classes() const { return loaded_->model->options().n_classes; }
 
-int64_t Classifier::max_file_bytes(bool raw) const {
-  if (uses_pipeline(raw)) return kMaxDecodedFileBytes;
-  return std::max<int64_t>(loaded_->model->options().max_input_bytes(), int64_t{1} << 20);
+bool changes_bytes(const BytePipeline& pipeline, bool raw) {
+  return !raw && (pipeline.decodes() || pipeline.options().privacy.any_enabled());
+}
+
+int64_t input_byte_limit(const BytePipeline& pipeline, int64_t model_max_input_bytes, bool raw) {
+  if (!raw && pipeline.decodes()) return kMaxDecodedFileBytes;
+  return std::max<int64_t>(model_max_input_bytes, int64_t{1} << 20);
+}
+
+ModelInput prepare_input(const BytePipeline& pipeline, const std::vector<uint8_t>& bytes, const std::string& name,
+                         bool raw, int64_t position, int64_t max_bytes) {
+  ModelInput in;
+  in.name = name;
+  in.file_bytes = static_cast<int64_t>(bytes.size());
+  try {
+    if (static_cast<int64_t>(bytes.size()) > max_bytes)
+      throw std::invalid_argument(
+          fmt::format("{}: {} bytes: larger than the {} bytes this model can take", name, bytes.size(), max_bytes));
+    if (!changes_bytes(pipeline, raw)) {
+      in.bytes.assign(bytes.begin(), bytes.end());
+      return in;
+    }
+    torch::Generator gen = make_generator(sample_seed(/*seed=*/0, /*epoch=*/0, position));
+    in.bytes = pipeline.prepare(bytes, name, gen);
+  } catch (const std::exception& e) {
+    in.bytes.clear();
+    in.error = e.what();
+  }
+  return in;
 }
 
 std::string Classifier::input_description(bool raw) const {
@@ -113,24 +139,7 @@ std::string Classifier::input_description(bool raw) const {
 
 ModelInput Classifier::prepare(const std::vector<uint8_t>& bytes, const std::string& name, bool raw,
                                int64_t position) const {
-  ModelInput in;
-  in.name = name;
-  in.file_bytes = static_cast<int64_t>(bytes.size());
-  try {
-    if (static_cast<int64_t>(bytes.size()) > max_file_bytes(raw))
-      throw std::invalid_argument(fmt::format("{}: {} bytes: larger than the {} bytes this model can take", name,
-                                              bytes.size(), max_file_bytes(raw)));
-    if (!uses_pipeline(raw)) {
-      in.bytes.assign(bytes.begin(), bytes.end());
-      return in;
-    }
-    torch::Generator gen = make_generator(sample_seed(/*seed=*/0, /*epoch=*/0, position));
-    in.bytes = pipeline_->prepare(bytes, name, gen);
-  } catch (const std::exception& e) {
-    in.bytes.clear();
-    in.error = e.what();
-  }
-  return in;
+  return prepare_input(*pipeline_, bytes, name, raw, position, max_file_bytes(raw));
 }
 
 std::vector<Classification> Classifier::classify_prepared(const std::vector<ModelInput>& inputs, bool raw) const {

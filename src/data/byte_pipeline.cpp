@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -126,6 +127,18 @@ BytePipelineOptions BytePipelineOptions::from_config(const Config& c, Modality m
   }
   if (o.clip_frames <= 0) throw std::invalid_argument("config: audio_augmentation.set_fixed_length.length must be > 0");
   return o;
+}
+
+Config pipeline_config(const Config& config) {
+  static const char* const kPrefixes[] = {kImg, kAud, "sampler.bs.crop_size_"};
+  static const char* const kKeys[] = {"dataset.name", "dataset.category", "dataset.speech_commands_v2.mixup"};
+  Config out;
+  for (const auto& [key, node] : config.entries()) {
+    bool keep = std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
+    for (const char* p : kPrefixes) keep = keep || key.rfind(p, 0) == 0;
+    if (keep) out.set(key, node, config.origin(key));
+  }
+  return out;
 }
 
 std::string BytePipelineOptions::describe() const {

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,11 +25,27 @@ struct Fd {
   }
 };
 
+// Waits until `fd` (a fifo or pipe) can be read or its writer has gone; false after wait_s
+// seconds with neither (wait_s < 0: no limit).
+bool wait_readable(int fd, double wait_s) {
+  const int timeout_ms = wait_s < 0 ? -1 : static_cast<int>(std::min(wait_s * 1000.0, 2.0e9));
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, timeout_ms);
+    if (n < 0 && errno == EINTR) continue;
+    return n != 0;  // an error of poll's own shows again in read()
+  }
+}
+
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path, int64_t max_bytes) {
+std::vector<uint8_t> read_file(const std::string& path, int64_t max_bytes, double pipe_wait_s) {
+  // A named fifo is opened without blocking (open() would wait for a writer); poll() below
+  // waits for its first byte, as long as pipe_wait_s allows.
+  struct stat named {};
+  const bool fifo_path = ::stat(path.c_str(), &named) == 0 && S_ISFIFO(named.st_mode);
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (fifo_path ? O_NONBLOCK : 0));
   if (f.fd < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw std::runtime_error(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
@@ -36,11 +54,15 @@ std::vector<uint8_t> read_file(const std::string& path, int64_t max_bytes) {
     throw std::runtime_error(fmt::format("{}: {} bytes, more than the {} this reads", path, st.st_size, max_bytes));
   std::vector<uint8_t> out;
   if (S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));
+  const bool pipe = S_ISFIFO(st.st_mode);
   uint8_t buf[1 << 16];
   for (;;) {
+    if (pipe && !wait_readable(f.fd, pipe_wait_s))
+      throw std::runtime_error(fmt::format("{}: a fifo or pipe that gave no data for {} s after {} bytes (no writer?)",
+                                           path, pipe_wait_s, out.size()));
     const ssize_t n = ::read(f.fd, buf, sizeof buf);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       throw std::runtime_error(fmt::format("{}: read error after {} bytes: {}", path, out.size(), std::strerror(errno)));
     }
     if (n == 0) break;

@@ -40,7 +40,7 @@ std::string endpoint_of(const std::string& path) {
     if (path.size() > 6 && path.compare(path.size() - 6, 6, "/ready") == 0) return "/v2/models/{name}/ready";
     return "/v2/models/{name}";
   }
-  for (const char* known : {"/v1/classify", "/v2/health/live", "/v2/health/ready", "/v2", "/metrics", "/"})
+  for (const char* known : {"/v1/classify", "/v1/pipeline", "/v2/health/live", "/v2/health/ready", "/v2", "/metrics", "/"})
     if (path == known) return path;
   return "other";
 }
@@ -225,6 +225,20 @@ void Server::routes() {
     one.push_back(std::move(in));
     const Classification c = std::move(classify_all(std::move(one), raw).front());
     reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
+  });
+
+  // What the privacy client (`predict --server`) needs to prepare files itself: the evaluation
+  // pipeline's config keys (no data paths, no weights), the classes and the model's byte limit.
+  svr.Get("/v1/pipeline", [this](const httplib::Request&, httplib::Response& res) {
+    json labels = json::array();
+    for (const auto& l : clf_.labels()) labels.push_back(display_name(l));
+    reply(res, 200,
+          {{"name", options_.name},
+           {"modality", clf_.pipeline_options().modality == Modality::kAudio ? "audio" : "image"},
+           {"config", pipeline_config(clf_.config()).to_yaml()},
+           {"input", clf_.input_description(false)},
+           {"labels", labels},
+           {"max_input_bytes", clf_.model_options().max_input_bytes()}});
   });
 
   svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });

@@ -99,6 +99,29 @@ TEST(Classifier, PipelineFeedsWhatBytePipelinePrepares) {
   EXPECT_EQ(via_pipeline.logits, via_raw.logits);
 }
 
+// A config without a decoding step (pil_save off: the model reads file bytes as they are)
+// still runs its privacy transforms on them, as the eval loader does; raw skips them.
+TEST(Classifier, PrivacyTransformsRunWithoutADecodingStep) {
+  ClassifierOptions o;
+  o.model.config_path = kDir + "/config.yaml";
+  o.model.weights = kDir + "/model.pt";
+  o.model.overrides = {"image_augmentation.pil_save.enable=false", "image_augmentation.byte_permutation.enable=true"};
+  const Classifier clf = Classifier::open(o);
+  const std::vector<uint8_t> file = {0, 1, 2, 3, 250, 251, 252, 253, 9, 9, 9, 9, 0, 0, 0, 0};
+  EXPECT_TRUE(clf.uses_pipeline(false));
+  EXPECT_FALSE(clf.uses_pipeline(true));
+  EXPECT_EQ(clf.max_file_bytes(false), clf.max_file_bytes(true));  // nothing is decoded
+  const auto table = byte_permutation_table();
+  const ModelInput in = clf.prepare(file, "f.bin", /*raw=*/false, 0);
+  ASSERT_TRUE(in.error.empty()) << in.error;
+  ASSERT_EQ(in.bytes.size(), file.size());
+  for (size_t i = 0; i < file.size(); ++i) EXPECT_EQ(in.bytes[i], table[file[i]]) << i;
+  const ModelInput raw = clf.prepare(file, "f.bin", /*raw=*/true, 0);
+  EXPECT_EQ(raw.bytes, to_byte_seq(file));
+  EXPECT_NE(clf.input_description(false).find("byte_permutation"), std::string::npos) << clf.input_description(false);
+  EXPECT_EQ(clf.input_description(true), "raw");
+}
+
 TEST(Classifier, BadBytesAreAnAnswerNotAnException) {
   const Classifier clf = open_fixture();
   const auto c = clf.classify({1, 2, 3, 4, 5}, "junk.bin", /*raw=*/false);

@@ -2,6 +2,7 @@
 // photos of other formats and sizes than the training encoding get exactly the bytes `eval`
 // feeds the model for them; per-file errors, -r, stdin and awkward names, all through the real CLI.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -246,6 +247,76 @@ TEST(PredictPipelineCli, EndlessInputIsCutOffWithAClearError) {
   r = test::run_command("timeout 60 " + predict("/dev/zero"));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("/dev/zero: longer than the 268435456 bytes this reads"), std::string::npos) << r.err;
+}
+
+// Every hostile input of the issue through the real CLI, each with its own clear record: an
+// empty and a 1-byte file (raw and through the pipeline), 50 MB of random bytes, a directory,
+// a fifo nobody writes (and one somebody does), unreadable paths, absurd --top-k values.
+TEST(PredictPipelineCli, HostileInputsEachGetAClearMessage) {
+  const std::string root = test::make_temp_dir("pp_hostile");
+  const auto files = make_photos(root);
+  test::write_bytes(root + "/empty.bin", {});
+  test::write_bytes(root + "/one.bin", {0x42});
+  std::vector<uint8_t> noise(50u << 20);
+  std::mt19937 rng(7);
+  for (auto& b : noise) b = static_cast<uint8_t>(rng());
+  test::write_bytes(root + "/noise50mb.bin", noise);
+  const std::string fifo = root + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto record = [](const test::CommandResult& r, size_t i) {
+    const auto lines = json_lines(r.out);
+    return i < lines.size() ? lines[i] : nlohmann::json();
+  };
+  auto error_of = [&](const test::CommandResult& r, size_t i) {
+    const auto j = record(r, i);
+    return j.contains("error") ? j["error"].get<std::string>() : std::string("(no error) ") + r.out;
+  };
+  const std::string not_dir = files[0] + "/child.png";  // a path through a file: ENOTDIR
+  const std::vector<std::string> args = {root + "/empty.bin", root + "/one.bin", root + "/noise50mb.bin", root,
+                                         fifo, not_dir, "/proc/self/mem", files[1]};
+  for (const bool raw : {true, false}) {
+    SCOPED_TRACE(raw ? "raw" : "pipeline");
+    const auto r = test::run_command("timeout 120 " + predict(std::string("--json --read-timeout 1 ") +
+                                                              (raw ? "--raw" : "") + join(args)));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("7 of 8 inputs could not be classified"), std::string::npos) << r.err;
+    ASSERT_EQ(json_lines(r.out).size(), args.size()) << r.out;
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      EXPECT_EQ(error_of(r, i).rfind(args[i], 0), 0u) << error_of(r, i);  // each names its input
+    if (raw) {
+      EXPECT_NE(error_of(r, 0).find("input has no bytes"), std::string::npos) << error_of(r, 0);
+      EXPECT_NE(error_of(r, 1).find("input has 1 bytes, fewer than conv_kernel_size"), std::string::npos)
+          << error_of(r, 1);
+      EXPECT_NE(error_of(r, 2).find("52428800 bytes, more than the 1048576 this reads"), std::string::npos)
+          << error_of(r, 2);
+      EXPECT_EQ(record(r, 7)["input"], "raw");
+    } else {
+      // Read whole, then refused by the decoders.
+      EXPECT_NE(error_of(r, 0).find("empty file"), std::string::npos) << error_of(r, 0);
+      for (size_t i : {1, 2})
+        EXPECT_NE(error_of(r, i).find("unknown image format"), std::string::npos) << error_of(r, i);
+      EXPECT_NE(record(r, 7)["input"].get<std::string>().find("resize 48"), std::string::npos) << record(r, 7);
+    }
+    EXPECT_NE(error_of(r, 3).find("is a directory"), std::string::npos) << error_of(r, 3);
+    EXPECT_NE(error_of(r, 4).find("gave no data for 1 s"), std::string::npos) << error_of(r, 4);
+    EXPECT_NE(error_of(r, 5).find("Not a directory"), std::string::npos) << error_of(r, 5);
+    EXPECT_NE(error_of(r, 6).find("read error after 0 bytes"), std::string::npos) << error_of(r, 6);
+    EXPECT_EQ(record(r, 7)["logits"].size(), 10u) << r.out;
+  }
+  // A fifo with a writer is read like the file behind it.
+  auto r = test::run_command("(cat '" + files[1] + "' > '" + fifo + "' &); timeout 60 " + predict("--json " + fifo));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto direct = test::run_command(predict("--json " + files[1]));
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(record(r, 0)["logits"], record(direct, 0)["logits"]);
+  // A --top-k beyond the classes gives every class; a negative one is refused by name.
+  r = test::run_command(predict("--json --top-k 1000000000 " + files[1]));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(record(r, 0)["top"].size(), 10u);
+  r = test::run_command(predict("--top-k -3 " + files[1]));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--top-k"), std::string::npos) << r.err;
+  fs::remove_all(root);
 }
 
 }  // namespace

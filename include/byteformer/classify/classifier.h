@@ -64,6 +64,18 @@ struct Classification {
   bool ok() const { return error.empty(); }
 };
 
+/// Whether `pipeline` changes an input's bytes (see Classifier::uses_pipeline).
+bool changes_bytes(const BytePipeline& pipeline, bool raw);
+/// The most bytes worth reading for one input (see Classifier::max_file_bytes).
+/// `model_max_input_bytes`: ByteFormerOptions::max_input_bytes.
+int64_t input_byte_limit(const BytePipeline& pipeline, int64_t model_max_input_bytes, bool raw);
+/// Classifier::prepare's work, for any holder of the evaluation pipeline (the classifier, the
+/// privacy client of `predict --server`): `bytes` through `pipeline` (as they are when raw),
+/// with the generator the eval loader gives sample `position`; bytes over `max_bytes` or that
+/// cannot be decoded give ModelInput::error naming `name`. Never throws.
+ModelInput prepare_input(const BytePipeline& pipeline, const std::vector<uint8_t>& bytes, const std::string& name,
+                         bool raw, int64_t position, int64_t max_bytes);
+
 class Classifier {
  public:
   /// Loads the config and weights (load_model's rules); refuses a model without weights.
@@ -85,12 +97,14 @@ class Classifier {
   /// Classifies prepared inputs (forward passes of up to max_batch_size rows).
   std::vector<Classification> classify_prepared(const std::vector<ModelInput>& inputs, bool raw) const;
 
-  /// The most bytes worth reading for one input: the model's limit when raw, else what the
-  /// decoders accept (256 MiB).
-  int64_t max_file_bytes(bool raw) const;
-  /// True when prepare() runs the evaluation pipeline (false: the config has no decoding step,
-  /// or raw was asked).
-  bool uses_pipeline(bool raw) const { return !raw && pipeline_->decodes(); }
+  /// The most bytes worth reading for one input: the model's limit when raw or when the config
+  /// has no decoding step, else what the decoders accept (256 MiB).
+  int64_t max_file_bytes(bool raw) const {
+    return input_byte_limit(*pipeline_, model_options().max_input_bytes(), raw);
+  }
+  /// True when prepare() changes the bytes: it decodes and re-encodes them, or the config has
+  /// privacy transforms (false when raw was asked, or the config has neither).
+  bool uses_pipeline(bool raw) const { return changes_bytes(*pipeline_, raw); }
   /// "raw", or the evaluation pipeline in one line.
   std::string input_description(bool raw) const;
 
@@ -99,6 +113,7 @@ class Classifier {
   const Config& config() const { return loaded_->config; }
   const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
   const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
+  const BytePipeline& pipeline() const { return *pipeline_; }
   /// How the numeric mode was chosen (load_model's note).
   const std::string& numerics_note() const { return loaded_->numerics_note; }
   /// Where the weights came from.

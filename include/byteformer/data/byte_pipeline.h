@@ -24,6 +24,7 @@
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_encoding.h"
 #include "byteformer/data/dataset.h"
+#include "byteformer/io/config.h"
 #include "byteformer/io/file.h"
 #include "byteformer/transforms/privacy.h"
 #include "byteformer/transforms/rand_augment.h"
@@ -31,8 +32,6 @@
 #include "byteformer/transforms/resample.h"
 
 namespace byteformer {
-
-class Config;
 
 /// Options named by CoreNet's `image_augmentation.*` / `audio_augmentation.*` keys.
 struct BytePipelineOptions {
@@ -89,6 +88,12 @@ struct ProcessedSample {
   /// Class probabilities when mixup mixed two samples; empty otherwise.
   std::vector<float> soft_target;
 };
+
+/// The keys of `config` that BytePipelineOptions::from_config and is_audio_config read
+/// (image_augmentation.*, audio_augmentation.*, sampler.bs.crop_size_*, dataset.name,
+/// dataset.category, the mixup switch): what a client needs to rebuild the evaluation pipeline,
+/// and nothing else of the config (no data paths, no model).
+Config pipeline_config(const Config& config);
 
 class BytePipeline {
  public:
