@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the codec fuzzers (fuzz/, libFuzzer + ASan + UBSan, clang) in build-fuzz/ and runs each
+# Builds the codec fuzzers and the server's request-parsing fuzzer (fuzz/, libFuzzer + ASan + UBSan, clang) in build-fuzz/ and runs each
 # for a bounded time. Crashing inputs land in build-fuzz/artifacts/; copy any you fix into
 # tests/codec/corpus/ so the regular test suite replays them.
 #
@@ -8,7 +8,7 @@ set -euo pipefail
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(jpeg png tiff bmp pnm wav mp3); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(jpeg png tiff bmp pnm wav mp3 requests); fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=$root/../shared/fixtures
@@ -27,7 +27,7 @@ seed jpeg "$fixtures"/encoders/*.jpg "$fixtures"/corenet-tiny-k8-w32/inputs/*.jp
 seed png "$fixtures"/encoders/*.png "$fixtures"/corenet-tiny-k8-w32/inputs/*.png
 seed tiff "$fixtures"/encoders/*.tiff "$fixtures"/corenet-tiny-k8-w32/inputs/*.tiff
 seed wav "$fixtures"/encoders/*.wav "$fixtures"/corenet-tiny-k8-w32/inputs/*.wav
-seed bmp; seed pnm; seed mp3
+seed bmp; seed pnm; seed mp3; seed requests
 
 mkdir -p "$build/artifacts"
 failed=()

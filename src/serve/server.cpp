@@ -14,6 +14,7 @@
 #include "byteformer/classify/classification_json.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/model/build_info.h"
+#include "byteformer/serve/requests.h"
 #include "byteformer/serve/web_page.h"
 
 namespace byteformer {
@@ -22,11 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-/// A request the client got wrong: answered with `status` and {"error": message}.
-struct HttpError : std::runtime_error {
-  HttpError(int status, const std::string& message) : std::runtime_error(message), status(status) {}
-  int status;
-};
+using HttpError = RequestError;
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -46,76 +43,15 @@ std::string endpoint_of(const std::string& path) {
 }
 
 int64_t int_param(const httplib::Request& req, const char* key, int64_t fallback, int64_t min) {
-  if (!req.has_param(key)) return fallback;
-  const std::string text = req.get_param_value(key);
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v >= min) return v;
-  } catch (const std::exception&) {
-  }
-  throw HttpError(400, fmt::format("query parameter {}={}: expected an integer >= {}", key, display_name(text), min));
+  return req.has_param(key) ? parse_int_param(key, req.get_param_value(key), min) : fallback;
 }
 
 bool bool_param(const httplib::Request& req, const char* key) {
-  if (!req.has_param(key)) return false;
-  const std::string v = req.get_param_value(key);
-  if (v == "1" || v == "true" || v.empty()) return true;
-  if (v == "0" || v == "false") return false;
-  throw HttpError(400, fmt::format("query parameter {}={}: expected 1, 0, true or false", key, display_name(v)));
+  return req.has_param(key) && parse_bool_param(key, req.get_param_value(key));
 }
 
 double threshold_param(const httplib::Request& req) {
-  if (!req.has_param("threshold")) return 0.0;
-  const std::string text = req.get_param_value("threshold");
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && v >= 0.0 && v <= 1.0) return v;
-  } catch (const std::exception&) {
-  }
-  throw HttpError(400, fmt::format("query parameter threshold={}: expected a number in [0, 1]", display_name(text)));
-}
-
-// The elements of a KServe v2 BYTES tensor in the binary extension: each a 4-byte
-// little-endian length and that many bytes.
-std::vector<std::vector<uint8_t>> binary_bytes_elements(const std::string& body, size_t offset, size_t size,
-                                                        const std::string& input) {
-  if (offset + size > body.size())
-    throw HttpError(400, fmt::format("input {}: binary_data_size {} runs past the end of the body ({} bytes after the "
-                                     "JSON header)",
-                                     input, size, body.size() - std::min(offset, body.size())));
-  std::vector<std::vector<uint8_t>> out;
-  size_t at = offset;
-  const size_t end = offset + size;
-  while (at < end) {
-    if (end - at < 4)
-      throw HttpError(400, fmt::format("input {}: element {} at byte {}: 4-byte length expected", input, out.size(),
-                                       at - offset));
-    const auto* p = reinterpret_cast<const unsigned char*>(body.data() + at);
-    const uint64_t n = uint64_t{p[0]} | uint64_t{p[1]} << 8 | uint64_t{p[2]} << 16 | uint64_t{p[3]} << 24;
-    at += 4;
-    if (n > end - at)
-      throw HttpError(400, fmt::format("input {}: element {} at byte {}: length {} runs past binary_data_size {}",
-                                       input, out.size(), at - 4 - offset, n, size));
-    out.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at),
-                     body.begin() + static_cast<std::ptrdiff_t>(at + n));
-    at += n;
-  }
-  return out;
-}
-
-// JSON "data" of a BYTES tensor: strings (their bytes), possibly nested row-major.
-void json_bytes_elements(const json& data, std::vector<std::vector<uint8_t>>& out, const std::string& input) {
-  if (data.is_string()) {
-    const auto& s = data.get_ref<const std::string&>();
-    out.emplace_back(s.begin(), s.end());
-    return;
-  }
-  if (!data.is_array())
-    throw HttpError(400, fmt::format("input {}: data: expected strings (a BYTES tensor), got {}", input,
-                                     data.type_name()));
-  for (const auto& e : data) json_bytes_elements(e, out, input);
+  return req.has_param("threshold") ? parse_threshold_param(req.get_param_value("threshold")) : 0.0;
 }
 
 }  // namespace
@@ -287,46 +223,13 @@ void Server::routes() {
   svr.Post(R"(/v2/models/([^/]+)/infer)", [this, check_model, classify_all](const httplib::Request& req,
                                                                           httplib::Response& res) {
     check_model(req);
-    size_t header_size = req.body.size();
-    const bool binary = req.has_header("Inference-Header-Content-Length");
-    if (binary) {
-      const std::string h = req.get_header_value("Inference-Header-Content-Length");
-      try {
-        size_t used = 0;
-        header_size = std::stoul(h, &used);
-        if (used != h.size() || header_size > req.body.size()) throw std::out_of_range("size");
-      } catch (const std::exception&) {
-        throw HttpError(400, fmt::format("Inference-Header-Content-Length {}: expected a size <= the body's {} bytes",
-                                         display_name(h), req.body.size()));
-      }
-    }
-    json body;
-    try {
-      body = json::parse(req.body.begin(), req.body.begin() + static_cast<std::ptrdiff_t>(header_size));
-    } catch (const json::exception& e) {
-      throw HttpError(400, fmt::format("request body: not JSON: {}", e.what()));
-    }
-    if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array() || body["inputs"].size() != 1)
-      throw HttpError(400, "request: expected {\"inputs\": [one BYTES tensor]}");
-    const json& input = body["inputs"][0];
-    const std::string input_name = input.value("name", std::string("INPUT"));
-    if (input.value("datatype", std::string()) != "BYTES")
-      throw HttpError(400, fmt::format("input {}: datatype {}: expected BYTES", display_name(input_name),
-                                       display_name(input.value("datatype", std::string("(none)")))));
-    bool raw = false;
-    if (body.contains("parameters") && body["parameters"].is_object()) raw = body["parameters"].value("raw", false);
-    std::vector<std::vector<uint8_t>> elements;
-    if (input.contains("parameters") && input["parameters"].contains("binary_data_size")) {
-      if (!binary) throw HttpError(400, "binary_data_size without an Inference-Header-Content-Length header");
-      const auto& size = input["parameters"]["binary_data_size"];
-      if (!size.is_number_unsigned()) throw HttpError(400, "binary_data_size: expected a byte count");
-      elements = binary_bytes_elements(req.body, header_size, size.get<size_t>(), input_name);
-    } else if (input.contains("data")) {
-      json_bytes_elements(input["data"], elements, input_name);
-    } else {
-      throw HttpError(400, fmt::format("input {}: no data and no binary_data_size", display_name(input_name)));
-    }
-    if (elements.empty()) throw HttpError(400, fmt::format("input {}: no elements", display_name(input_name)));
+    std::optional<std::string> header_length;
+    if (req.has_header("Inference-Header-Content-Length"))
+      header_length = req.get_header_value("Inference-Header-Content-Length");
+    const InferRequest infer = parse_infer_request(req.body, header_length);
+    const std::string& input_name = infer.input_name;
+    const bool raw = infer.raw;
+    const auto& elements = infer.elements;
     std::vector<ModelInput> inputs;
     for (size_t i = 0; i < elements.size(); ++i) {
       inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
@@ -348,7 +251,7 @@ void Server::routes() {
                  {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}},
                   {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}},
                   {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
-    if (body.contains("id")) out["id"] = body["id"];
+    if (infer.id) out["id"] = *infer.id;
     reply(res, 200, out);
   });
 
