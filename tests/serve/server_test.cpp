@@ -142,8 +142,9 @@ TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
 
 TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
   ServeOptions o;
-  o.batch.max_batch_size = 4;
+  o.batch.max_batch_size = 8;
   o.batch.max_queue_delay_ms = 5;
+  o.threads = 32;  // 32 clients at once, each with a worker of its own
   Running r(o, Numerics::kMasked);
   const std::vector<std::string> files = {"img0_32px.jpg", "img1_40px.png", "img2_48px.tiff", "tone0.wav"};
   std::vector<std::vector<float>> alone;
@@ -151,7 +152,7 @@ TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
     const std::string t = file_text(f);
     alone.push_back(r.clf.classify(std::vector<uint8_t>(t.begin(), t.end()), f, true).logits);
   }
-  constexpr int kThreads = 8, kEach = 4;
+  constexpr int kThreads = 32, kEach = 2;
   std::vector<std::string> failures(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -175,7 +176,7 @@ TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
   for (const auto& f : failures) EXPECT_EQ(f, "");
   auto res = r.client().Get("/metrics");
   ASSERT_TRUE(res);
-  EXPECT_NE(res->body.find("byteformer_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 32"),
+  EXPECT_NE(res->body.find("byteformer_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 64"),
             std::string::npos)
       << res->body;
 }
