@@ -86,11 +86,10 @@ RemoteClassifier RemoteClassifier::open(const RemoteOptions& options) {
     const std::string modality = j.at("modality").get<std::string>();
     if (modality != "image" && modality != "audio") throw std::runtime_error("modality: expected image or audio");
     const Config config = Config::load_string(j.at("config").get<std::string>(), where);
-    r.labels_ = j.at("labels").get<std::vector<std::string>>();
     r.max_input_bytes_ = j.at("max_input_bytes").get<int64_t>();
     auto index = std::make_shared<DatasetIndex>();
     index->modality = modality == "audio" ? Modality::kAudio : Modality::kImage;
-    index->classes = r.labels_;
+    index->classes = j.at("labels").get<std::vector<std::string>>();
     index->description = "remote classifier";
     r.index_ = index;
     r.pipeline_ = std::make_shared<const BytePipeline>(

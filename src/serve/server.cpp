@@ -23,8 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-using HttpError = RequestError;
-
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
@@ -111,7 +109,7 @@ void Server::routes() {
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
-    } catch (const HttpError& e) {
+    } catch (const RequestError& e) {
       reply(res, e.status, {{"error", e.what()}});
       if (e.status == 503) res.set_header("Retry-After", "1");
     } catch (const std::exception& e) {
@@ -136,7 +134,7 @@ void Server::routes() {
         futures.push_back(batcher_->submit(std::move(in), raw));
       } catch (const QueueFull& e) {
         for (auto& f : futures) f.wait();  // the queued ones still run; their answers are dropped
-        throw HttpError(503, std::string("server busy: ") + e.what());
+        throw RequestError(503, std::string("server busy: ") + e.what());
       }
     }
     std::vector<Classification> out;
@@ -189,7 +187,7 @@ void Server::routes() {
   auto check_model = [this](const httplib::Request& req) {
     const std::string name = req.matches[1];
     if (name != options_.name)
-      throw HttpError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
+      throw RequestError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
   };
   svr.Get(R"(/v2/models/([^/]+)/ready)", [this, check_model](const httplib::Request& req, httplib::Response& res) {
     check_model(req);
@@ -233,13 +231,13 @@ void Server::routes() {
     std::vector<ModelInput> inputs;
     for (size_t i = 0; i < elements.size(); ++i) {
       inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
-      if (!inputs.back().error.empty()) throw HttpError(422, inputs.back().error);
+      if (!inputs.back().error.empty()) throw RequestError(422, inputs.back().error);
     }
     const auto answers = classify_all(std::move(inputs), raw);
     const int64_t classes = clf_.num_classes();
     json probs = json::array(), logits = json::array(), labels = json::array();
     for (const auto& c : answers) {
-      if (!c.ok()) throw HttpError(422, c.error);
+      if (!c.ok()) throw RequestError(422, c.error);
       for (float p : c.probs) probs.push_back(p);
       for (float l : c.logits) logits.push_back(l);
       labels.push_back(display_name(verdict(c, 0.0)));

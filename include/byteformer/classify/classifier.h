@@ -113,7 +113,6 @@ class Classifier {
   const Config& config() const { return loaded_->config; }
   const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
   const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
-  const BytePipeline& pipeline() const { return *pipeline_; }
   /// How the numeric mode was chosen (load_model's note).
   const std::string& numerics_note() const { return loaded_->numerics_note; }
   /// Where the weights came from.

@@ -41,8 +41,7 @@ class RemoteClassifier {
   int64_t max_file_bytes(bool raw) const;
   /// The pipeline in one line, and where the prepared bytes go.
   std::string input_description(bool raw) const;
-  const std::vector<std::string>& labels() const { return labels_; }
-  const BytePipeline& pipeline() const { return *pipeline_; }
+  const std::vector<std::string>& labels() const { return index_->classes; }
 
  private:
   RemoteClassifier() = default;
@@ -51,7 +50,6 @@ class RemoteClassifier {
   RemoteOptions options_;
   std::string scheme_host_port_;  // http://host:port
   std::string prefix_;            // a path the server lives under ("" or "/x")
-  std::vector<std::string> labels_;
   int64_t max_input_bytes_ = 0;
   std::shared_ptr<const DatasetIndex> index_;
   std::shared_ptr<const BytePipeline> pipeline_;
