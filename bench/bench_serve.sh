@@ -5,6 +5,7 @@
 # requests. Loopback only; every load is bounded in count and time.
 #
 #   bench/bench_serve.sh [build-dir]     (default: build)
+#   BENCH_WORKLOADS="tiff224" bench/bench_serve.sh     (only the workloads named)
 #
 # Workloads:
 #   quickstart  the quickstart's model (runs/quickstart/fashion_mnist_tiff, or BYTEFORMER_RUN):
@@ -13,8 +14,9 @@
 #   tiff224     ByteFormer-Ti (bench/configs/tiff224_k32_w128.yaml, seeded initial weights from
 #               `info --save-init`) on a 224x224 TIFF of 150,702 bytes sent raw (raw=1), as the
 #               privacy client sends prepared bytes
-# Printed per workload: offline files/s (predict --batch-size 8, start-up cancelled out by
-# timing 8 and 8+N files), one offline forward (batch 1, same way), then per concurrency
+# Printed per workload: offline files/s (predict -r --batch-size 8 over hard links to the
+# request's file, start-up cancelled out by timing 8 and 8+N files, N large enough for 5 s of
+# compute), one offline forward (batch 1, same way), then per concurrency
 # requests/s, p50 and p99 ms, and the ratios the issue sets targets for.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +68,10 @@ load() {
           "http://127.0.0.1:$port/v1/classify?$query" 2>&1)
   local rps p50 p99 failed non2xx
   rps=$(awk '/^Requests per second/ {print $4}' <<<"$out")
+  if [ -z "$rps" ]; then  # ab gave up (a reset connection, a timeout): say so, not 0 req/s
+    echo "bench_serve: ab -n $n -c $c failed:" >&2; tail -5 <<<"$out" >&2
+    echo "- - - $n"; return
+  fi
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   # ab counts an answer whose length differs from the first one's as "Length" failed; the
@@ -76,23 +82,42 @@ load() {
   echo "$rps $p50 $p99 $(( ${failed:-0} + ${non2xx:-0} ))"
 }
 
+# offline_seconds N BATCH FLAGS...: seconds `predict -r` takes over a folder of N hard links to
+# $file (made once per N), with --batch-size BATCH.
+offline_seconds() {
+  local n=$1 batch=$2 dir; shift 2
+  dir=$work/files_$n
+  if [ ! -d "$dir" ]; then
+    mkdir "$dir"
+    local i; for ((i = 0; i < n; i++)); do ln "$file" "$dir/$i"; done
+  fi
+  seconds "$bin" predict "$@" --batch-size "$batch" -r "$dir"
+}
+
+# seconds_per_file BATCH FLAGS...: offline compute seconds per file at --batch-size BATCH.
+# Start-up is cancelled out by timing BATCH files and BATCH+N files; N grows (x4) until the N
+# files take at least 5 s, so that a small model's figure is not start-up noise.
+seconds_per_file() {
+  local batch=$1 n=64 t0 tn; shift
+  t0=$(offline_seconds "$batch" "$batch" "$@")
+  while :; do
+    tn=$(offline_seconds $((batch + n)) "$batch" "$@")
+    awk "BEGIN { exit !($tn - $t0 >= 5 || $n >= 16384) }" && break
+    n=$((n * 4))
+  done
+  calc "($tn - $t0) / $n"
+}
+
 # workload NAME FILE QUERY PREDICT_FLAGS... -- MODEL_FLAGS...
 workload() {
   local name=$1 file=$2 query=$3; shift 3
   local predict_flags=() model_flags=()
   while [ "$1" != "--" ]; do predict_flags+=("$1"); shift; done; shift
   model_flags=("$@")
-  local many=() i
-  for i in $(seq 1 72); do many+=("$file"); done
   echo "== $name: $(stat -c %s "$file") bytes a request ($query)"
-  local t8 t72 t1 t9
-  t8=$(seconds "$bin" predict "${model_flags[@]}" "${predict_flags[@]}" --batch-size 8 "${many[@]:0:8}")
-  t72=$(seconds "$bin" predict "${model_flags[@]}" "${predict_flags[@]}" --batch-size 8 "${many[@]}")
-  t1=$(seconds "$bin" predict "${model_flags[@]}" "${predict_flags[@]}" --batch-size 1 "${many[@]:0:1}")
-  t9=$(seconds "$bin" predict "${model_flags[@]}" "${predict_flags[@]}" --batch-size 1 "${many[@]:0:9}")
   local offline forward_ms
-  offline=$(calc "64 / ($t72 - $t8)")
-  forward_ms=$(calc "1000 * ($t9 - $t1) / 8")
+  offline=$(calc "1 / $(seconds_per_file 8 "${predict_flags[@]}" "${model_flags[@]}")")
+  forward_ms=$(calc "1000 * $(seconds_per_file 1 "${predict_flags[@]}" "${model_flags[@]}")")
   printf "offline predict --batch-size 8: %.2f files/s; one forward (batch 1): %.1f ms\n" "$offline" "$forward_ms"
   start_server "${model_flags[@]}"
   load 16 4 "$file" "$query" >/dev/null  # warm-up
@@ -124,13 +149,17 @@ echo "bench_serve: $("$bin" --version | head -1); $(nproc) cores"
 # quickstart: the quickstart's run folder and one original test PNG.
 run=${BYTEFORMER_RUN:-$root/runs/quickstart/fashion_mnist_tiff}
 png=$(find "${BYTEFORMER_DATA:-$root/data}/fashion_mnist/test" -name '*.png' 2>/dev/null | sort | head -1 || true)
-if [ -f "$run/config.yaml" ] && [ -n "$png" ]; then
+wanted() { [[ " ${BENCH_WORKLOADS:-quickstart tiff224} " == *" $1 "* ]]; }
+if ! wanted quickstart; then
+  :
+elif [ -f "$run/config.yaml" ] && [ -n "$png" ]; then
   RSS_REQUESTS=10000 workload quickstart "$png" "top_k=3" -- --threads 2 --model "$run"
 else
   echo "== quickstart: skipped (run scripts/quickstart.sh first: no $run or no test PNG files)"
 fi
 
 # tiff224: ByteFormer-Ti with seeded initial weights, a 150,702-byte TIFF sent raw.
+wanted tiff224 || exit 0
 cfg=$root/bench/configs/tiff224_k32_w128.yaml
 "$bin" info --config "$cfg" --save-init "$work/ti.pt" >/dev/null 2>&1
 python3 - "$work/photo.bmp" <<'PY'

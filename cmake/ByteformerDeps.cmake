@@ -1,10 +1,11 @@
-# Every dependency comes from Debian 12 (scripts/setup.sh) and is found here.
+# Every dependency comes from Debian 12 (scripts/setup.sh) and is found here; LibTorch is
+# Debian's (1.13.1, CPU) or, with `scripts/build.sh --torch pip`, PyPI's (2.x, CUDA).
 find_package(Torch REQUIRED)
+message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_INSTALL_PREFIX}")
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(fmt REQUIRED)
-find_package(spdlog REQUIRED)
 find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)  # gzip IDX files (Fashion-MNIST), crc32 of checkpoint records
@@ -26,9 +27,40 @@ endif()
 
 add_library(byteformer_deps INTERFACE)
 target_link_libraries(byteformer_deps INTERFACE
-  ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog
+  ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt
   JPEG::JPEG PNG::PNG ZLIB::ZLIB TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
   Threads::Threads)
+# PyPI's LibTorch ships copies of fmt (12.x) and oneDNN (3.x) headers in its include folder,
+# which comes before /usr/include: code compiled against them and linked with Debian's libfmt
+# 9 and libdnnl 2 would not link (fmt) or would mismatch (oneDNN). A folder of links to
+# Debian's copies goes first (GCC ignores -I/usr/include itself). LibTorch's own symbols of both
+# are hidden (`nm -D libtorch_cpu.so` shows no dnnl_*), so the two oneDNNs do not meet at link
+# or load time.
+set(_debian_first "")
+foreach(_inc fmt oneapi)
+  foreach(_tdir ${TORCH_INCLUDE_DIRS})
+    if(NOT _tdir STREQUAL "/usr/include" AND EXISTS ${_tdir}/${_inc} AND EXISTS /usr/include/${_inc})
+      file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/debian-first)
+      file(CREATE_LINK /usr/include/${_inc} ${CMAKE_BINARY_DIR}/debian-first/${_inc} SYMBOLIC)
+      set(_debian_first ${CMAKE_BINARY_DIR}/debian-first)
+    endif()
+  endforeach()
+endforeach()
+if(_debian_first)
+  target_include_directories(byteformer_deps BEFORE INTERFACE ${_debian_first})
+  message(STATUS "Debian's fmt and oneDNN headers before LibTorch's copies: ${_debian_first}")
+endif()
+# CUDA: a LibTorch built with it (PyPI's) brings torch_cuda; byteformer --version reports it.
+if(TARGET torch_cuda)
+  set(BYTEFORMER_HAVE_CUDA ON)
+  target_compile_definitions(byteformer_deps INTERFACE BYTEFORMER_WITH_CUDA)
+  message(STATUS "LibTorch has CUDA ${CUDA_VERSION}${CUDAToolkit_VERSION}: CUDA devices and c10d's NCCL enabled")
+else()
+  set(BYTEFORMER_HAVE_CUDA OFF)
+endif()
+# The Python whose torch the tests check our .pt files with (Debian's python3-torch, or the
+# pip torch's virtual environment).
+set(BYTEFORMER_TEST_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with torch, for the interop tests")
 # LibTorch's at::parallel_for is inline and runs on OpenMP only where the caller is compiled
 # with OpenMP: without it, our parallel loops run on one thread.
 find_package(OpenMP)

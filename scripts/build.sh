@@ -1,9 +1,41 @@
 #!/usr/bin/env bash
-# Configures and builds into build/ (Release). Reuses an existing build.
+# Configures and builds (Release). Reuses an existing build.
+#
+#   scripts/build.sh               into build/, against Debian's LibTorch 1.13.1 (CPU)
+#   scripts/build.sh --torch pip   into build-pip/, against PyPI's torch (LibTorch 2.x) from
+#                                  `scripts/setup.sh --torch pip`; CUDA (and c10d's NCCL) on
+#                                  when the torch has CUDA and the CUDA toolkit (nvcc) is here
 set -euo pipefail
 cd "$(dirname "$0")/.."
+torch=debian
+while (($#)); do
+  case "$1" in
+    --torch) torch=${2:-}; shift 2 || { echo "build: --torch needs debian or pip" >&2; exit 2; } ;;
+    --torch=*) torch=${1#--torch=}; shift ;;
+    *) echo "build: unknown argument '$1' (expected --torch debian|pip)" >&2; exit 2 ;;
+  esac
+done
 jobs=${BYTEFORMER_JOBS:-$(nproc)}
-if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
-fi
-cmake --build build -j "$jobs"
+case "$torch" in
+  debian)
+    dir=build
+    [ -f $dir/build.ninja ] || cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=Release ;;
+  pip)
+    dir=build-pip
+    py=$PWD/cache/torch-pip/venv/bin/python
+    if ! "$py" -c 'import torch' 2>/dev/null; then
+      echo "build: no PyPI torch in cache/torch-pip/venv: run scripts/setup.sh --torch pip first" >&2
+      exit 1
+    fi
+    if [ ! -f $dir/build.ninja ]; then
+      prefix=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+      cuda=OFF
+      if "$py" -c 'import sys, torch; sys.exit(0 if torch.version.cuda else 1)' && command -v nvcc >/dev/null 2>&1; then
+        cuda=ON
+      fi
+      cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+        -DBYTEFORMER_CUDA=$cuda -DBYTEFORMER_TEST_PYTHON="$py"
+    fi ;;
+  *) echo "build: --torch $torch: expected debian or pip" >&2; exit 2 ;;
+esac
+cmake --build $dir -j "$jobs"

@@ -4,12 +4,26 @@
 # when it is installed, or when the tool it provides is already on PATH in another form (a
 # cmake, ninja, clang or espeak-ng of the machine's own; see `provides` below), so apt is never
 # asked for a package that would conflict with the machine's own copy.
+#
+#   scripts/setup.sh               Debian's packages (LibTorch 1.13.1, CPU): the default build
+#   scripts/setup.sh --torch pip   also LibTorch 2.x with CUDA: PyPI's torch (pinned in
+#                                  scripts/torch-pip.txt) in a virtual environment under
+#                                  cache/torch-pip/venv, for `scripts/build.sh --torch pip`
 set -euo pipefail
+torch=debian
+while (($#)); do
+  case "$1" in
+    --torch) torch=${2:-}; shift 2 || { echo "setup: --torch needs debian or pip" >&2; exit 2; } ;;
+    --torch=*) torch=${1#--torch=}; shift ;;
+    *) echo "setup: unknown argument '$1' (expected --torch debian|pip)" >&2; exit 2 ;;
+  esac
+done
+case "$torch" in debian|pip) ;; *) echo "setup: --torch $torch: expected debian or pip" >&2; exit 2 ;; esac
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas-dev            # LibTorch 1.13.1 (CPU); matrix products via OpenBLAS
   libdnnl-dev                            # oneDNN (LibTorch links it): inference linear layers
-  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev                     # byteformer serve (HTTP server; tests use its client)
   chromium python3-websocket             # tests: the server's web page in a real headless browser
@@ -20,6 +34,7 @@ packages=(
   libgloo-dev iproute2                   # distributed training (Gloo headers), two-host test (ip netns)
   espeak-ng                              # `byteformer data speech-synth` and its tests
   dataset-fashion-mnist                  # `byteformer data fashion-mnist` (the quickstart) and its tests
+  python3-venv                           # --torch pip: the virtual environment of PyPI's torch
 )
 # package -> commands that, all on PATH, make the package unnecessary.
 declare -A provides=(
@@ -56,3 +71,20 @@ case "$blas" in
      $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu \
        /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ;;
 esac
+
+# --torch pip: PyPI's torch (LibTorch 2.x, CUDA) in a virtual environment under the ignored
+# cache. Reinstalled only when the pinned version is not the one installed.
+if [ "$torch" = pip ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  venv=$root/cache/torch-pip/venv
+  want=$(sed -n 's/^torch==\([^ ]*\).*/\1/p' "$root/scripts/torch-pip.txt")
+  have=$("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
+  if [ "$have" = "$want" ]; then
+    echo "setup: torch $have (PyPI) present in $venv"
+  else
+    echo "setup: installing torch $want from PyPI into $venv (about 4.5 GB with its CUDA libraries)"
+    [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q -r "$root/scripts/torch-pip.txt"
+    "$venv/bin/python" -c 'import torch; print("setup: torch", torch.__version__, "CUDA", torch.version.cuda)'
+  fi
+fi

@@ -4,6 +4,9 @@
 #include <link.h>
 #include <torch/torch.h>
 #include <torch/version.h>
+#ifdef BYTEFORMER_WITH_CUDA
+#include <cuda.h>  // CUDA_VERSION
+#endif
 
 #include <filesystem>
 #include <string>
@@ -60,7 +63,13 @@ std::string build_info() {
   out += fmt::format("oneDNN fast paths: {}\n",
                      onednn_built() ? (onednn_enabled() ? "built, on" : "built, off (BYTEFORMER_ONEDNN=0)") : "not built");
 #ifdef BYTEFORMER_WITH_CUDA
-  out += fmt::format("CUDA: built; {} device(s) visible\n", torch::cuda::device_count());
+#ifdef USE_C10D_NCCL
+  const char* nccl = "c10d NCCL";
+#else
+  const char* nccl = "no NCCL";
+#endif
+  out += fmt::format("CUDA: built (CUDA {}.{}, {}); {} device(s) visible\n", CUDA_VERSION / 1000,
+                     CUDA_VERSION % 1000 / 10, nccl, torch::cuda::device_count());
 #else
   out += "CUDA: not built\n";
 #endif

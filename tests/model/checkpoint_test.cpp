@@ -125,11 +125,24 @@ TEST(Checkpoint, StaleTempFilesOfDeadWritersAreRemoved) {
   std::filesystem::remove_all(dir);
 }
 
+#ifndef BYTEFORMER_TEST_PYTHON
+#define BYTEFORMER_TEST_PYTHON "/usr/bin/python3"
+#endif
+
+// The Python with torch the interop tests use: Debian's python3-torch (1.13.1) for the Debian
+// build, the PyPI torch's virtual environment (2.x) for `scripts/build.sh --torch pip`.
+std::string torch_python() {
+  const std::string py = BYTEFORMER_TEST_PYTHON;
+  if (test::run_command(py + " -c 'import torch'").exit_code != 0)
+    ADD_FAILURE() << py << " cannot import torch: run scripts/setup.sh (Debian's python3-torch) "
+                  << "or scripts/setup.sh --torch pip";
+  return py;
+}
+
 TEST(Checkpoint, PyTorchLoadsOurFile) {
-  // torch.load + nn.Module-style strict loading from Debian's python3-torch (scripts/setup.sh).
-  const std::string py = "/usr/bin/python3";
-  ASSERT_EQ(test::run_command(py + " -c 'import torch'").exit_code, 0)
-      << "python3-torch is missing: run scripts/setup.sh";
+  // torch.load with weights_only=True (torch 2.6's default; its restricted unpickler refuses
+  // anything but tensors, dicts and a few types) + the shapes and values of every tensor.
+  const std::string py = torch_python();
   const auto dir = test::make_temp_dir("pyload");
   ByteFormerOptions o = ByteFormerOptions::preset("tiny");
   o.n_classes = 3;
@@ -140,7 +153,7 @@ TEST(Checkpoint, PyTorchLoadsOurFile) {
   for (const auto& kv : model->state_dict()) ours += kv.second.to(torch::kDouble).sum().item<double>();
   const std::string script =
       "import torch,sys\n"
-      "sd = torch.load(sys.argv[1])\n"
+      "sd = torch.load(sys.argv[1], weights_only=True)\n"
       "assert isinstance(sd, dict)\n"
       "print(len(sd), repr(sum(float(v.double().sum()) for v in sd.values())))\n"
       "print(list(sd.keys())[0], tuple(sd['embeddings.weight'].shape))\n";
@@ -157,6 +170,59 @@ TEST(Checkpoint, PyTorchLoadsOurFile) {
   EXPECT_NEAR(sum, ours, 1e-6 * std::abs(ours) + 1e-6);
   EXPECT_EQ(first, "embeddings.weight");
   EXPECT_EQ(shape, " (257, 192)");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Checkpoint, WeReadWhatPyTorchSaves) {
+  // torch.save of a module's state_dict (an OrderedDict with _metadata) plus views that share
+  // one storage at an offset or with transposed strides, an int64 and a 0-d float64 tensor.
+  const std::string py = torch_python();
+  const auto dir = test::make_temp_dir("pysave");
+  const std::string script =
+      "import torch,sys\n"
+      "torch.manual_seed(0)\n"
+      "sd = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2)).state_dict()\n"
+      "base = torch.arange(24, dtype=torch.float32).reshape(4, 6)\n"
+      "sd['base'] = base\n"
+      "sd['slice'] = base[:, 2:4]\n"
+      "sd['t'] = base.t()\n"
+      "sd['ints'] = torch.arange(5, dtype=torch.int64) * 3\n"
+      "sd['scalar'] = torch.tensor(2.5, dtype=torch.float64)\n"
+      "torch.save(sd, sys.argv[1])\n"
+      "for k, v in sd.items(): print(k, tuple(v.shape), repr(float(v.double().sum())))\n";
+  test::write_bytes(dir + "/save.py", std::vector<uint8_t>(script.begin(), script.end()));
+  auto r = test::run_command(py + " " + dir + "/save.py " + dir + "/theirs.pt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const StateDict sd = load_state_dict(dir + "/theirs.pt");
+  std::istringstream out(r.out);
+  std::string line;
+  size_t i = 0;
+  while (std::getline(out, line)) {
+    ASSERT_LT(i, sd.size()) << line;
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    EXPECT_EQ(sd[i].first, key);
+    const std::string rest = line.substr(key.size() + 1);
+    const double sum = std::stod(rest.substr(rest.rfind(' ') + 1));
+    EXPECT_NEAR(sd[i].second.to(torch::kDouble).sum().item<double>(), sum, 1e-6 * std::abs(sum) + 1e-6) << key;
+    ++i;
+  }
+  EXPECT_EQ(i, sd.size());
+  auto find = [&](const std::string& k) {
+    for (const auto& kv : sd)
+      if (kv.first == k) return kv.second;
+    ADD_FAILURE() << "no key " << k;
+    return torch::Tensor();
+  };
+  const auto base = torch::arange(24, torch::kFloat32).reshape({4, 6});
+  EXPECT_TRUE(torch::equal(find("base"), base));
+  EXPECT_TRUE(torch::equal(find("slice"), base.slice(1, 2, 4)));
+  EXPECT_TRUE(torch::equal(find("t"), base.t()));
+  EXPECT_TRUE(torch::equal(find("ints"), torch::arange(5, torch::kInt64) * 3));
+  EXPECT_EQ(find("scalar").dim(), 0);
+  EXPECT_EQ(find("scalar").scalar_type(), torch::kFloat64);
+  EXPECT_EQ(find("scalar").item<double>(), 2.5);
   std::filesystem::remove_all(dir);
 }
 
