@@ -2,6 +2,19 @@
 # Debian's (1.13.1, CPU) or, with `scripts/build.sh --torch pip`, PyPI's (2.x, CUDA).
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_INSTALL_PREFIX}")
+# TorchConfig finds its libraries with find_library(... PATHS <prefix>/lib), which looks in the
+# system folders first: with Debian's libtorch installed too, a pip torch's headers would be
+# linked with Debian's libtorch.so. build.sh puts the pip torch's own folder on
+# CMAKE_PREFIX_PATH; this check says so when that was not done.
+get_filename_component(_torch_lib_dir "${TORCH_LIBRARY}" DIRECTORY)
+get_filename_component(_torch_lib_dir "${_torch_lib_dir}" REALPATH)
+get_filename_component(_torch_prefix "${TORCH_INSTALL_PREFIX}" REALPATH)
+string(FIND "${_torch_lib_dir}/" "${_torch_prefix}/" _torch_lib_at)
+if(NOT _torch_lib_at EQUAL 0)  # Debian's is /usr/lib/<multiarch>, a pip torch's <prefix>/lib
+  message(FATAL_ERROR "LibTorch's headers come from ${TORCH_INSTALL_PREFIX} but its library from "
+                      "${TORCH_LIBRARY}: put ${TORCH_INSTALL_PREFIX} on CMAKE_PREFIX_PATH "
+                      "(scripts/build.sh --torch pip does)")
+endif()
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -54,7 +67,7 @@ endif()
 if(TARGET torch_cuda)
   set(BYTEFORMER_HAVE_CUDA ON)
   target_compile_definitions(byteformer_deps INTERFACE BYTEFORMER_WITH_CUDA)
-  message(STATUS "LibTorch has CUDA ${CUDA_VERSION}${CUDAToolkit_VERSION}: CUDA devices and c10d's NCCL enabled")
+  message(STATUS "LibTorch has CUDA (toolkit ${CUDAToolkit_VERSION}): CUDA devices and c10d's NCCL enabled")
 else()
   set(BYTEFORMER_HAVE_CUDA OFF)
 endif()
@@ -75,9 +88,13 @@ if(TORCH_CXX_FLAGS)
 endif()
 # oneDNN (Debian's libdnnl-dev: the oneDNN that Debian's LibTorch links) for the float32 linear
 # layers of the CPU inference paths (byteformer/model/fast_linear.h); without it they run on
-# ATen's addmm. Off for a LibTorch that carries its own oneDNN and OpenMP (pip wheels).
+# ATen's addmm. A pip LibTorch carries a oneDNN 3.x of its own, with its symbols hidden (`nm -D
+# libtorch_cpu.so` lists no dnnl_*), so Debian's 2.x is used beside it without a clash; its
+# headers are looked for in /usr/include first (the pip torch's folder, on CMAKE_PREFIX_PATH,
+# holds 3.x headers).
 option(BYTEFORMER_WITH_ONEDNN "Call oneDNN's matrix products in the CPU inference paths" ON)
 if(BYTEFORMER_WITH_ONEDNN)
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp PATHS /usr/include NO_DEFAULT_PATH)
   find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
   find_library(DNNL_LIBRARY dnnl)
   set(_dnnl_major "")

@@ -28,13 +28,16 @@ case "$torch" in
       exit 1
     fi
     if [ ! -f $dir/build.ninja ]; then
-      prefix=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
-      cuda=OFF
-      if "$py" -c 'import sys, torch; sys.exit(0 if torch.version.cuda else 1)' && command -v nvcc >/dev/null 2>&1; then
-        cuda=ON
+      # torch's CMake files, and torch itself so that <prefix>/lib finds its libraries before
+      # Debian's libtorch in the system folders.
+      prefix=$("$py" -c 'import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ";" + os.path.dirname(torch.__file__))')
+      # A CUDA torch needs the CUDA toolkit to configure against (its CMake files look for nvcc).
+      if "$py" -c 'import sys, torch; sys.exit(0 if torch.version.cuda else 1)' && ! command -v nvcc >/dev/null 2>&1; then
+        echo "build: the PyPI torch is built with CUDA $("$py" -c 'import torch; print(torch.version.cuda)'), but nvcc is not on PATH: install the CUDA toolkit (or put /usr/local/cuda/bin on PATH)" >&2
+        exit 1
       fi
       cmake -S . -B $dir -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-        -DBYTEFORMER_CUDA=$cuda -DBYTEFORMER_TEST_PYTHON="$py"
+        -DBYTEFORMER_TEST_PYTHON="$py"
     fi ;;
   *) echo "build: --torch $torch: expected debian or pip" >&2; exit 2 ;;
 esac

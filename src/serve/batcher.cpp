@@ -41,6 +41,31 @@ int64_t Batcher::queue_depth() const {
   return static_cast<int64_t>(queue_.size());
 }
 
+Batcher::Arrival Batcher::arrive() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++arriving_;
+  return Arrival(this);
+}
+
+Batcher::Arrival& Batcher::Arrival::operator=(Arrival&& other) noexcept {
+  if (this != &other) {
+    release();
+    batcher_ = other.batcher_;
+    other.batcher_ = nullptr;
+  }
+  return *this;
+}
+
+void Batcher::Arrival::release() {
+  if (!batcher_) return;
+  {
+    std::lock_guard<std::mutex> lock(batcher_->mutex_);
+    --batcher_->arriving_;
+  }
+  batcher_->wake_.notify_all();  // an open batch may have been waiting for this request
+  batcher_ = nullptr;
+}
+
 std::future<Classification> Batcher::submit(ModelInput input, bool raw) {
   Item item;
   item.input = std::move(input);
@@ -68,10 +93,12 @@ void Batcher::loop() {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      // The first request opens the batch; wait for more until it is full or the delay is up.
+      // The first request opens the batch; while more are on their way, wait for them until the
+      // batch is full or the delay is up.
       const auto deadline = queue_.front().queued + delay;
-      wake_.wait_until(lock, deadline,
-                       [&] { return stop_ || static_cast<int64_t>(queue_.size()) >= options_.max_batch_size; });
+      wake_.wait_until(lock, deadline, [&] {
+        return stop_ || arriving_ == 0 || static_cast<int64_t>(queue_.size()) >= options_.max_batch_size;
+      });
       if (stop_) return;
       while (!queue_.empty() && static_cast<int64_t>(batch.size()) < options_.max_batch_size) {
         batch.push_back(std::move(queue_.front()));

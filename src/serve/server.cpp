@@ -127,22 +127,26 @@ void Server::routes() {
   });
 
   // Queues prepared inputs and waits for their answers; a full queue is a 503.
-  auto classify_all = [this](std::vector<ModelInput> inputs, bool raw) {
+  // `arrival` (taken when the request came in) is released once every input is queued.
+  auto classify_all = [this](std::vector<ModelInput> inputs, bool raw, Batcher::Arrival& arrival) {
     std::vector<std::future<Classification>> futures;
     for (auto& in : inputs) {
       try {
         futures.push_back(batcher_->submit(std::move(in), raw));
       } catch (const QueueFull& e) {
+        arrival.release();
         for (auto& f : futures) f.wait();  // the queued ones still run; their answers are dropped
         throw RequestError(503, std::string("server busy: ") + e.what());
       }
     }
+    arrival.release();
     std::vector<Classification> out;
     for (auto& f : futures) out.push_back(f.get());
     return out;
   };
 
   svr.Post("/v1/classify", [this, classify_all](const httplib::Request& req, httplib::Response& res) {
+    Batcher::Arrival arrival = batcher_->arrive();
     const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
     const bool raw = bool_param(req, "raw");
     const double threshold = threshold_param(req);
@@ -157,7 +161,7 @@ void Server::routes() {
     }
     std::vector<ModelInput> one;
     one.push_back(std::move(in));
-    const Classification c = std::move(classify_all(std::move(one), raw).front());
+    const Classification c = std::move(classify_all(std::move(one), raw, arrival).front());
     reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
   });
 
@@ -221,6 +225,7 @@ void Server::routes() {
   svr.Post(R"(/v2/models/([^/]+)/infer)", [this, check_model, classify_all](const httplib::Request& req,
                                                                           httplib::Response& res) {
     check_model(req);
+    Batcher::Arrival arrival = batcher_->arrive();
     std::optional<std::string> header_length;
     if (req.has_header("Inference-Header-Content-Length"))
       header_length = req.get_header_value("Inference-Header-Content-Length");
@@ -233,7 +238,7 @@ void Server::routes() {
       inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
       if (!inputs.back().error.empty()) throw RequestError(422, inputs.back().error);
     }
-    const auto answers = classify_all(std::move(inputs), raw);
+    const auto answers = classify_all(std::move(inputs), raw, arrival);
     const int64_t classes = clf_.num_classes();
     json probs = json::array(), logits = json::array(), labels = json::array();
     for (const auto& c : answers) {

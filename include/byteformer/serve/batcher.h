@@ -1,6 +1,10 @@
 // Dynamic batching for the server (the request queue and batching loop kept apart from the
 // HTTP handlers, as llama.cpp's server does): requests queue, one thread forms batches of up to
-// max_batch_size, waiting at most max_queue_delay_ms for more after the first arrives. With
+// max_batch_size. A batch waits for more (at most max_queue_delay_ms after its first request)
+// only while another request is on its way (an Arrival: its body read, its input being
+// prepared); with none on the way it leaves at once, so a lone request never pays a delay
+// nobody could fill, and under load the requests that queue during one forward pass form the
+// next batch. With
 // masked numerics a row's answer does not depend on the rows batched with it; with corenet
 // numerics the model itself keeps rows of other lengths apart (inference.h).
 #pragma once
@@ -39,6 +43,26 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
+  /// A request on its way to submit(): while one is held, an open batch waits for it (at most
+  /// max_queue_delay_ms). Release it once the request's inputs are submitted (or it failed);
+  /// the destructor releases it too.
+  class Arrival {
+   public:
+    Arrival() = default;
+    Arrival(Arrival&& other) noexcept : batcher_(other.batcher_) { other.batcher_ = nullptr; }
+    Arrival& operator=(Arrival&& other) noexcept;
+    Arrival(const Arrival&) = delete;
+    Arrival& operator=(const Arrival&) = delete;
+    ~Arrival() { release(); }
+    void release();
+
+   private:
+    friend class Batcher;
+    explicit Arrival(Batcher* batcher) : batcher_(batcher) {}
+    Batcher* batcher_ = nullptr;
+  };
+  /// Marks a request as on its way (call it before preparing the request's input).
+  Arrival arrive();
   /// Queues one prepared input (Classifier::prepare); its answer comes through the future.
   std::future<Classification> submit(ModelInput input, bool raw);
   /// Starts the loop of a batcher made with start_paused (no effect otherwise).
@@ -61,6 +85,7 @@ class Batcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  int64_t arriving_ = 0;  // Arrivals held
   bool stop_ = false;
   bool started_ = false;
   std::thread thread_;
