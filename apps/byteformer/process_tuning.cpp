@@ -20,6 +20,8 @@ void tune_allocator(int argc, char** argv) {
   // serve too: a TIFF-224 request's byte embeddings are ~115 MB, which glibc would unmap after
   // every forward and page-fault back in on the next one.
   if (runs_forward(argc, argv)) keep_freed_memory();
+  // serve runs its forward passes on the batcher's thread, whose own arena would map them afresh.
+  if (argc >= 2 && !std::strcmp(argv[1], "serve")) one_heap_for_all_threads();
 }
 
 void prefer_passive_threads(int argc, char** argv) {

@@ -71,4 +71,6 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);  // keep up to 1 GiB of free heap top
 }
 
+void one_heap_for_all_threads() { mallopt(M_ARENA_MAX, 1); }
+
 }  // namespace byteformer

@@ -87,23 +87,29 @@ void Batcher::loop() {
   using clock = std::chrono::steady_clock;
   const auto delay = std::chrono::duration_cast<clock::duration>(
       std::chrono::duration<double, std::milli>(options_.max_queue_delay_ms));
+  // Under load (the last batch held more than one request, or left some queued) a batch waits
+  // the delay for the requests that are still in their clients' and the kernel's hands: the
+  // answers of a batch go out together, and their clients' next requests come back together.
+  bool loaded = false;
   for (;;) {
     std::vector<Item> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      // The first request opens the batch; while more are on their way, wait for them until the
-      // batch is full or the delay is up.
+      // The first request opens the batch; while more are on their way (or under load), wait
+      // for them until the batch is full or the delay is up.
       const auto deadline = queue_.front().queued + delay;
       wake_.wait_until(lock, deadline, [&] {
-        return stop_ || arriving_ == 0 || static_cast<int64_t>(queue_.size()) >= options_.max_batch_size;
+        return stop_ || (arriving_ == 0 && !loaded) ||
+               static_cast<int64_t>(queue_.size()) >= options_.max_batch_size;
       });
       if (stop_) return;
       while (!queue_.empty() && static_cast<int64_t>(batch.size()) < options_.max_batch_size) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      loaded = batch.size() > 1 || !queue_.empty();
       if (metrics_) metrics_->set_queue_depth(static_cast<int64_t>(queue_.size()));
     }
     const auto begin = clock::now();

@@ -103,6 +103,30 @@ TEST(Batcher, TheDelayBoundsTheWaitForARequestThatDoesNotCome) {
   EXPECT_EQ(batch_sizes(metrics2), "byteformer_batch_size_count 1; byteformer_batch_size_sum 2; ");
 }
 
+TEST(Batcher, UnderLoadTheNextBatchWaitsForRequestsNotYetArrived) {
+  const Classifier clf = open_fixture();
+  ServeMetrics metrics;
+  BatcherOptions o;
+  o.max_queue_delay_ms = 1e9;
+  o.max_batch_size = 2;
+  o.start_paused = true;
+  Batcher b(clf, o, &metrics);
+  auto a1 = b.submit(fixture_input(clf, "img0_32px.jpg"), true);
+  auto a2 = b.submit(fixture_input(clf, "img1_40px.png"), true);
+  b.start();  // a full batch of two: the batcher is under load now
+  ASSERT_EQ(a1.wait_for(kLongEnough), std::future_status::ready);
+  ASSERT_EQ(a2.wait_for(kLongEnough), std::future_status::ready);
+  // No Arrival is held, yet the next request waits for a second one (the delay is for ever) ...
+  auto a3 = b.submit(fixture_input(clf, "img2_48px.tiff"), true);
+  EXPECT_EQ(a3.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  auto a4 = b.submit(fixture_input(clf, "tone0.wav"), true);
+  ASSERT_EQ(a3.wait_for(kLongEnough), std::future_status::ready);
+  ASSERT_EQ(a4.wait_for(kLongEnough), std::future_status::ready);
+  EXPECT_TRUE(a3.get().ok());
+  EXPECT_TRUE(a4.get().ok());
+  EXPECT_EQ(batch_sizes(metrics), "byteformer_batch_size_count 2; byteformer_batch_size_sum 4; ");
+}
+
 TEST(Batcher, ArrivalsReleaseOnceWhenMovedOrDestroyed) {
   const Classifier clf = open_fixture();
   ServeMetrics metrics;

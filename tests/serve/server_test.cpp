@@ -5,6 +5,7 @@
 #include "byteformer/serve/server.h"
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -162,7 +163,8 @@ TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
         const size_t f = static_cast<size_t>(t + k) % files.size();
         auto res = c.Post("/v1/classify?raw=1", file_text(files[f]), "application/octet-stream");
         if (!res || res->status != 200) {
-          failures[static_cast<size_t>(t)] += "request failed; ";
+          failures[static_cast<size_t>(t)] +=
+              res ? fmt::format("HTTP {}: {}; ", res->status, res->body) : "no answer: " + httplib::to_string(res.error()) + "; ";
           continue;
         }
         const json j = json::parse(res->body);

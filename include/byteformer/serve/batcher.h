@@ -1,11 +1,11 @@
 // Dynamic batching for the server (the request queue and batching loop kept apart from the
 // HTTP handlers, as llama.cpp's server does): requests queue, one thread forms batches of up to
 // max_batch_size. A batch waits for more (at most max_queue_delay_ms after its first request)
-// only while another request is on its way (an Arrival: its body read, its input being
-// prepared); with none on the way it leaves at once, so a lone request never pays a delay
-// nobody could fill, and under load the requests that queue during one forward pass form the
-// next batch. With
-// masked numerics a row's answer does not depend on the rows batched with it; with corenet
+// while another request is on its way (an Arrival: its body read, its input being prepared) or
+// under load (the last batch held more than one request or left some queued: the clients of a
+// batch send their next requests together, still in the kernel's hands when the first is
+// queued); otherwise it leaves at once, so a lone client never pays a delay nobody could fill.
+// With masked numerics a row's answer does not depend on the rows batched with it; with corenet
 // numerics the model itself keeps rows of other lengths apart (inference.h).
 #pragma once
 #include <chrono>

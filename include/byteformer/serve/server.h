@@ -64,6 +64,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> run_called_{false};
+  int listen_socket_ = -1;  // the socket bind() listens on (its backlog raised from httplib's 5)
 };
 
 }  // namespace byteformer
