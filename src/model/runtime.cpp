@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <limits>
 #include <thread>
 
+#include <ATen/Version.h>  // at::show_config
 #include <torch/torch.h>
 
 namespace byteformer {
@@ -63,7 +65,13 @@ void reexec_with_passive_threads(char** argv) {
 
 std::string blas_description() {
   auto config = openblas_symbol<char* (*)()>("openblas_get_config");
-  return config != nullptr ? std::string(config()) : std::string();  // "OpenBLAS 0.3.21 ..."
+  if (config != nullptr) return config();  // "OpenBLAS 0.3.21 ..." (Debian's LibTorch calls libblas.so.3)
+  // A pip LibTorch links its BLAS in (MKL): its build settings name it.
+  const std::string settings = at::show_config();
+  const auto at = settings.find("BLAS_INFO=");
+  if (at == std::string::npos) return "";
+  const auto begin = at + std::strlen("BLAS_INFO=");
+  return "LibTorch's own (BLAS_INFO=" + settings.substr(begin, settings.find_first_of(",\n", begin) - begin) + ")";
 }
 
 void keep_freed_memory() {
