@@ -15,6 +15,12 @@ if(NOT _torch_lib_at EQUAL 0)  # Debian's is /usr/lib/<multiarch>, a pip torch's
                       "${TORCH_LIBRARY}: put ${TORCH_INSTALL_PREFIX} on CMAKE_PREFIX_PATH "
                       "(scripts/build.sh --torch pip does)")
 endif()
+# A pip LibTorch's libtorch.so exports copies of libstdc++'s std::filesystem functions, and
+# listed before libstdc++ it interposes them: std::filesystem::remove_all jumped to address 0.
+# libstdc++ first among each binary's libraries keeps the C++ runtime's own.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2)
+  add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
+endif()
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -89,10 +95,16 @@ endif()
 # oneDNN (Debian's libdnnl-dev: the oneDNN that Debian's LibTorch links) for the float32 linear
 # layers of the CPU inference paths (byteformer/model/fast_linear.h); without it they run on
 # ATen's addmm. A pip LibTorch carries a oneDNN 3.x of its own, with its symbols hidden (`nm -D
-# libtorch_cpu.so` lists no dnnl_*), so Debian's 2.x is used beside it without a clash; its
-# headers are looked for in /usr/include first (the pip torch's folder, on CMAKE_PREFIX_PATH,
-# holds 3.x headers).
-option(BYTEFORMER_WITH_ONEDNN "Call oneDNN's matrix products in the CPU inference paths" ON)
+# libtorch_cpu.so` lists no dnnl_*), so Debian's 2.x links beside it, but its primitives fail
+# at run time there ("could not execute a primitive": its OpenMP is the wheel's libgomp), so
+# the default is off with LibTorch 2.x (ATen's products then run on the wheel's oneDNN/MKL).
+# Its headers are looked for in /usr/include first (a pip torch's folder holds 3.x headers).
+if(Torch_VERSION VERSION_LESS 2)
+  set(_onednn_default ON)
+else()
+  set(_onednn_default OFF)
+endif()
+option(BYTEFORMER_WITH_ONEDNN "Call oneDNN's matrix products in the CPU inference paths" ${_onednn_default})
 if(BYTEFORMER_WITH_ONEDNN)
   find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp PATHS /usr/include NO_DEFAULT_PATH)
   find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
