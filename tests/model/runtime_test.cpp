@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "byteformer/model/runtime.h"
 
 namespace byteformer {
 namespace {
+
+// Debian's LibTorch 1.13 multiplies through the system's libblas.so.3 (OpenBLAS); a pip
+// LibTorch 2.x links MKL into itself, with no thread count of its own to set.
+constexpr bool kOpenBlas = TORCH_VERSION_MAJOR < 2;
 
 int openblas_threads() {
   auto get = reinterpret_cast<int (*)()>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
@@ -18,9 +23,11 @@ int openblas_threads() {
 TEST(Runtime, LibTorchMultipliesThroughOpenBlas) {
   // scripts/setup.sh selects OpenBLAS for Debian's libblas.so.3 alternative; the reference BLAS
   // would be 10-20x slower and export none of OpenBLAS's symbols.
-  // A pip LibTorch (2.x) links MKL into itself instead.
   const std::string blas = blas_description();
-  EXPECT_TRUE(blas.rfind("OpenBLAS", 0) == 0 || blas == "LibTorch's own (BLAS_INFO=mkl)") << blas;
+  if (kOpenBlas)
+    EXPECT_EQ(blas.rfind("OpenBLAS", 0), 0u) << blas;
+  else
+    EXPECT_EQ(blas, "LibTorch's own (BLAS_INFO=mkl)");
   auto a = torch::randn({64, 64}, torch::kDouble), b = torch::randn({64, 64}, torch::kDouble);
   EXPECT_TRUE(torch::allclose(torch::mm(a, b), (a.unsqueeze(2) * b.unsqueeze(0)).sum(1), 1e-12, 1e-12));
 }
@@ -29,11 +36,10 @@ TEST(Runtime, ThreadCountsOfLibTorchAndOpenBlasMoveTogether) {
   const int before = torch::get_num_threads();
   EXPECT_EQ(set_compute_threads(1), 1);
   EXPECT_EQ(torch::get_num_threads(), 1);
-  const bool openblas = openblas_threads() != -1;  // a pip LibTorch has no OpenBLAS to set
-  if (openblas) EXPECT_EQ(openblas_threads(), 1);
+  if (kOpenBlas) EXPECT_EQ(openblas_threads(), 1);
   EXPECT_EQ(set_compute_threads(2), 2);
   EXPECT_EQ(torch::get_num_threads(), 2);
-  if (openblas) EXPECT_EQ(openblas_threads(), 2);
+  if (kOpenBlas) EXPECT_EQ(openblas_threads(), 2);
   const int all = set_compute_threads(0);  // 0: every core
   EXPECT_GE(all, 1);
   EXPECT_EQ(torch::get_num_threads(), all);
