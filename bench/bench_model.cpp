@@ -2,11 +2,12 @@
 // (CoreNet-like: embedding then Conv1d) and fused token reduction measured in the same run,
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
-//   build/bench/bench_model [--threads T] [--quick] [--default-allocator]
+//   build/bench/bench_model [--threads T] [--quick] [--default-allocator] [--device cuda[:N]]
 //                           [--profile tiff|jpeg|tiff-train|jpeg-train [--reps N | --trace FILE.json]
 //                            [--no-first-block-lookup]]
 //
-// --profile runs only the fused eval forward (or, with -train, the train step) of one workload
+// --device cuda runs the four workloads (TIFF-224 and JPEG k=4, eval and train step, batch 4) on
+// a GPU, float32 and bf16 autocast (scripts/gpu_check.sh). --profile runs only the fused eval forward (or, with -train, the train step) of one workload
 // (batch 4) N times and prints its samples/s: a target for `perf record`; with --trace it writes
 // LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
 // per operator). --no-first-block-lookup computes the first block's qkv by its product (the
@@ -25,6 +26,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "byteformer/model/byteformer.h"
+#include "byteformer/model/device.h"
 #include "byteformer/model/fast_linear.h"
 #include "byteformer/model/runtime.h"
 #include "byteformer/train/autocast.h"
@@ -63,14 +65,20 @@ struct Result {
   std::map<std::string, double> stage_seconds;
 };
 
+// Waits for the device's queued work (a host copy of one value); nothing on the CPU.
+void sync(const torch::Tensor& t) {
+  if (t.device().is_cuda()) t.flatten()[0].item<double>();
+}
+
 Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false) {
-  byteformer::AutocastGuard autocast(bf16);  // CPU bf16 autocast, as `eval --mixed-precision`
+  const torch::Device device = byteformer::module_device(*model);
+  byteformer::AutocastGuard autocast(bf16, device.type());  // bf16 autocast, as `eval --mixed-precision`
   model->eval();
   model->set_fused_token_reduction(fused);
-  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong);
+  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
   Result r;
   c10::InferenceMode guard;
-  model->forward(x);  // warm-up (and the inference table)
+  sync(model->forward(x));  // warm-up (and the inference table)
   auto last = Clock::now();
   model->set_stage_observer([&](const std::string& stage) {
     r.stage_seconds[stage] += seconds_since(last);
@@ -79,7 +87,7 @@ Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, b
   auto t = Clock::now();
   for (int i = 0; i < reps; ++i) {
     last = Clock::now();
-    model->forward(x);
+    sync(model->forward(x));
   }
   r.samples_per_s = batch * reps / seconds_since(t);
   model->set_stage_observer(nullptr);
@@ -87,16 +95,23 @@ Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, b
   return r;
 }
 
-double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused) {
+double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false) {
+  const torch::Device device = byteformer::module_device(*model);
   model->train();
   model->set_fused_token_reduction(fused);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.05));
-  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong);
-  auto y = torch::randint(0, 1000, {batch}, torch::kLong);
+  auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
+  auto y = torch::randint(0, 1000, {batch}, torch::kLong).to(device);
   auto step = [&] {
     opt.zero_grad();
-    torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+    torch::Tensor loss;
+    {
+      byteformer::AutocastGuard autocast(bf16, device.type());  // as common.mixed_precision
+      loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    }
+    loss.backward();
     opt.step();
+    sync(model->parameters().front());
   };
   step();
   auto t = Clock::now();
@@ -143,6 +158,7 @@ int main(int argc, char** argv) {
   int profile_reps = 3;
   std::string trace;
   bool first_block_lookup = true;
+  std::string device_spec = "cpu";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--no-first-block-lookup")) first_block_lookup = false;
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -151,10 +167,46 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) profile = argv[++i];
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) profile_reps = std::atoi(argv[++i]);
     if (!std::strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
+    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device_spec = argv[++i];
   }
   set_compute_threads(threads);
   if (!default_allocator) keep_freed_memory();  // as `byteformer train` and `eval` do
   torch::manual_seed(0);
+  if (device_spec != "cpu") {
+    // The four workloads on a GPU, float32 (TF32 off, as the CUDA tests) and bf16 autocast, beside
+    // CoreNet's figures on this CPU; bench/torch_byteformer.py times the same model in PyTorch.
+    torch::Device device(torch::kCPU);
+    try {
+      device = byteformer::resolve_device(device_spec);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "bench_model: {}\n", e.what());
+      return 2;
+    }
+    at::globalContext().setAllowTF32CuBLAS(false);
+    const int r = quick ? 2 : std::max(profile_reps, 5);
+    fmt::print("byteformer bench_model on {}: LibTorch {}, batch 4, {} reps\n", byteformer::device_name(device),
+               TORCH_VERSION, r);
+    ByteFormer tiff_model(workload(32)), jpeg_model(workload(4));
+    tiff_model->to(device);
+    jpeg_model->to(device);
+    struct Row {
+      const char* name;
+      ByteFormer* model;
+      int64_t bytes;
+      bool train;
+    };
+    for (const Row& w : {Row{"eval forward, TIFF 224 (150,702 B), k=32, w=128", &tiff_model, 150702, false},
+                         Row{"eval forward, 48,564 B JPEG, k=4, w=128", &jpeg_model, 48564, false},
+                         Row{"train step (fwd+bwd+AdamW), TIFF 224, k=32", &tiff_model, 150702, true},
+                         Row{"train step, 48,564 B JPEG, k=4", &jpeg_model, 48564, true}}) {
+      double rate[2];
+      for (const bool bf16 : {false, true})
+        rate[bf16] = w.train ? train_step(*w.model, 4, w.bytes, r, true, bf16)
+                             : eval_forward(*w.model, 4, w.bytes, r, true, bf16).samples_per_s;
+      fmt::print("{:<52} fp32 {:>8.2f}/s  bf16 {:>8.2f}/s\n", w.name, rate[0], rate[1]);
+    }
+    return 0;
+  }
   if (!profile.empty()) {
     if (profile != "tiff" && profile != "jpeg" && profile != "tiff-train" && profile != "jpeg-train") {
       fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-train or jpeg-train\n", profile);

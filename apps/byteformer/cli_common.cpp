@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "byteformer/classify/classifier.h"
+#include "byteformer/model/device.h"
 #include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
@@ -37,6 +38,18 @@ CLI::Validator existing_file() {
       "FILE");
 }
 
+CLI::Validator device_spelling() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text == "cpu" || text == "cuda" || text == "gpu" || text == "auto") return "";
+        if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() <= 8 &&
+            text.find_first_not_of("0123456789", 5) == std::string::npos)
+          return "";
+        return "expected cpu, cuda, cuda:N or auto, got '" + text + "'";
+      },
+      "DEVICE");
+}
+
 CLI::Validator positive_int() { return int_at_least(1, "a positive integer", "POSITIVE"); }
 CLI::Validator non_negative_int() { return int_at_least(0, "an integer >= 0", "NONNEGATIVE"); }
 
@@ -45,7 +58,7 @@ void ModelFlags::check_source() const {
     throw CLI::RequiredError("--config (or --model RUN_DIR): the model to use");
 }
 
-ModelSpec ModelFlags::spec() const {
+ModelSpec ModelFlags::spec(int64_t local_rank) const {
   ModelSpec s;
   s.config_path = config;
   if (!run_dir.empty()) {
@@ -59,6 +72,7 @@ ModelSpec ModelFlags::spec() const {
   s.require_weights = weights_required;
   if (!numerics.empty()) s.numerics = parse_numerics(numerics);
   s.labels_path = labels;
+  s.device = resolve_device(device, local_rank);
   return s;
 }
 
@@ -88,6 +102,10 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
   cmd->add_option("--threads", f.threads, "Intra-op threads (0: all cores)")
       ->check(non_negative_int())
       ->default_str("0 (all cores)");
+  cmd->add_option("--device", f.device,
+                  "cpu | cuda | cuda:N | auto (CoreNet's rule: CUDA when a GPU is visible, else the CPU)")
+      ->check(device_spelling())
+      ->capture_default_str();
 }
 
 void apply_threads(int threads) { set_compute_threads(threads); }

@@ -20,11 +20,13 @@ struct ModelFlags {
   std::string labels;
   std::string run_dir;  // --model RUN_DIR (commands that take a run folder)
   int threads = 0;
+  std::string device = "auto";  // --device cpu|cuda|cuda:N|gpu|auto
   /// Set by add_model_flags(weights=true): the command refuses to run without weights.
   bool weights_required = false;
 
   /// The model to load; a run folder gives its config and best weights (find_run_folder).
-  ModelSpec spec() const;
+  /// The device is resolved here (resolve_device; `local_rank` picks a worker's GPU).
+  ModelSpec spec(int64_t local_rank = 0) const;
   /// With a run folder allowed: throws CLI::RequiredError unless --config or --model is given.
   void check_source() const;
 };
@@ -32,7 +34,8 @@ struct ModelFlags {
 /// --config/--common.config-file, --override, --common.override-kwargs; with `weights`, also
 /// --weights/--model.classification.pretrained (required, from the flag or the config's key),
 /// --numerics, --labels; with `run_dir`, also --model RUN_DIR in place of --config and --weights
-/// (then --config is not required: call check_source); always --threads (0 = all cores).
+/// (then --config is not required: call check_source); always --threads (0 = all cores) and
+/// --device.
 void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights, bool run_dir = false);
 
 /// Sets LibTorch's intra-op threads (0 = all cores; Debian's LibTorch starts with 1).
@@ -44,5 +47,7 @@ CLI::Validator positive_int();
 /// An existing file that is not a directory: "PATH: is a directory, expected a file".
 CLI::Validator existing_file();
 CLI::Validator non_negative_int();
+/// --device: cpu, cuda, gpu, cuda:N or auto (whether that device exists is resolve_device's check).
+CLI::Validator device_spelling();
 
 }  // namespace byteformer::cli

@@ -13,6 +13,7 @@
 #include "byteformer/io/checkpoint.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/config_schema.h"
+#include "byteformer/model/device.h"
 #include "byteformer/train/evaluator.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -42,7 +43,7 @@ void add_eval_command(CLI::App& app) {
       ->check(positive_int())
       ->default_str("dataset.eval_batch_size0");
   cmd->add_flag("--mixed-precision", args->mixed_precision,
-                "Forward under CPU bf16 autocast (also when the config sets common.mixed_precision)");
+                "Forward under bf16 autocast on the model's device (also when the config sets common.mixed_precision)");
   cmd->callback([args] {
     apply_threads(args->model.threads);
     args->model.check_source();
@@ -105,6 +106,7 @@ void add_eval_command(CLI::App& app) {
       j["mean_tokens"] = r.mean_tokens;
       j["numerics"] = to_string(loaded.model->options().numerics);
       j["weights"] = display_name(weights);
+      j["device"] = device_name(module_device(*loaded.model));
       std::cout << j.dump() << "\n";
       return;
     }

@@ -180,7 +180,7 @@ void add_predict_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_flag("--mixed-precision", args->mixed_precision,
-                "Forward under CPU bf16 autocast (as eval --mixed-precision; float32 by default)");
+                "Forward under bf16 autocast on the model's device (as eval --mixed-precision; float32 by default)");
   cmd->add_flag("--raw", args->raw,
                 "Feed each file's bytes as they are (no decoding, no privacy transforms; with no decoding step in the "
                 "config, only its privacy transforms run)");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
@@ -62,6 +63,7 @@ void add_train_command(CLI::App& app) {
     Config config = load_config(args->model.config, args->model.spec().overrides);
     if (args->dry_run) {
       std::cout << check_training_config(config);
+      std::cout << "device: " << device_name(resolve_device(args->model.device, env ? env->local_rank : 0)) << "\n";
       auto env_or = [](const char* name) {
         const char* v = std::getenv(name);
         return v != nullptr ? std::string(v) : std::string("(unset)");
@@ -70,7 +72,8 @@ void add_train_command(CLI::App& app) {
                                torch::get_num_threads(), env_or("OMP_WAIT_POLICY"), env_or("OPENBLAS_THREAD_TIMEOUT"));
       return;
     }
-    const TrainerOptions options = TrainerOptions::from_config(config);
+    TrainerOptions options = TrainerOptions::from_config(config);
+    options.device = resolve_device(args->model.device, env ? env->local_rank : 0);
     std::unique_ptr<DistributedContext> dist;
     if (distributed) {
       DistributedOptions dopt = DistributedOptions::from_environment();

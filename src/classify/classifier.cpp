@@ -146,7 +146,7 @@ std::vector<Classification> Classifier::classify_prepared(const std::vector<Mode
   std::vector<Prediction> preds;
   {
     std::lock_guard<std::mutex> lock(*forward_mutex_);
-    AutocastGuard autocast(options_.mixed_precision);
+    AutocastGuard autocast(options_.mixed_precision, options_.model.device.type());
     preds = classify_inputs(loaded_->model, inputs, options_.max_batch_size, num_classes(), loaded_->labels);
   }
   const std::string input = input_description(raw);

@@ -30,6 +30,7 @@ std::vector<KeySpec> build_schema() {
       {"common.resume", K::kString},
       {"common.mixed_precision", K::kBool},
       {"common.mixed_precision_dtype", K::kString, true, {"float16", "bfloat16"}},
+      {"common.disable_tf32", K::kBool},
       {"common.accum_freq", K::kInt},
       {"common.accum_after_epoch", K::kInt},
       {"common.grad_clip", K::kFloat},

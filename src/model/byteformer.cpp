@@ -174,8 +174,9 @@ torch::Tensor ByteFormerImpl::reduction_table() {
 
 torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::Tensor* rows_out) {
   // Runs in the parameters' precision even under autocast: it is gathers and sums (and
-  // embedding_bag has no bfloat16 kernel in LibTorch 1.13).
-  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+  // embedding_bag has no bfloat16 kernel in LibTorch 1.13), on the CPU and on CUDA.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(
+      c10::DispatchKeySet({c10::DispatchKey::AutocastCPU, c10::DispatchKey::AutocastCUDA}));
   if (!token_reduction_net) return embeddings(idx);  // (B, L, C)
   const auto& o = options_;
   const int64_t k = o.conv_kernel_size, s = o.conv_stride(), V = o.vocab_size, C = o.embed_dim;

@@ -1,5 +1,7 @@
 #include "byteformer/model/model_loader.h"
 
+#include "byteformer/model/device.h"
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -97,6 +99,10 @@ LoadedModel load_model(const ModelSpec& spec) {
   }
   m.model = ByteFormer(options);
   if (!weights.empty()) m.model->load_state_dict(load_state_dict(weights), weights);
+  if (!spec.device.is_cpu()) {
+    configure_cuda_matmul(m.config, spec.device);
+    m.model->to(spec.device);
+  }
   if (!spec.labels_path.empty()) {
     m.labels = read_labels_file(spec.labels_path);
   } else if (sidecar) {

@@ -11,28 +11,53 @@ namespace byteformer {
 #define BF_AUTOCAST_NEW_API 0
 #endif
 
+namespace {
+
+bool is_enabled(c10::DeviceType device) {
+#if BF_AUTOCAST_NEW_API
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+void set_enabled(c10::DeviceType device, bool on) {
+#if BF_AUTOCAST_NEW_API
+  at::autocast::set_autocast_enabled(device, on);
+#else
+  if (device == c10::DeviceType::CUDA)
+    at::autocast::set_enabled(on);
+  else
+    at::autocast::set_cpu_enabled(on);
+#endif
+}
+
+void set_bf16(c10::DeviceType device) {
+#if BF_AUTOCAST_NEW_API
+  at::autocast::set_autocast_dtype(device, at::kBFloat16);
+#else
+  if (device == c10::DeviceType::CUDA)
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  else
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+#endif
+}
+
+}  // namespace
+
 bool cpu_autocast_available() { return true; }
 
-AutocastGuard::AutocastGuard(bool enabled) : enabled_(enabled) {
+AutocastGuard::AutocastGuard(bool enabled, c10::DeviceType device)
+    : enabled_(enabled && (device == c10::DeviceType::CPU || device == c10::DeviceType::CUDA)), device_(device) {
   if (!enabled_) return;
-#if BF_AUTOCAST_NEW_API
-  previous_ = at::autocast::is_autocast_enabled(at::kCPU);
-  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCPU, true);
-#else
-  previous_ = at::autocast::is_cpu_enabled();
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  at::autocast::set_cpu_enabled(true);
-#endif
+  previous_ = is_enabled(device_);
+  set_bf16(device_);
+  set_enabled(device_, true);
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!enabled_) return;
-#if BF_AUTOCAST_NEW_API
-  at::autocast::set_autocast_enabled(at::kCPU, previous_);
-#else
-  at::autocast::set_cpu_enabled(previous_);
-#endif
+  set_enabled(device_, previous_);
   at::autocast::clear_cache();
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "byteformer/model/device.h"
+
 namespace byteformer {
 
 ModelEma::ModelEma(const ByteFormer& model, double momentum) : momentum_(momentum) {
@@ -9,6 +11,7 @@ ModelEma::ModelEma(const ByteFormer& model, double momentum) : momentum_(momentu
   ema_ = ByteFormer(model->options());
   torch::NoGradGuard no_grad;
   ema_->load_state_dict(model->state_dict(), "model");
+  ema_->to(module_device(*model));
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   ema_->eval();
 }

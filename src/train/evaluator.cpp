@@ -1,5 +1,6 @@
 #include "byteformer/train/evaluator.h"
 
+#include "byteformer/model/device.h"
 #include "byteformer/train/autocast.h"
 #include "byteformer/train/progress.h"
 
@@ -10,6 +11,7 @@ EvalResult evaluate(ByteFormer& model, DataLoader& loader, std::vector<std::vect
   EvalResult r;
   r.confusion = ConfusionMatrix(model->options().n_classes);
   const bool was_training = model->is_training();
+  const torch::Device device = module_device(*model);
   model->eval();
   const int64_t total = static_cast<int64_t>(batches.size());
   loader.start(std::move(batches), /*epoch=*/0);
@@ -31,10 +33,10 @@ EvalResult evaluate(ByteFormer& model, DataLoader& loader, std::vector<std::vect
       }
       torch::Tensor logits;  // (B, K)
       {
-        AutocastGuard autocast(options.mixed_precision);
-        logits = model->forward(batch->bytes);
+        AutocastGuard autocast(options.mixed_precision, device.type());
+        logits = model->forward(batch->bytes.to(device));
       }
-      logits = logits.to(torch::kFloat32);
+      logits = logits.to(torch::kCPU, torch::kFloat32);
       const double loss = classification_loss(logits, batch->labels, torch::Tensor(), 0.0).item<double>();
       r.metrics.add(logits, batch->labels, loss);
       r.confusion.add(logits, batch->labels);

@@ -14,6 +14,7 @@
 #include "byteformer/data/sampler.h"
 #include "byteformer/io/checkpoint.h"
 #include "byteformer/io/config_schema.h"
+#include "byteformer/model/device.h"
 #include "byteformer/model/model_loader.h"
 #include "byteformer/train/autocast.h"
 #include "byteformer/train/ema.h"
@@ -178,17 +179,20 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
 
   torch::manual_seed(s.opt.seed);
   s.model = ByteFormer(model_options);
+  configure_cuda_matmul(s.config, s.opt.device);
+  s.model->to(s.opt.device);
   s.model->train();
   if (s.opt.mixed_precision) {
     // Probe one forward/backward under bf16 autocast; where this LibTorch or the model cannot
     // run it, train in float32 rather than fail hours into a run.
     try {
       const int64_t L = std::max<int64_t>(model_options.conv_kernel_size, 1) * 4;
-      const auto probe = torch::arange(2 * L, torch::kInt64).remainder(256).view({2, L});  // (2, L), no RNG draw
+      const auto probe =
+          torch::arange(2 * L, torch::kInt64).remainder(256).view({2, L}).to(s.opt.device);  // (2, L), no RNG draw
       s.model->eval();
       torch::Tensor out;
       {
-        AutocastGuard autocast(true);
+        AutocastGuard autocast(true, s.opt.device.type());
         out = s.model->forward(probe);
       }
       out.to(torch::kFloat32).sum().backward();
@@ -207,12 +211,13 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
   s.optimizer = make_adamw(*s.model, OptimizerOptions::from_config(s.config));
   s.schedule = std::make_unique<CosineSchedule>(CosineScheduleOptions::from_config(s.config));
   s.say(fmt::format("model: ByteFormer {} C={} layers={} classes={} params={} numerics={}; batch {} x accum {} x {} "
-                    "rank(s) = {}{}",
+                    "rank(s) = {}{}{}",
                     model_options.mode, model_options.embed_dim, model_options.num_layers, n_classes,
                     s.model->parameter_count(), to_string(model_options.numerics), s.opt.train_batch_size,
                     s.opt.accum_freq, s.hooks.world_size,
                     s.opt.train_batch_size * s.opt.accum_freq * s.hooks.world_size,
-                    s.opt.mixed_precision ? "; mixed precision: bf16 autocast" : ""));
+                    s.opt.mixed_precision ? "; mixed precision: bf16 autocast" : "",
+                    s.opt.device.is_cpu() ? "" : "; device " + device_name(s.opt.device)));
 }
 
 Trainer::~Trainer() = default;
@@ -283,16 +288,17 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
       if (batch->size() > 0) {
         torch::Tensor logits, loss;
         {
-          AutocastGuard autocast(s.opt.mixed_precision);
-          logits = s.model->forward(batch->bytes);  // (B, K)
-          loss = classification_loss(logits, batch->labels, batch->soft_targets, s.opt.label_smoothing);
+          AutocastGuard autocast(s.opt.mixed_precision, s.opt.device.type());
+          logits = s.model->forward(batch->bytes.to(s.opt.device));  // (B, K)
+          const auto soft = batch->soft_targets.defined() ? batch->soft_targets.to(s.opt.device) : torch::Tensor();
+          loss = classification_loss(logits, batch->labels.to(s.opt.device), soft, s.opt.label_smoothing);
         }
         const double loss_value = loss.item<double>();
         if (!std::isfinite(loss_value))
           throw std::runtime_error(fmt::format("training diverged: loss {} at epoch {} batch {}", loss_value, epoch, b));
         loss.backward();  // CoreNet sums (does not average) the accumulated micro-batch gradients
         window_has_grad = true;
-        c.epoch_metrics.add(logits.detach().to(torch::kFloat32), batch->labels, loss_value);
+        c.epoch_metrics.add(logits.detach().to(torch::kCPU, torch::kFloat32), batch->labels, loss_value);
       }
       c.batch_in_epoch = b + 1;
       if ((b + 1) % accum == 0) {

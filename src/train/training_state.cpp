@@ -1,5 +1,7 @@
 #include "byteformer/train/training_state.h"
 
+#include "byteformer/model/device.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
@@ -21,7 +23,7 @@ torch::Tensor bytes_tensor(const std::vector<uint8_t>& bytes) {
 }
 
 std::vector<uint8_t> tensor_bytes(const torch::Tensor& t) {
-  const auto c = t.contiguous();
+  const auto c = t.to(torch::kCPU).contiguous();
   return std::vector<uint8_t>(c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel());
 }
 
@@ -63,7 +65,7 @@ TrainingCounters load_training_state(const std::string& path, ByteFormer& model,
                                      torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, module_device(*model));  // optimizer state onto the model's device
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("training state {}: cannot read: {}", path, e.what()));
   }
@@ -108,7 +110,7 @@ TrainingCounters load_training_state(const std::string& path, ByteFormer& model,
   archive.read("rng", rng);
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(rng);
+  gen.set_state(rng.to(torch::kCPU));
   return c;
 }
 

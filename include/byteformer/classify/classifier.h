@@ -46,8 +46,8 @@ struct ClassifierOptions {
   ModelSpec model;
   int64_t top_k = 5;             // classes in Classification::top
   int64_t max_batch_size = 8;    // rows per forward pass in classify_batch
-  /// Forward under CPU bf16 autocast (eval's --mixed-precision). Off by default: CoreNet's
-  /// numbers are float32.
+  /// Forward under bf16 autocast on the model's device (eval's --mixed-precision). Off by
+  /// default: CoreNet's numbers are float32. The device is `model.device` (--device).
   bool mixed_precision = false;
 };
 

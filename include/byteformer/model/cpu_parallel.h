@@ -4,6 +4,7 @@
 #include <ATen/ThreadLocalState.h>
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 
@@ -11,10 +12,19 @@
 
 namespace byteformer {
 
+/// Whether CPU autocast is on in this thread (the ATen call changed in LibTorch 2.4).
+inline bool cpu_autocast_enabled() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(at::kCPU);
+#else
+  return at::autocast::is_cpu_enabled();
+#endif
+}
+
 /// A float32/float64 CPU tensor outside autocast: the case the model's CPU fast paths handle
 /// (window_attention.h and the chunked FFN without autograd, attention_core.h with it).
 inline bool cpu_float_outside_autocast(const torch::Tensor& t) {
-  return !at::autocast::is_cpu_enabled() && t.device().is_cpu() &&
+  return !cpu_autocast_enabled() && t.device().is_cpu() &&
          (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
 }
 

@@ -19,6 +19,8 @@ struct ModelSpec {
   /// predict / eval: refuse to build a randomly initialised model when no weights are named
   /// (neither `weights` nor the config's `model.classification.pretrained`).
   bool require_weights = false;
+  /// Where the model runs (--device, resolved by resolve_device): weights load there.
+  torch::Device device{torch::kCPU};
 };
 
 struct LoadedModel {

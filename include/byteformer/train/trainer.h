@@ -49,6 +49,9 @@ struct TrainerOptions {
   bool length_bucketing = false;
   int64_t max_epochs = 1;
   std::optional<int64_t> max_iterations;  // scheduler.max_iterations, when set
+  /// Where the model trains: the command line's --device (not a config key), resolved by
+  /// resolve_device. from_config leaves the CPU.
+  torch::Device device{torch::kCPU};
 
   static TrainerOptions from_config(const Config& config);
 };

@@ -1,0 +1,58 @@
+#include "byteformer/model/device.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace byteformer {
+
+int64_t cuda_device_count() { return static_cast<int64_t>(torch::cuda::device_count()); }
+
+torch::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& flag) {
+  const int64_t count = cuda_device_count();
+  auto cuda = [&](int64_t index, bool explicit_index) {
+    if (count == 0)
+      throw std::invalid_argument(fmt::format(
+          "{} {}: no CUDA device here ({}); use --device cpu", flag, spec,
+          torch::cuda::is_available() ? "none visible"
+                                      : "this LibTorch has no CUDA or sees no GPU; Debian's libtorch-dev is CPU "
+                                        "only, scripts/build.sh --torch pip builds with CUDA"));
+    if (index >= count)
+      throw std::invalid_argument(fmt::format("{} {}: CUDA device {} requested{}, but {} visible", flag, spec, index,
+                                              explicit_index ? "" : " (LOCAL_RANK)", count));
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  };
+  if (spec == "cpu") return torch::Device(torch::kCPU);
+  if (spec == "auto") return count > 0 ? cuda(local_rank % count, false) : torch::Device(torch::kCPU);
+  if (spec == "cuda" || spec == "gpu") return cuda(local_rank, false);
+  if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 8) {
+    int64_t index = 0;
+    for (size_t i = 5; i < spec.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(spec[i]))) {
+        index = -1;
+        break;
+      }
+      index = index * 10 + (spec[i] - '0');
+    }
+    if (index >= 0) return cuda(index, true);
+  }
+  throw std::invalid_argument(fmt::format("{} {}: expected cpu, cuda, cuda:N or auto", flag, spec));
+}
+
+void configure_cuda_matmul(const Config& config, const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  at::globalContext().setAllowTF32CuBLAS(!config.get_bool("common.disable_tf32", false));
+}
+
+std::string device_name(const torch::Device& device) {
+  if (device.is_cpu()) return "cpu";
+  return fmt::format("cuda:{}", device.has_index() ? static_cast<int>(device.index()) : 0);
+}
+
+torch::Device module_device(const torch::nn::Module& module) {
+  const auto params = module.parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+}  // namespace byteformer
