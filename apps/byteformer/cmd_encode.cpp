@@ -15,6 +15,7 @@
 
 #include "byteformer/codec/audio_decoder.h"
 #include "byteformer/codec/codec.h"
+#include "byteformer/io/file.h"
 #include "byteformer/transforms/privacy.h"
 #include "byteformer/transforms/rng.h"
 #include "cli_common.h"
@@ -32,12 +33,6 @@ struct EncodeFlags {
   int sample_rate = 0;
   bool sample_rate_given = false;
 };
-
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("encode: cannot open '{}' for reading", path));
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (path == "-") {  // stdout, for pipes

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "byteformer/io/checkpoint.h"
+#include "byteformer/io/file.h"
 #include "commands.h"
 #include "report_html.h"
 
@@ -27,9 +29,8 @@ struct ReportFlags {
 };
 
 std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("report: cannot open '" + path + "'");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::vector<uint8_t> bytes = read_file(path);
+  return {bytes.begin(), bytes.end()};
 }
 
 void run_report(const ReportFlags& f) {
@@ -71,13 +72,7 @@ void run_report(const ReportFlags& f) {
   }
   const std::string html = report::render_report_html(in);
   if (fs::path(f.out).has_parent_path()) fs::create_directories(fs::path(f.out).parent_path());
-  const std::string tmp = f.out + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << html;
-    if (!out) throw std::runtime_error("report: failed writing '" + tmp + "'");
-  }
-  fs::rename(tmp, f.out);
+  write_file_atomic(f.out, html.data(), html.size());
   std::cerr << "report: " << in.metrics.epochs.size() << " epochs"
             << (in.has_confusion ? ", confusion matrix" : "") << "\n";
   std::cout << fs::absolute(f.out).string() << "\n";

@@ -36,6 +36,12 @@ typedef struct byteformer_result byteformer_result;
 BYTEFORMER_C_API byteformer_classifier* byteformer_open_run(const char* run_dir);
 /* A CoreNet YAML config and a weights file (.pt); NULL on error. */
 BYTEFORMER_C_API byteformer_classifier* byteformer_open(const char* config_path, const char* weights_path);
+/* The same, with the model on `device`: "cpu" (what the two above use), "cuda", "cuda:N" or
+   "auto" (a GPU when this build sees one, else the CPU). NULL on error, an unknown or missing
+   device among them (byteformer_last_error says which). */
+BYTEFORMER_C_API byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* device);
+BYTEFORMER_C_API byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path,
+                                                           const char* device);
 BYTEFORMER_C_API void byteformer_close(byteformer_classifier* clf);
 
 /* Number of classes; the name of class i (NULL when out of range; valid until close). */

@@ -14,6 +14,7 @@
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/model/build_info.h"
+#include "byteformer/model/device.h"
 
 struct byteformer_classifier {
   byteformer::Classifier clf;
@@ -42,35 +43,45 @@ auto guarded(F&& f, decltype(f()) on_error) noexcept -> decltype(f()) {
   return on_error;
 }
 
-byteformer_classifier* open_with(byteformer::ClassifierOptions options) {
+byteformer_classifier* open_with(byteformer::ClassifierOptions options, const std::string& device) {
   options.top_k = std::numeric_limits<int64_t>::max();  // results rank every class
-  return guarded([&]() -> byteformer_classifier* { return new byteformer_classifier{byteformer::Classifier::open(options)}; },
-                 nullptr);
+  return guarded(
+      [&]() -> byteformer_classifier* {
+        options.model.device = byteformer::resolve_device(device, /*local_rank=*/0, "device");
+        return new byteformer_classifier{byteformer::Classifier::open(options)};
+      },
+      nullptr);
 }
 
 }  // namespace
 
 extern "C" {
 
-byteformer_classifier* byteformer_open_run(const char* run_dir) {
-  if (!run_dir) {
-    set_error("byteformer_open_run: run_dir is NULL");
+byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* device) {
+  if (!run_dir || !device) {
+    set_error("byteformer_open_run: run_dir and device must not be NULL");
     return nullptr;
   }
   byteformer::ClassifierOptions options;
   options.run_dir = run_dir;
-  return open_with(options);
+  return open_with(options, device);
 }
 
-byteformer_classifier* byteformer_open(const char* config_path, const char* weights_path) {
-  if (!config_path || !weights_path) {
-    set_error("byteformer_open: config_path and weights_path must not be NULL");
+byteformer_classifier* byteformer_open_run(const char* run_dir) { return byteformer_open_run_on(run_dir, "cpu"); }
+
+byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path, const char* device) {
+  if (!config_path || !weights_path || !device) {
+    set_error("byteformer_open: config_path, weights_path and device must not be NULL");
     return nullptr;
   }
   byteformer::ClassifierOptions options;
   options.model.config_path = config_path;
   options.model.weights = weights_path;
-  return open_with(options);
+  return open_with(options, device);
+}
+
+byteformer_classifier* byteformer_open(const char* config_path, const char* weights_path) {
+  return byteformer_open_on(config_path, weights_path, "cpu");
 }
 
 void byteformer_close(byteformer_classifier* clf) { delete clf; }

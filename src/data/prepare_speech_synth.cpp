@@ -20,6 +20,7 @@
 #include "byteformer/codec/audio_decoder.h"
 #include "byteformer/codec/wav_codec.h"
 #include "byteformer/data/speech_commands.h"
+#include "byteformer/io/file.h"
 #include "data/subprocess.h"
 
 namespace byteformer {
@@ -114,24 +115,11 @@ std::string espeak_version(const std::string& espeak) {
   }
 }
 
-void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw std::runtime_error(fmt::format("data speech-synth: cannot open '{}' for writing", tmp.string()));
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error(fmt::format("data speech-synth: failed writing '{}'", tmp.string()));
-  }
-  fs::rename(tmp, path);
-}
+void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) { write_file_replace(path.string(), bytes); }
 
 void write_text(const fs::path& path, const std::string& text) { write_bytes(path, {text.begin(), text.end()}); }
 
-std::vector<uint8_t> read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("data speech-synth: cannot open '{}'", path.string()));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::vector<uint8_t> read_bytes(const fs::path& path) { return read_file(path.string()); }
 
 // espeak-ng -> 16 kHz mono samples with the leading/trailing silence trimmed.
 std::vector<float> speak(const SpeechSynthOptions& o, const std::string& voice, int pitch, int speed, int amplitude,

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "byteformer/codec/audio_decoder.h"
+#include "byteformer/io/file.h"
 #include "byteformer/transforms/rng.h"
 
 namespace byteformer {
@@ -20,6 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kBackgroundDir = "_background_noise_";
+/// Longest background-noise file read (Speech Commands' are about 1 to 3 MB; 256 MiB, the decoders' bound).
+constexpr int64_t kMaxNoiseFileBytes = int64_t{256} << 20;
 
 std::vector<std::string> read_list(const fs::path& path) {
   std::ifstream in(path);
@@ -157,10 +160,8 @@ DatasetIndex from_raw_layout(const fs::path& root, Split split, uint64_t seed) {
   index.noise_files = list_noise_files(root);
   std::vector<std::pair<std::string, int64_t>> noise;  // files long enough for a 1 s slice
   for (const auto& f : index.noise_files) {
-    std::ifstream in(f, std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
-      const Audio a = decode_audio(bytes, f);
+      const Audio a = decode_audio(read_file(f, kMaxNoiseFileBytes), f);
       if (static_cast<int64_t>(a.frames()) >= kSpeechCommandsClipFrames) noise.emplace_back(f, a.frames());
     } catch (const std::exception&) {
       // Reported when the loader reads it; a broken noise file just gives no silence slices.

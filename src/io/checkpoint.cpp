@@ -18,6 +18,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "byteformer/io/file.h"
 #include "byteformer/io/pickle.h"
 
 namespace byteformer {
@@ -179,9 +180,7 @@ StateDict load_state_dict_bytes(const std::vector<uint8_t>& bytes, const std::st
 StateDict load_state_dict(const std::string& path) {
   if (std::filesystem::is_directory(path))
     throw std::runtime_error(fmt::format("{}: is a directory, expected a checkpoint file (.pt)", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open checkpoint: {}", path, std::strerror(errno)));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes = read_file(path);
   if (bytes.size() < 22) throw std::runtime_error(fmt::format("{}: {} bytes is too short for a torch.save archive", path, bytes.size()));
   return load_state_dict_bytes(bytes, path);
 }

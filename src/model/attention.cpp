@@ -26,7 +26,9 @@ torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
   auto sizes = x.sizes().vec();
   sizes.back() = 3 * embed_dim_;
   const auto rows = x.reshape({-1, embed_dim_});  // (M, C)
-  if (onednn_enabled() && x.scalar_type() == torch::kFloat && cpu_float_outside_autocast(x)) {
+  // Outside autocast: linear_into (oneDNN, or ATen's product in fixed row chunks, so that a
+  // row's sums do not depend on the batch). Under CPU autocast: autocast's addmm.
+  if (cpu_float_outside_autocast(x)) {
     qkv_weight_t_ = torch::Tensor();
     auto y = torch::empty({rows.size(0), 3 * embed_dim_}, x.options());  // (M, 3C)
     linear_into(y, rows, W.contiguous(), qkv_proj->bias, LinearEpilogue::kStore);

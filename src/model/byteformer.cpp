@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/fast_linear.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/runtime.h"
@@ -243,7 +244,15 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   } else {
     pooled = x.mean(1);
   }
-  auto logits = classifier(pooled);  // (B, n_classes)
+  torch::Tensor logits;  // (B, n_classes)
+  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(pooled)) {
+    // Inference: the product by linear_into's fixed row chunks, so a row's logits do not depend
+    // on how many rows the batch has (a BLAS sums a 1-row product in another order).
+    logits = torch::empty({pooled.size(0), classifier->weight.size(0)}, pooled.options());
+    linear_into(logits, pooled.contiguous(), classifier->weight.contiguous(), classifier->bias, LinearEpilogue::kStore);
+  } else {
+    logits = classifier(pooled);
+  }
   // Under autocast the classifier gives bfloat16: logits leave in float32 (the loss's precision).
   if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf)
     logits = logits.to(torch::kFloat);

@@ -48,6 +48,32 @@ void aten_linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::T
   if (epilogue == LinearEpilogue::kGelu) at::gelu_out(out, out);
 }
 
+// ATen's products (no oneDNN: LibTorch 2.x's MKL, or BYTEFORMER_ONEDNN=0) in chunks of exactly
+// kChunkRows rows, a shorter one through a zero-padded buffer, as the oneDNN path runs them: a
+// BLAS picks its kernel and blocking by M (MKL sums a short product in another order than a
+// long one), so without this a file's logits would depend on how many rows share the call,
+// i.e. on its batch (the huge preset's batch-invariance test: 1.0014e-5 against 1e-5 on MKL).
+void aten_chunked_linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight,
+                              const torch::Tensor& bias, LinearEpilogue epilogue) {
+  const int64_t M = x.size(0), K = x.size(1), N = weight.size(0);
+  for (int64_t r0 = 0; r0 < M; r0 += kChunkRows) {
+    const int64_t r1 = std::min(M, r0 + kChunkRows), m = r1 - r0;
+    auto o = out.slice(0, r0, r1);
+    const auto xs = x.slice(0, r0, r1);
+    if (m == kChunkRows) {
+      aten_linear_into(o, xs, weight, bias, epilogue);
+      continue;
+    }
+    auto xp = torch::zeros({kChunkRows, K}, x.options());  // (kChunkRows, K)
+    xp.slice(0, 0, m).copy_(xs);
+    auto op = epilogue == LinearEpilogue::kAccumulate ? torch::zeros({kChunkRows, N}, out.options())
+                                                      : torch::empty({kChunkRows, N}, out.options());
+    if (epilogue == LinearEpilogue::kAccumulate) op.slice(0, 0, m).copy_(o);
+    aten_linear_into(op, xp, weight, bias, epilogue);
+    o.copy_(op.slice(0, 0, m));
+  }
+}
+
 #ifdef BYTEFORMER_HAVE_ONEDNN
 
 // One oneDNN matmul of kChunkRows rows for each (K, N, row strides, bias, epilogue). Every
@@ -240,7 +266,7 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
     return;
   }
 #endif
-  aten_linear_into(out, x, weight, bias, epilogue);
+  aten_chunked_linear_into(out, x, weight, bias, epilogue);
 }
 
 void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha) {

@@ -1,5 +1,6 @@
 /* A C program over libbyteformer_c.so (include/byteformer/byteformer_c.h), run by
- * c_api_test.cpp: usage  c_api_program CONFIG WEIGHTS FILE RAW(0|1)
+ * c_api_test.cpp: usage  c_api_program CONFIG WEIGHTS FILE RAW(0|1) [DEVICE]
+ * (DEVICE: byteformer_open_on's device; without it, byteformer_open: the CPU).
  * Prints "version ...", "classes N", "ok 0|1", "error ..." or "bytes N", then "logit i v" for
  * each class and "rank k index label prob" for the first three ranks; a bad open prints
  * "open_error MESSAGE" and exits 2. Exit 0 when every call behaved as documented. */
@@ -27,15 +28,15 @@ static unsigned char* read_all(const char* path, size_t* size) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW [DEVICE]\n", argv[0]);
     return 64;
   }
   printf("version %s\n", byteformer_version());
   /* Errors come back as NULL and a message, never an abort. */
   if (byteformer_open_run("/nonexistent/run") != NULL || strlen(byteformer_last_error()) == 0) return 3;
   if (byteformer_classify(NULL, NULL, 0, NULL, 0) != NULL) return 4;
-  byteformer_classifier* clf = byteformer_open(argv[1], argv[2]);
+  byteformer_classifier* clf = argc == 6 ? byteformer_open_on(argv[1], argv[2], argv[5]) : byteformer_open(argv[1], argv[2]);
   if (!clf) {
     printf("open_error %s\n", byteformer_last_error());
     return 2;

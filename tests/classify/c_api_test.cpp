@@ -13,9 +13,10 @@ namespace {
 
 const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
 
-test::CommandResult run_program(const std::string& file, int raw, const std::string& config = kDir + "/config.yaml") {
+test::CommandResult run_program(const std::string& file, int raw, const std::string& config = kDir + "/config.yaml",
+                                const std::string& device = "") {
   return test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " '" + config + "' '" + kDir + "/model.pt' '" +
-                           file + "' " + std::to_string(raw));
+                           file + "' " + std::to_string(raw) + (device.empty() ? "" : " '" + device + "'"));
 }
 
 TEST(CApi, CProgramGetsTheClassifiersAnswer) {
@@ -75,6 +76,22 @@ TEST(CApi, OpenFailureIsAMessage) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.out.find("open_error "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("/nonexistent.yaml"), std::string::npos) << r.out;
+}
+
+TEST(CApi, OpenOnADevice) {
+  const std::string file = kDir + "/inputs/img2_48px.png";
+  const auto cpu = run_program(file, 1, kDir + "/config.yaml", "cpu");
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.out << cpu.err;
+  const auto plain = run_program(file, 1);
+  EXPECT_EQ(cpu.out, plain.out);  // byteformer_open is byteformer_open_on(..., "cpu")
+  const auto bad = run_program(file, 1, kDir + "/config.yaml", "tpu");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("open_error device tpu: expected cpu, cuda, cuda:N or auto"), std::string::npos) << bad.out;
+  if (torch::cuda::device_count() == 0) {
+    const auto cuda = run_program(file, 1, kDir + "/config.yaml", "cuda");
+    EXPECT_EQ(cuda.exit_code, 2) << cuda.out;
+    EXPECT_NE(cuda.out.find("open_error device cuda: no CUDA device here"), std::string::npos) << cuda.out;
+  }
 }
 
 }  // namespace

@@ -221,6 +221,30 @@ TEST_F(DistributedCli, TwoProcessesMatchOneProcess) {
   EXPECT_NE(r2.err.find("epoch 2/2"), std::string::npos);
 }
 
+// torchrun from the tests' Python torch launches `byteformer train` as its two workers (RANK,
+// WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT from its agent), with the weights of our own launcher.
+// Debian's torch 1.13 torchrun fails on Python 3.11 (its elastic agent), so this runs against
+// the pip build's torch 2.x (scripts/test.sh --torch pip) and says why it skips elsewhere.
+TEST_F(DistributedCli, TorchrunLaunchesTwoWorkers) {
+  const std::string py = BYTEFORMER_TEST_PYTHON;
+  const auto version = test::run_command(py + " -c 'import torch; print(torch.__version__)'");
+  if (version.exit_code != 0 || version.out.empty() || version.out[0] < '2')
+    GTEST_SKIP() << py << "'s torch is " << (version.out.empty() ? "missing" : version.out)
+                 << ": its torchrun does not run on this Python (Debian's 1.13 on 3.11); the pip build's tests run this";
+  const std::string ours = data_ + "/ours", theirs = data_ + "/torchrun";
+  const auto r1 = test::run_command(
+      train_command(data_, ours, 2, "--nproc-per-node 2 --master-port " + std::to_string(free_port())));
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  const auto r2 = test::run_command(py + " -m torch.distributed.run --no-python --nnodes 1 --nproc-per-node 2 " +
+                                    "--master-addr 127.0.0.1 --master-port " + std::to_string(free_port()) + " " +
+                                    train_command(data_, theirs, 2, "--dist-timeout 60"));
+  ASSERT_EQ(r2.exit_code, 0) << r2.out << r2.err;
+  EXPECT_NE(r2.err.find("gloo over 2 ranks, 8 steps"), std::string::npos) << r2.err;
+  const double d = max_abs_diff(load(ours + "/tiny_image/checkpoint_last.pt"),
+                                load(theirs + "/tiny_image/checkpoint_last.pt"));
+  EXPECT_LT(d, 2e-6);  // the same ranks, shards and seeds: the same run
+}
+
 // Two hosts: network namespaces joined by a veth pair, 10.77.0.1 and 10.77.0.2; one worker on
 // each, Gloo over that link, the rendezvous on host 1. The namespaces go away even on failure.
 class Netns {
