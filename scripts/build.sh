@@ -5,14 +5,17 @@
 #   scripts/build.sh --torch pip   into build-pip/, against PyPI's torch (LibTorch 2.x) from
 #                                  `scripts/setup.sh --torch pip`; CUDA (and c10d's NCCL) on
 #                                  when the torch has CUDA and the CUDA toolkit (nvcc) is here
+#   --target T (repeatable)        only these targets (e.g. test_model), not everything
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch=debian
+targets=()
 while (($#)); do
   case "$1" in
     --torch) torch=${2:-}; shift 2 || { echo "build: --torch needs debian or pip" >&2; exit 2; } ;;
     --torch=*) torch=${1#--torch=}; shift ;;
-    *) echo "build: unknown argument '$1' (expected --torch debian|pip)" >&2; exit 2 ;;
+    --target) [ -n "${2:-}" ] || { echo "build: --target needs a target name" >&2; exit 2; }; targets+=(--target "$2"); shift 2 ;;
+    *) echo "build: unknown argument '$1' (expected --torch debian|pip, --target T)" >&2; exit 2 ;;
   esac
 done
 jobs=${BYTEFORMER_JOBS:-$(nproc)}
@@ -41,4 +44,4 @@ case "$torch" in
     fi ;;
   *) echo "build: --torch $torch: expected debian or pip" >&2; exit 2 ;;
 esac
-cmake --build $dir -j "$jobs"
+cmake --build $dir -j "$jobs" "${targets[@]}"
