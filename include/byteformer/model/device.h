@@ -4,10 +4,10 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "byteformer/io/config.h"
-
 #include <cstdint>
 #include <string>
+
+#include "byteformer/io/config.h"
 
 namespace byteformer {
 
