@@ -41,11 +41,7 @@ CLI::Validator existing_file() {
 CLI::Validator device_spelling() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        if (text == "cpu" || text == "cuda" || text == "gpu" || text == "auto") return "";
-        if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() <= 8 &&
-            text.find_first_not_of("0123456789", 5) == std::string::npos)
-          return "";
-        return "expected cpu, cuda, cuda:N or auto, got '" + text + "'";
+        return is_device_spelling(text) ? "" : "expected cpu, cuda, cuda:N or auto, got '" + text + "'";
       },
       "DEVICE");
 }

@@ -60,10 +60,11 @@ void add_train_command(CLI::App& app) {
     if (threads <= 0 && distributed)
       threads = std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency() / env->local_world_size));
     apply_threads(threads);
-    Config config = load_config(args->model.config, args->model.spec().overrides);
+    const ModelSpec spec = args->model.spec(env ? env->local_rank : 0);  // overrides, device
+    Config config = load_config(args->model.config, spec.overrides);
     if (args->dry_run) {
       std::cout << check_training_config(config);
-      std::cout << "device: " << device_name(resolve_device(args->model.device, env ? env->local_rank : 0)) << "\n";
+      std::cout << "device: " << device_name(spec.device) << "\n";
       auto env_or = [](const char* name) {
         const char* v = std::getenv(name);
         return v != nullptr ? std::string(v) : std::string("(unset)");
@@ -73,7 +74,7 @@ void add_train_command(CLI::App& app) {
       return;
     }
     TrainerOptions options = TrainerOptions::from_config(config);
-    options.device = resolve_device(args->model.device, env ? env->local_rank : 0);
+    options.device = spec.device;
     std::unique_ptr<DistributedContext> dist;
     if (distributed) {
       DistributedOptions dopt = DistributedOptions::from_environment();

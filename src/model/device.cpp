@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <stdexcept>
 
 namespace byteformer {
 
 int64_t cuda_device_count() { return static_cast<int64_t>(torch::cuda::device_count()); }
+
+bool is_device_spelling(const std::string& spec) {
+  if (spec == "cpu" || spec == "cuda" || spec == "gpu" || spec == "auto") return true;
+  return spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 8 &&
+         spec.find_first_not_of("0123456789", 5) == std::string::npos;
+}
 
 torch::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& flag) {
   const int64_t count = cuda_device_count();
@@ -26,21 +31,12 @@ torch::Device resolve_device(const std::string& spec, int64_t local_rank, const 
                                               explicit_index ? "" : " (LOCAL_RANK)", count));
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   };
+  if (!is_device_spelling(spec))
+    throw std::invalid_argument(fmt::format("{} {}: expected cpu, cuda, cuda:N or auto", flag, spec));
   if (spec == "cpu") return torch::Device(torch::kCPU);
   if (spec == "auto") return count > 0 ? cuda(local_rank % count, false) : torch::Device(torch::kCPU);
   if (spec == "cuda" || spec == "gpu") return cuda(local_rank, false);
-  if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 8) {
-    int64_t index = 0;
-    for (size_t i = 5; i < spec.size(); ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(spec[i]))) {
-        index = -1;
-        break;
-      }
-      index = index * 10 + (spec[i] - '0');
-    }
-    if (index >= 0) return cuda(index, true);
-  }
-  throw std::invalid_argument(fmt::format("{} {}: expected cpu, cuda, cuda:N or auto", flag, spec));
+  return cuda(std::stoll(spec.substr(5)), true);  // cuda:N, N of 1-3 digits
 }
 
 void configure_cuda_matmul(const Config& config, const torch::Device& device) {

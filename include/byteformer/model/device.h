@@ -14,6 +14,9 @@ namespace byteformer {
 /// CUDA devices this process can use; 0 in a CPU-only LibTorch (Debian's).
 int64_t cuda_device_count();
 
+/// Whether `spec` is one of resolve_device's spellings (whether that device exists aside).
+bool is_device_spelling(const std::string& spec);
+
 /// Parses a --device value: "cpu", "cuda", "cuda:N", "gpu" (CoreNet's logs' word for it) or
 /// "auto". `local_rank` picks the GPU for "cuda"/"auto" in a data-parallel worker (one GPU per
 /// process on a node, as CoreNet's cuda:{device_id}); an explicit "cuda:N" is kept. Throws
