@@ -151,7 +151,9 @@ double peak_rss_gb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  byteformer::reexec_with_passive_threads(argv);  // as `byteformer train` and `eval` run
+  byteformer::RuntimeOptions runtime = byteformer::RuntimeOptions::from_environment();  // BYTEFORMER_ONEDNN
+  runtime.passive_threads = true;  // as `byteformer train` and `eval` run
+  byteformer::apply_runtime_options(runtime, argv);
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   bool quick = false, default_allocator = false;
   std::string profile;

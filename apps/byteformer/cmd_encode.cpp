@@ -1,8 +1,8 @@
 // `byteformer encode --to ENC IN OUT [--privacy KEY=VALUE ...]`: decode any supported image or
 // sound file and write it the way CoreNet's pil_save / torchaudio_save would, optionally
 // followed by the privacy byte transforms. All work is in the codec and transforms libraries.
+#include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -12,9 +12,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "byteformer/codec/audio_decoder.h"
 #include "byteformer/codec/codec.h"
+#include "byteformer/io/config.h"
 #include "byteformer/io/file.h"
 #include "byteformer/transforms/privacy.h"
 #include "byteformer/transforms/rng.h"
@@ -34,17 +36,34 @@ struct EncodeFlags {
   bool sample_rate_given = false;
 };
 
-void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+void write_output(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (path == "-") {  // stdout, for pipes
     std::cout.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     std::cout.flush();
     if (!std::cout) throw std::runtime_error("encode: failed writing to standard output");
     return;
   }
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw std::runtime_error(fmt::format("encode: cannot open '{}' for writing", path));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error(fmt::format("encode: failed writing '{}'", path));
+  write_file_replace(path, bytes);
+}
+
+// --privacy KEY=VALUE items as the config keys they name (`image_augmentation.` added when
+// absent), values parsed as YAML as every override is; PrivacyOptions::from_config reads them.
+Config privacy_config(const std::vector<std::string>& items) {
+  Config c;
+  const auto& known = PrivacyOptions::keys();
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::invalid_argument(fmt::format("--privacy '{}': expected KEY=VALUE, e.g. shuffle_bytes.mode=reverse", item));
+    std::string key = normalise_config_key(item.substr(0, eq));
+    const std::string prefix = "image_augmentation.";
+    if (key.rfind(prefix, 0) == 0) key = key.substr(prefix.size());
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw std::invalid_argument(fmt::format("--privacy '{}': unknown option '{}'; expected one of {}", item, key,
+                                              fmt::join(known, ", ")));
+    c.apply_override(prefix + key + "=" + item.substr(eq + 1));
+  }
+  return c;
 }
 
 bool is_audio_encoding(const std::string& to) {
@@ -79,14 +98,15 @@ void run_encode(const EncodeFlags& flags) {
     encoded = encode_image(decode_image(input, flags.input), encoding);
   }
   if (!flags.privacy.empty()) {
-    for (const auto& w : disabled_transform_warnings(flags.privacy)) std::cerr << "warning: --privacy " << w << "\n";
-    const PrivacyOptions options = PrivacyOptions::from_key_values(flags.privacy);
+    const Config config = privacy_config(flags.privacy);
+    for (const auto& w : disabled_transform_warnings(config)) std::cerr << "warning: --privacy " << w << "\n";
+    const PrivacyOptions options = PrivacyOptions::from_config(config);
     torch::Generator gen = make_generator(flags.seed);
     const ByteSeq out = apply_privacy(to_byte_seq(encoded), options, gen);
     encoded.resize(out.size());
     for (size_t i = 0; i < out.size(); ++i) encoded[i] = static_cast<uint8_t>(out[i]);
   }
-  write_file(flags.output, encoded);
+  write_output(flags.output, encoded);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "byteformer/io/config_schema.h"
 #include "byteformer/model/device.h"
 #include "byteformer/train/evaluator.h"
+#include "byteformer/train/recipe.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -41,7 +42,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"validation", "val", "test"}));
   cmd->add_option("--batch-size", args->batch_size, "Samples per forward pass")
       ->check(positive_int())
-      ->default_str("dataset.eval_batch_size0");
+      ->default_str("dataset.eval_batch_size0, else val_batch_size0, else train_batch_size0");
   cmd->add_flag("--mixed-precision", args->mixed_precision,
                 "Forward under bf16 autocast on the model's device (also when the config sets common.mixed_precision)");
   cmd->callback([args] {
@@ -49,27 +50,24 @@ void add_eval_command(CLI::App& app) {
     args->model.check_source();
     LoadedModel loaded = load_model(args->model.spec());
     const std::string& weights = loaded.weights;
-    const Config& config = loaded.config;
-    const ConfigCheck check = check_config(config);
-    if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
+    const Recipe recipe = Recipe::from_config(loaded.config);
+    if (!recipe.check.ignored.empty() && !args->json) std::cerr << describe_ignored(recipe.check) << "\n";
     const Split split = args->split == "test" ? Split::kTest : Split::kValidation;
-    auto index = std::make_shared<DatasetIndex>(load_dataset(config, split, /*seed=*/0));
+    auto index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, split, /*seed=*/0));
     if (static_cast<int64_t>(index->classes.size()) != loaded.model->options().n_classes)
       throw std::runtime_error(fmt::format("{} has {} classes but the model has {} (model.classification.n_classes)",
                                            index->description, index->classes.size(),
                                            loaded.model->options().n_classes));
     if (!loaded.labels.empty() && loaded.labels != index->classes)
       std::cerr << "warning: the weights' class names differ from the dataset's folders\n";
-    auto pipeline = std::make_shared<BytePipeline>(BytePipelineOptions::from_config(config, index->modality, false), index);
-    const int64_t batch = args->batch_size > 0 ? args->batch_size
-                                               : config.get_int("dataset.eval_batch_size0",
-                                                                config.get_int("dataset.val_batch_size0", 32));
-    DataLoader loader(pipeline, LoaderOptions{config.get_int("dataset.workers", 0), config.get_int("dataset.prefetch_factor", 2), 0});
+    auto pipeline = std::make_shared<BytePipeline>(recipe.eval_pipeline, index);
+    const int64_t batch = args->batch_size > 0 ? args->batch_size : recipe.eval.batch_size;
+    DataLoader loader(pipeline, LoaderOptions{recipe.eval.workers, recipe.eval.prefetch, 0});
     SamplerOptions sampler;
     sampler.batch_size = batch;
     sampler.shuffle = false;
     EvalOptions opts;
-    opts.mixed_precision = args->mixed_precision || config.get_bool("common.mixed_precision", false);
+    opts.mixed_precision = args->mixed_precision || recipe.eval.mixed_precision;
     opts.progress = args->json ? nullptr : &std::cerr;
     opts.keep_samples = !args->predictions.empty();
     const EvalResult r =

@@ -10,6 +10,7 @@
 
 #include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
+#include "byteformer/train/recipe.h"
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -61,9 +62,9 @@ void add_train_command(CLI::App& app) {
       threads = std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency() / env->local_world_size));
     apply_threads(threads);
     const ModelSpec spec = args->model.spec(env ? env->local_rank : 0);  // overrides, device
-    Config config = load_config(args->model.config, spec.overrides);
+    const Recipe recipe = Recipe::from_config(load_config(args->model.config, spec.overrides));
     if (args->dry_run) {
-      std::cout << check_training_config(config);
+      std::cout << recipe.summary();
       std::cout << "device: " << device_name(spec.device) << "\n";
       auto env_or = [](const char* name) {
         const char* v = std::getenv(name);
@@ -73,11 +74,11 @@ void add_train_command(CLI::App& app) {
                                torch::get_num_threads(), env_or("OMP_WAIT_POLICY"), env_or("OPENBLAS_THREAD_TIMEOUT"));
       return;
     }
-    TrainerOptions options = TrainerOptions::from_config(config);
-    options.device = spec.device;
+    const TrainerOptions& options = recipe.trainer;
     std::unique_ptr<DistributedContext> dist;
+    DistributedOptions dopt;
     if (distributed) {
-      DistributedOptions dopt = DistributedOptions::from_environment();
+      dopt = DistributedOptions::from_environment();
       if (l.timeout_s > 0) dopt.timeout = std::chrono::seconds(l.timeout_s);
       dist = std::make_unique<DistributedContext>(*env, dopt);
       if (dist->is_main())
@@ -85,11 +86,10 @@ void add_train_command(CLI::App& app) {
                                  env->world_size, options.train_batch_size * env->world_size * options.accum_freq,
                                  options.train_batch_size, env->world_size, options.accum_freq);
     }
-    Trainer trainer(config, options, dist ? dist->hooks() : DistributedHooks{}, &std::cerr);
+    Trainer trainer(recipe, spec.device, dist ? dist->hooks() : DistributedHooks{}, &std::cerr);
     const std::atomic<int>* stop = &g_stop_signal;
     if (dist) {
-      const char* overlap = std::getenv("BYTEFORMER_DIST_OVERLAP");
-      dist->prepare(trainer.model(), /*overlap=*/options.accum_freq == 1 && !(overlap && std::string(overlap) == "0"));
+      dist->prepare(trainer.model(), /*overlap=*/options.accum_freq == 1 && dopt.overlap);
       stop = dist->agree_on_stop(&g_stop_signal);
     }
     g_stop_signal.store(0);

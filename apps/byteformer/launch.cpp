@@ -10,12 +10,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "byteformer/io/file.h"
 
 extern char** environ;
 
@@ -29,9 +30,8 @@ extern "C" void on_launcher_signal(int sig) { g_launcher_signal.store(sig); }
 
 /// This process's own argv, as the kernel holds it: the workers rerun exactly this command.
 std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  if (!in) throw std::runtime_error("launch: cannot read /proc/self/cmdline");
-  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes = read_file("/proc/self/cmdline", /*max_bytes=*/4 << 20);
+  const std::string raw(bytes.begin(), bytes.end());
   std::vector<std::string> args;
   size_t start = 0;
   for (size_t i = 0; i < raw.size(); ++i)

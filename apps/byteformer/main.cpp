@@ -46,8 +46,14 @@ std::string unknown_command_message(CLI::App& app, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  byteformer::cli::prefer_passive_threads(argc, argv);
-  byteformer::cli::tune_allocator(argc, argv);
+  try {
+    // Before anything runs: a command that re-executes itself should not have done work yet.
+    // No global options exist, so argv[1] is the command (or --help / --version).
+    byteformer::apply_runtime_options(byteformer::cli::runtime_options_for(argc > 1 ? argv[1] : ""), argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return byteformer::build_info(); });

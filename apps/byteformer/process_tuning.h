@@ -1,19 +1,24 @@
-// Process-wide settings that LibTorch on glibc + libgomp needs for speed, applied at start-up.
+// The process settings of each command (RuntimeOptions, byteformer/model/runtime.h), decided
+// once, at start-up, and applied before LibTorch runs anything.
 #pragma once
+#include <string>
+
+#include "byteformer/model/runtime.h"
 
 namespace byteformer::cli {
 
-/// Keeps large tensors' memory in the process: glibc otherwise returns every allocation over
-/// 32 MiB to the kernel on free and faults it back in on the next batch (measured: training
-/// 17 -> 97 samples/s on the quickstart). mallopt works at run time, no environment needed.
-/// For `train`, `eval` and `predict` (`predict` of 8 TIFF-224 files in one batch, with
-/// OMP_WAIT_POLICY=PASSIVE: 3.5 -> 3.0 s, peak 0.77 -> 0.79 GB).
-void tune_allocator(int argc, char** argv);
-
-/// For `train` and `eval` (loader threads beside LibTorch's OpenMP threads and OpenBLAS's):
-/// threads that spin while waiting starve the others on a small machine (measured: 47 -> 187
-/// samples/s). Re-executes the program once with OMP_WAIT_POLICY=PASSIVE and
-/// OPENBLAS_THREAD_TIMEOUT=4 (reexec_with_passive_threads). Returns only if no re-exec.
-void prefer_passive_threads(int argc, char** argv);
+/// The settings for `command` (the subcommand's name; "" for none), with the environment's
+/// library switches (RuntimeOptions::from_environment):
+/// - train, eval, predict, serve keep large freed blocks in the process: glibc otherwise
+///   returns every allocation over 32 MiB to the kernel on free and faults it back in on the
+///   next batch (measured: training 17 -> 97 samples/s on the quickstart; serve: a TIFF-224
+///   request's byte embeddings are ~115 MB).
+/// - the same four re-execute once with OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4:
+///   threads that spin while waiting starve the others on a small machine (train and eval:
+///   loader threads beside OpenMP's and OpenBLAS's, 47 -> 187 samples/s; predict: 23.5 s
+///   against 2.7 s for ten small files on a loaded machine; serve: against the HTTP threads).
+/// - serve runs its forward passes on the batcher's thread, whose own malloc arena would map
+///   them afresh: one heap for all threads.
+RuntimeOptions runtime_options_for(const std::string& command);
 
 }  // namespace byteformer::cli

@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "byteformer/data/loader.h"
+#include "byteformer/io/file.h"
 #include "byteformer/train/autocast.h"
 #include "byteformer/train/trainer.h"
 #include "byteformer/transforms/rng.h"
@@ -43,7 +44,8 @@ RunFolder find_run_folder(const std::string& dir) {
                     dir));
   std::vector<nlohmann::json> lines;
   if (fs::is_regular_file(files.metrics(), ec)) {
-    std::ifstream in(files.metrics());
+    const std::vector<uint8_t> bytes = read_file(files.metrics(), /*max_bytes=*/256 << 20);
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
     std::string line;
     for (int64_t n = 1; std::getline(in, line); ++n) {
       if (line.empty()) continue;

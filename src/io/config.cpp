@@ -87,7 +87,10 @@ void Config::set(const std::string& key, const YAML::Node& value, const std::str
     origins_.erase(it->first);
     it = entries_.erase(it);
   }
-  entries_[key] = YAML::Clone(value);
+  // Erase, then insert: assigning to an existing YAML::Node writes through to every copy of
+  // it, so a copied Config would see this override too.
+  entries_.erase(key);
+  entries_.emplace(key, YAML::Clone(value));
   origins_[key] = origin;
 }
 

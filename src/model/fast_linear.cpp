@@ -22,13 +22,8 @@ namespace {
 // FFN's chunks measured fastest at 256 rows in both BLASes (128: -6% for oneDNN, 512: -3%).
 constexpr int64_t kChunkRows = 256;
 
-bool enabled_from_environment() {
-  const char* v = std::getenv("BYTEFORMER_ONEDNN");
-  return !(v != nullptr && std::string(v) == "0");
-}
-
 std::atomic<bool>& enabled_flag() {
-  static std::atomic<bool> enabled{onednn_built() && enabled_from_environment()};
+  static std::atomic<bool> enabled{onednn_built()};
   return enabled;
 }
 

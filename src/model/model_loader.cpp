@@ -5,11 +5,12 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "byteformer/io/checkpoint.h"
+#include "byteformer/io/file.h"
 
 namespace byteformer {
 
@@ -22,10 +23,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 std::optional<WeightsSidecar> read_weights_sidecar(const std::string& weights_path) {
   const std::string path = weights_path + ".json";
   if (!std::filesystem::exists(path)) return std::nullopt;
-  std::ifstream in(path);
+  const std::vector<uint8_t> bytes = read_file(path, /*max_bytes=*/64 << 20);
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(bytes.begin(), bytes.end());
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: invalid JSON: {}", path, e.what()));
   }
@@ -50,8 +51,8 @@ void write_weights_sidecar(const std::string& weights_path, const WeightsSidecar
 std::vector<std::string> read_labels_file(const std::string& path) {
   if (std::filesystem::is_directory(path))
     throw std::runtime_error(fmt::format("{}: is a directory, expected a labels file (one class name a line)", path));
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open labels file", path));
+  const std::vector<uint8_t> bytes = read_file(path, /*max_bytes=*/64 << 20);
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   std::vector<std::string> labels;
   std::string line;
   int n = 0;

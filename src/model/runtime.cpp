@@ -8,10 +8,14 @@
 #include <cstring>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <ATen/Version.h>  // at::show_config
 #include <torch/torch.h>
+
+#include "byteformer/model/fast_linear.h"
 
 namespace byteformer {
 
@@ -80,5 +84,23 @@ void keep_freed_memory() {
 }
 
 void one_heap_for_all_threads() { mallopt(M_ARENA_MAX, 1); }
+
+RuntimeOptions RuntimeOptions::from_environment() {
+  RuntimeOptions o;
+  if (const char* v = std::getenv("BYTEFORMER_ONEDNN"); v != nullptr && *v != '\0') {
+    const std::string s = v;
+    if (s != "0" && s != "1")
+      throw std::invalid_argument("environment: BYTEFORMER_ONEDNN=" + s + ": expected 0 (off) or 1 (on)");
+    o.onednn = s == "1";
+  }
+  return o;
+}
+
+void apply_runtime_options(const RuntimeOptions& o, char** argv) {
+  if (o.passive_threads && argv != nullptr) reexec_with_passive_threads(argv);
+  if (o.keep_freed_memory) keep_freed_memory();
+  if (o.one_heap) one_heap_for_all_threads();
+  set_onednn_enabled(o.onednn);
+}
 
 }  // namespace byteformer

@@ -94,6 +94,12 @@ DistributedOptions DistributedOptions::from_environment() {
       throw std::invalid_argument("environment: BYTEFORMER_DIST_BACKEND=" + *b + ": expected auto, gloo or nccl");
     o.backend = *b;
   }
+  o.gloo_interface = env_var("GLOO_SOCKET_IFNAME").value_or("");
+  if (const auto v = env_var("BYTEFORMER_DIST_OVERLAP")) {
+    if (*v != "0" && *v != "1")
+      throw std::invalid_argument("environment: BYTEFORMER_DIST_OVERLAP=" + *v + ": expected 0 or 1");
+    o.overlap = *v == "1";
+  }
   return o;
 }
 
@@ -398,8 +404,8 @@ void DistributedContext::prepare(ByteFormer& model, bool overlap) {
     } else {
       TORCH_CHECK(device.is_cpu(), "Gloo here reduces CPU tensors; the parameters are on ", device);
       auto o = c10d::ProcessGroupGloo::Options::create(s.opt.timeout);
-      if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0')
-        o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+      if (!s.opt.gloo_interface.empty())
+        o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(s.opt.gloo_interface));
       else
         o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(
             local_address_towards(s.env.master_addr, s.env.master_port)));

@@ -36,71 +36,10 @@ std::string run_position(int64_t epoch0, int64_t batches_done, int64_t steps) {
 }
 }  // namespace
 
-TrainerOptions TrainerOptions::from_config(const Config& c) {
-  TrainerOptions o;
-  const std::string results = c.get_string("common.results_loc", "results");
-  const std::string label = c.get_string("common.run_label", "run_1");
-  o.run_dir = (fs::path(results) / label).string();
-  o.seed = static_cast<uint64_t>(c.get_int("common.seed", 0));
-  o.auto_resume = c.get_bool("common.auto_resume", false);
-  o.resume = c.get_string("common.resume", "");
-  o.mixed_precision = c.get_bool("common.mixed_precision", false);
-  o.accum_freq = c.get_int("common.accum_freq", 1);
-  o.accum_after_epoch = c.get_int("common.accum_after_epoch", 0);
-  if (c.is_set("common.grad_clip")) o.grad_clip = c.get_double("common.grad_clip", 0);
-  o.save_interval_freq = c.get_int("common.save_interval_freq", 0);
-  o.log_freq = c.get_int("common.log_freq", 100);
-  o.label_smoothing = c.get_double("loss.classification.cross_entropy.label_smoothing", 0.0);
-  o.ema = c.get_bool("ema.enable", false);
-  o.ema_momentum = c.get_double("ema.momentum", o.ema_momentum);
-  o.train_batch_size = c.get_int("dataset.train_batch_size0", 128);
-  o.val_batch_size = c.get_int("dataset.val_batch_size0", o.train_batch_size);
-  o.workers = c.get_int("dataset.workers", 0);
-  o.prefetch = c.get_int("dataset.prefetch_factor", 2);
-  o.length_bucketing = c.get_bool("dataset.length_bucketing", false);
-  o.max_epochs = c.get_int("scheduler.max_epochs", 350);
-  if (c.is_set("scheduler.max_iterations")) o.max_iterations = c.get_int("scheduler.max_iterations", 0);
-  auto positive = [&](int64_t v, const char* key) {
-    if (v <= 0) throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe(key)));
-  };
-  positive(o.accum_freq, "common.accum_freq");
-  positive(o.train_batch_size, "dataset.train_batch_size0");
-  positive(o.val_batch_size, "dataset.val_batch_size0");
-  positive(o.max_epochs, "scheduler.max_epochs");
-  positive(o.log_freq, "common.log_freq");
-  if (o.workers < 0) throw std::invalid_argument(fmt::format("config: {}: must be >= 0", c.describe("dataset.workers")));
-  if (o.label_smoothing < 0 || o.label_smoothing >= 1)
-    throw std::invalid_argument(
-        fmt::format("config: {}: expected 0 <= value < 1", c.describe("loss.classification.cross_entropy.label_smoothing")));
-  if (o.grad_clip && *o.grad_clip <= 0)
-    throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe("common.grad_clip")));
-  return o;
-}
-
-std::string check_training_config(const Config& config) {
-  const ConfigCheck check = check_config(config);
-  const auto model_options = ByteFormerOptions::from_config(config);
-  model_options.validate();
-  const Modality modality = is_audio_config(config) ? Modality::kAudio : Modality::kImage;
-  const auto train_pipe = BytePipelineOptions::from_config(config, modality, /*training=*/true);
-  const auto val_pipe = BytePipelineOptions::from_config(config, modality, /*training=*/false);
-  const auto trainer = TrainerOptions::from_config(config);
-  CosineScheduleOptions::from_config(config);
-  OptimizerOptions::from_config(config);
-  std::string out = fmt::format("config {} OK\n", config.path());
-  out += fmt::format("model: ByteFormer {} C={} layers={} classes={} kernel={} windows={}\n", model_options.mode,
-                     model_options.embed_dim, model_options.num_layers, model_options.n_classes,
-                     model_options.conv_kernel_size, fmt::join(model_options.window_sizes, ","));
-  out += "pipeline: " + train_pipe.describe() + " | " + val_pipe.describe() + "\n";
-  out += fmt::format("run folder: {}; epochs {}; batch {} x accum {}\n", trainer.run_dir, trainer.max_epochs,
-                     trainer.train_batch_size, trainer.accum_freq);
-  if (!check.ignored.empty()) out += describe_ignored(check) + "\n";
-  return out;
-}
-
 struct Trainer::State {
-  Config config;
-  TrainerOptions opt;
+  Recipe recipe;
+  TrainerOptions opt;  // the recipe's, mixed_precision cleared where bf16 autocast cannot run
+  torch::Device device{torch::kCPU};
   DistributedHooks hooks;
   std::ostream* log = nullptr;
   RunFiles files{""};
@@ -131,35 +70,36 @@ struct Trainer::State {
   }
 };
 
-Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, std::ostream* log)
+Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks hooks, std::ostream* log)
     : s_(std::make_unique<State>()) {
   auto& s = *s_;
-  s.config = std::move(config);
-  s.opt = std::move(options);
+  s.recipe = recipe;
+  s.opt = recipe.trainer;
+  s.device = device;
   s.hooks = std::move(hooks);
   s.log = log;
   s.files = RunFiles(s.opt.run_dir);
-  const ConfigCheck check = check_config(s.config);
-  if (!check.ignored.empty()) s.say(describe_ignored(check));
+  if (!recipe.check.ignored.empty()) s.say(describe_ignored(recipe.check));
 
-  ByteFormerOptions model_options = ByteFormerOptions::from_config(s.config);
-  s.train_index = std::make_shared<DatasetIndex>(load_dataset(s.config, Split::kTrain, s.opt.seed));
-  s.val_index = std::make_shared<DatasetIndex>(load_dataset(s.config, Split::kValidation, /*seed=*/0));
+  const ByteFormerOptions& model_options = recipe.model;
+  const Config& config = recipe.config;
+  s.train_index = std::make_shared<DatasetIndex>(load_dataset(config, Split::kTrain, s.opt.seed));
+  s.val_index = std::make_shared<DatasetIndex>(load_dataset(config, Split::kValidation, /*seed=*/0));
+  if (s.train_index->modality != recipe.modality || s.val_index->modality != recipe.modality)
+    throw std::logic_error("Trainer: the dataset's modality differs from the recipe's");
   if (s.val_index->classes != s.train_index->classes)
     throw std::runtime_error(fmt::format("dataset: validation classes ({}) differ from training classes ({})",
                                          s.val_index->classes.size(), s.train_index->classes.size()));
   const auto n_classes = static_cast<int64_t>(s.train_index->classes.size());
   if (n_classes != model_options.n_classes)
     throw std::invalid_argument(fmt::format("config {}: model.classification.n_classes is {} but {} has {} classes",
-                                            s.config.path(), model_options.n_classes, s.train_index->description,
+                                            config.path(), model_options.n_classes, s.train_index->description,
                                             n_classes));
   s.say("train: " + s.train_index->description);
   s.say("val:   " + s.val_index->description);
 
-  auto train_pipe = std::make_shared<BytePipeline>(
-      BytePipelineOptions::from_config(s.config, s.train_index->modality, /*training=*/true), s.train_index);
-  auto val_pipe = std::make_shared<BytePipeline>(
-      BytePipelineOptions::from_config(s.config, s.val_index->modality, /*training=*/false), s.val_index);
+  auto train_pipe = std::make_shared<BytePipeline>(recipe.train_pipeline, s.train_index);
+  auto val_pipe = std::make_shared<BytePipeline>(recipe.eval_pipeline, s.val_index);
   s.say("pipeline: " + train_pipe->options().describe() + " | " + val_pipe->options().describe());
   s.train_loader = std::make_unique<DataLoader>(train_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
   s.val_loader = std::make_unique<DataLoader>(val_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
@@ -179,8 +119,8 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
 
   torch::manual_seed(s.opt.seed);
   s.model = ByteFormer(model_options);
-  configure_cuda_matmul(s.config, s.opt.device);
-  s.model->to(s.opt.device);
+  configure_cuda_matmul(config, s.device);
+  s.model->to(s.device);
   s.model->train();
   if (s.opt.mixed_precision) {
     // Probe one forward/backward under bf16 autocast; where this LibTorch or the model cannot
@@ -188,11 +128,11 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
     try {
       const int64_t L = std::max<int64_t>(model_options.conv_kernel_size, 1) * 4;
       const auto probe =
-          torch::arange(2 * L, torch::kInt64).remainder(256).view({2, L}).to(s.opt.device);  // (2, L), no RNG draw
+          torch::arange(2 * L, torch::kInt64).remainder(256).view({2, L}).to(s.device);  // (2, L), no RNG draw
       s.model->eval();
       torch::Tensor out;
       {
-        AutocastGuard autocast(true, s.opt.device.type());
+        AutocastGuard autocast(true, s.device.type());
         out = s.model->forward(probe);
       }
       out.to(torch::kFloat32).sum().backward();
@@ -208,8 +148,8 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
     }
   }
   if (s.opt.ema) s.ema = std::make_unique<ModelEma>(s.model, s.opt.ema_momentum);
-  s.optimizer = make_adamw(*s.model, OptimizerOptions::from_config(s.config));
-  s.schedule = std::make_unique<CosineSchedule>(CosineScheduleOptions::from_config(s.config));
+  s.optimizer = make_adamw(*s.model, recipe.optimizer);
+  s.schedule = std::make_unique<CosineSchedule>(recipe.schedule);
   s.say(fmt::format("model: ByteFormer {} C={} layers={} classes={} params={} numerics={}; batch {} x accum {} x {} "
                     "rank(s) = {}{}{}",
                     model_options.mode, model_options.embed_dim, model_options.num_layers, n_classes,
@@ -217,7 +157,7 @@ Trainer::Trainer(Config config, TrainerOptions options, DistributedHooks hooks, 
                     s.opt.accum_freq, s.hooks.world_size,
                     s.opt.train_batch_size * s.opt.accum_freq * s.hooks.world_size,
                     s.opt.mixed_precision ? "; mixed precision: bf16 autocast" : "",
-                    s.opt.device.is_cpu() ? "" : "; device " + device_name(s.opt.device)));
+                    s.device.is_cpu() ? "" : "; device " + device_name(s.device)));
 }
 
 Trainer::~Trainer() = default;
@@ -236,7 +176,7 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
     if (const auto stale = remove_stale_temp_files(s.files.dir); !stale.empty())
       s.say(fmt::format("note: removed {} temporary file(s) an interrupted write left in {}: {}", stale.size(),
                         s.files.dir, fmt::join(stale, ", ")));
-    const std::string yaml = s.config.to_yaml();
+    const std::string yaml = s.recipe.config.to_yaml();
     write_file_atomic(s.files.config(), yaml.data(), yaml.size());
   }
   std::string resume_from = s.opt.resume;
@@ -288,10 +228,10 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
       if (batch->size() > 0) {
         torch::Tensor logits, loss;
         {
-          AutocastGuard autocast(s.opt.mixed_precision, s.opt.device.type());
-          logits = s.model->forward(batch->bytes.to(s.opt.device));  // (B, K)
-          const auto soft = batch->soft_targets.defined() ? batch->soft_targets.to(s.opt.device) : torch::Tensor();
-          loss = classification_loss(logits, batch->labels.to(s.opt.device), soft, s.opt.label_smoothing);
+          AutocastGuard autocast(s.opt.mixed_precision, s.device.type());
+          logits = s.model->forward(batch->bytes.to(s.device));  // (B, K)
+          const auto soft = batch->soft_targets.defined() ? batch->soft_targets.to(s.device) : torch::Tensor();
+          loss = classification_loss(logits, batch->labels.to(s.device), soft, s.opt.label_smoothing);
         }
         const double loss_value = loss.item<double>();
         if (!std::isfinite(loss_value))

@@ -21,40 +21,22 @@ void check_audio(const Audio& audio, const char* where) {
 
 }  // namespace
 
-void AudioAugmentOptions::set(const std::string& raw_key, const std::string& value) {
-  const std::string key = detail::normalise_key(raw_key, kPrefix);
-  const std::string full = key.rfind("dataset.", 0) == 0 ? key : kPrefix + key;
-  if (key == "set_fixed_length.enable") {
-    set_fixed_length = detail::parse_bool(full, value);
-  } else if (key == "set_fixed_length.length") {
-    length = detail::parse_int(full, value);
-  } else if (key == "noise.enable") {
-    noise = detail::parse_bool(full, value);
-  } else if (key == "noise.levels") {
-    noise_levels = detail::parse_double_list(full, value);
-  } else if (key == "roll.enable") {
-    roll = detail::parse_bool(full, value);
-  } else if (key == "roll.window") {
-    roll_window = detail::parse_double(full, value);
-  } else if (key == "dataset.speech_commands_v2.mixup") {
-    mixup = detail::parse_bool(full, value);
-  } else {
-    throw std::invalid_argument("AudioAugmentOptions: unknown option '" + raw_key + "'");
-  }
-}
-
-AudioAugmentOptions AudioAugmentOptions::from_key_values(const std::vector<std::string>& items) {
-  AudioAugmentOptions o;
-  for (const auto& item : items) {
-    const auto [k, v] = detail::split_key_value(item);
-    o.set(k, v);
-  }
-  o.validate();
-  return o;
+AudioAugmentOptions AudioAugmentOptions::from_config(const Config& c) {
+  return detail::read_options<AudioAugmentOptions>(c, [&](AudioAugmentOptions& o) {
+    const std::string A = kPrefix;
+    // set_fixed_length.enable is read by CoreNet's SetFixedLength but never consulted: the
+    // clip is always cut or padded, so it is not read here either (docs/CONFIG.md: no effect).
+    o.length = c.get_int(A + "set_fixed_length.length", o.length);
+    o.noise = c.get_bool(A + "noise.enable", o.noise);
+    o.noise_levels = c.get_double_list(A + "noise.levels", o.noise_levels);
+    o.roll = c.get_bool(A + "roll.enable", o.roll);
+    o.roll_window = c.get_double(A + "roll.window", o.roll_window);
+    o.mixup = c.get_bool("dataset.speech_commands_v2.mixup", o.mixup);
+  });
 }
 
 void AudioAugmentOptions::validate() const {
-  if (length <= 0) {
+  if (length <= 0 || length > kMaxLength) {
     detail::throw_bad_value("audio_augmentation.set_fixed_length.length", std::to_string(length),
                             "a positive number of samples");
   }

@@ -11,89 +11,45 @@
 namespace byteformer {
 namespace {
 
-constexpr const char* kPrefix = "image_augmentation.";
-
-std::array<double, 2> parse_pair(const std::string& key, const std::string& value) {
-  const std::vector<double> v = detail::parse_double_list(key, value);
-  if (v.size() != 2) detail::throw_bad_value(key, value, "two numbers [low, high]");
-  return {v[0], v[1]};
-}
-
-std::array<int, 2> parse_size(const std::string& key, const std::string& value) {
-  const std::vector<int64_t> v = detail::parse_int_list(key, value);
-  if (v.size() == 1) return {static_cast<int>(v[0]), static_cast<int>(v[0])};
-  if (v.size() == 2) return {static_cast<int>(v[0]), static_cast<int>(v[1])};
-  detail::throw_bad_value(key, value, "a size (one integer or [height, width])");
-}
-
-int to_int(const std::string& key, const std::string& value) {
-  return static_cast<int>(detail::parse_int(key, value));
-}
-
 std::string pair_text(std::array<double, 2> v) {
   return "[" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + "]";
 }
 
 }  // namespace
 
-void ImageAugmentOptions::set(const std::string& raw_key, const std::string& value) {
-  std::string key = detail::normalise_key(raw_key, kPrefix);
-  const std::string full = kPrefix + key;
-  if (key == "random_resized_crop.enable") {
-    random_resized_crop = detail::parse_bool(full, value);
-  } else if (key == "random_resized_crop.interpolation") {
-    rrc_interpolation = parse_interpolation(value, full);
-  } else if (key == "random_resized_crop.scale") {
-    rrc_scale = parse_pair(full, value);
-  } else if (key == "random_resized_crop.aspect_ratio") {
-    rrc_ratio = parse_pair(full, value);
-  } else if (key == "sampler.bs.crop_size_width") {
-    crop_size[1] = to_int(key, value);
-  } else if (key == "sampler.bs.crop_size_height") {
-    crop_size[0] = to_int(key, value);
-  } else if (key == "random_horizontal_flip.enable") {
-    random_horizontal_flip = detail::parse_bool(full, value);
-  } else if (key == "random_horizontal_flip.p") {
-    flip_p = detail::parse_double(full, value);
-  } else if (key == "rand_augment.enable") {
-    rand_augment = detail::parse_bool(full, value);
-  } else if (key == "rand_augment.num_ops") {
-    rand_augment_options.num_ops = to_int(full, value);
-  } else if (key == "rand_augment.magnitude") {
-    rand_augment_options.magnitude = to_int(full, value);
-  } else if (key == "rand_augment.num_magnitude_bins") {
-    rand_augment_options.num_magnitude_bins = to_int(full, value);
-  } else if (key == "rand_augment.interpolation") {
-    rand_augment_options.interpolation = parse_interpolation(value, full);
-  } else if (key == "random_erase.enable") {
-    random_erase = detail::parse_bool(full, value);
-  } else if (key == "random_erase.p") {
-    random_erase_options.p = detail::parse_double(full, value);
-  } else if (key == "resize.enable") {
-    resize = detail::parse_bool(full, value);
-  } else if (key == "resize.size") {
-    const std::vector<int64_t> v = detail::parse_int_list(full, value);
-    if (v.empty() || v.size() > 2) detail::throw_bad_value(full, value, "one or two integers");
-    resize_size.assign(v.begin(), v.end());
-  } else if (key == "resize.interpolation") {
-    resize_interpolation = parse_interpolation(value, full);
-  } else if (key == "center_crop.enable") {
-    center_crop = detail::parse_bool(full, value);
-  } else if (key == "center_crop.size") {
-    center_crop_size = parse_size(full, value);
-  } else {
-    throw std::invalid_argument("ImageAugmentOptions: unknown option '" + raw_key + "'");
-  }
-}
-
-ImageAugmentOptions ImageAugmentOptions::from_key_values(const std::vector<std::string>& items) {
-  ImageAugmentOptions o;
-  for (const auto& item : items) {
-    const auto [k, v] = detail::split_key_value(item);
-    o.set(k, v);
-  }
-  o.validate();
-  return o;
+ImageAugmentOptions ImageAugmentOptions::from_config(const Config& c) {
+  return detail::read_options<ImageAugmentOptions>(c, [&](ImageAugmentOptions& o) {
+    const std::string I = "image_augmentation.";
+    o.random_resized_crop = c.get_bool(I + "random_resized_crop.enable", o.random_resized_crop);
+    o.rrc_interpolation = detail::config_interpolation(c, I + "random_resized_crop.interpolation", o.rrc_interpolation);
+    o.rrc_scale = detail::config_pair(c, I + "random_resized_crop.scale", o.rrc_scale);
+    o.rrc_ratio = detail::config_pair(c, I + "random_resized_crop.aspect_ratio", o.rrc_ratio);
+    for (const auto& [key, slot] : {std::pair<const char*, int*>{"sampler.bs.crop_size_height", &o.crop_size[0]},
+                                    std::pair<const char*, int*>{"sampler.bs.crop_size_width", &o.crop_size[1]}}) {
+      const int64_t v = c.get_int(key, *slot);
+      if (v <= 0 || v > (1 << 20)) detail::throw_bad_config(c, key, "a positive size");
+      *slot = static_cast<int>(v);
+    }
+    o.random_horizontal_flip = c.get_bool(I + "random_horizontal_flip.enable", o.random_horizontal_flip);
+    o.flip_p = c.get_double(I + "random_horizontal_flip.p", o.flip_p);
+    o.rand_augment = c.get_bool(I + "rand_augment.enable", o.rand_augment);
+    auto& ra = o.rand_augment_options;
+    ra.num_ops = static_cast<int>(c.get_int(I + "rand_augment.num_ops", ra.num_ops));
+    ra.magnitude = static_cast<int>(c.get_int(I + "rand_augment.magnitude", ra.magnitude));
+    ra.num_magnitude_bins = static_cast<int>(c.get_int(I + "rand_augment.num_magnitude_bins", ra.num_magnitude_bins));
+    ra.interpolation = detail::config_interpolation(c, I + "rand_augment.interpolation", ra.interpolation);
+    o.random_erase = c.get_bool(I + "random_erase.enable", o.random_erase);
+    o.random_erase_options.p = c.get_double(I + "random_erase.p", o.random_erase_options.p);
+    o.resize = c.get_bool(I + "resize.enable", o.resize);
+    const auto rs = c.get_int_list(I + "resize.size", {o.resize_size.begin(), o.resize_size.end()});
+    if (rs.empty() || rs.size() > 2) detail::throw_bad_config(c, I + "resize.size", "one or two integers");
+    for (int64_t v : rs)
+      if (v <= 0 || v > (1 << 20)) detail::throw_bad_config(c, I + "resize.size", "a positive size");
+    o.resize_size.assign(rs.begin(), rs.end());
+    o.resize_interpolation = detail::config_interpolation(c, I + "resize.interpolation", o.resize_interpolation);
+    o.center_crop = c.get_bool(I + "center_crop.enable", o.center_crop);
+    o.center_crop_size = detail::config_size(c, I + "center_crop.size", o.center_crop_size);
+  });
 }
 
 void ImageAugmentOptions::validate() const {
@@ -141,12 +97,9 @@ Image random_horizontal_flip(const Image& image, double p, torch::Generator& gen
 Image train_augment(const Image& image, const ImageAugmentOptions& o, torch::Generator& gen) {
   o.validate();
   check_image(image, "train_augment");
-  if (!o.random_resized_crop) {
-    throw std::invalid_argument("image_augmentation.random_resized_crop.enable must be true for "
-                                "training (CoreNet requires it), got false");
-  }
-  Image x = random_resized_crop(image, o.crop_size[0], o.crop_size[1], o.rrc_scale, o.rrc_ratio,
-                                o.rrc_interpolation, gen);
+  Image x = o.random_resized_crop ? random_resized_crop(image, o.crop_size[0], o.crop_size[1], o.rrc_scale,
+                                                        o.rrc_ratio, o.rrc_interpolation, gen)
+                                  : image;
   if (o.random_horizontal_flip) x = random_horizontal_flip(x, o.flip_p, gen);
   if (o.rand_augment) x = rand_augment(x, o.rand_augment_options, gen);
   if (o.random_erase) x = random_erasing(x, o.random_erase_options, gen);
@@ -156,15 +109,13 @@ Image train_augment(const Image& image, const ImageAugmentOptions& o, torch::Gen
 Image eval_augment(const Image& image, const ImageAugmentOptions& o) {
   o.validate();
   check_image(image, "eval_augment");
-  if (!o.resize || !o.center_crop) {
-    throw std::invalid_argument("image_augmentation.resize.enable and center_crop.enable must be "
-                                "true for evaluation (CoreNet requires them)");
+  Image x = image;
+  if (o.resize) {
+    x = o.resize_size.size() == 1
+            ? resize_shorter_side(x, o.resize_size[0], o.resize_interpolation)
+            : byteformer::resize(x, o.resize_size[1], o.resize_size[0], o.resize_interpolation);
   }
-  Image x = o.resize_size.size() == 1
-                ? resize_shorter_side(image, o.resize_size[0], o.resize_interpolation)
-                : byteformer::resize(image, o.resize_size[1], o.resize_size[0],
-                                     o.resize_interpolation);
-  return byteformer::center_crop(x, o.center_crop_size[0], o.center_crop_size[1]);
+  return o.center_crop ? byteformer::center_crop(x, o.center_crop_size[0], o.center_crop_size[1]) : x;
 }
 
 torch::Tensor image_to_tensor(const Image& image) {

@@ -1,8 +1,9 @@
 #include "byteformer/transforms/privacy.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
-#include <map>
-#include <set>
 #include <stdexcept>
 
 #include "transforms/option_values.h"
@@ -172,47 +173,49 @@ ByteSeq permute_byte_values(const ByteSeq& x, const std::array<int64_t, 256>& ta
   return out;
 }
 
-void PrivacyOptions::set(const std::string& raw_key, const std::string& value) {
-  const std::string key = detail::normalise_key(raw_key, kPrefix);
-  const std::string full = kPrefix + key;
-  if (key == "shuffle_bytes.enable") {
-    shuffle_bytes = detail::parse_bool(full, value);
-  } else if (key == "shuffle_bytes.mode") {
-    shuffle_mode = parse_shuffle_mode(value);
-  } else if (key == "shuffle_bytes.stride") {
-    stride = detail::parse_int(full, value);
-  } else if (key == "shuffle_bytes.window_size") {
-    window_size = detail::parse_int(full, value);
-  } else if (key == "shuffle_bytes.window_shuffle_seed") {
-    const int64_t s = detail::parse_int(full, value);
-    if (s < 0) detail::throw_bad_value(full, value, "a non-negative integer");
-    window_shuffle_seed = static_cast<uint64_t>(s);
-  } else if (key == "mask_positions.enable") {
-    mask_positions = detail::parse_bool(full, value);
-  } else if (key == "mask_positions.keep_frac") {
-    keep_frac = detail::parse_double(full, value);
-  } else if (key == "random_uniform.enable") {
-    random_uniform = detail::parse_bool(full, value);
-  } else if (key == "random_uniform.width_range") {
-    const std::vector<int64_t> r = detail::parse_int_list(full, value);
-    if (r.size() != 2) detail::throw_bad_value(full, value, "two integers [low, high]");
-    width_lo = r[0];
-    width_hi = r[1];
-  } else if (key == "byte_permutation.enable") {
-    byte_permutation = detail::parse_bool(full, value);
-  } else {
-    throw std::invalid_argument("PrivacyOptions: unknown option '" + raw_key + "'");
-  }
+const std::vector<std::string>& PrivacyOptions::keys() {
+  static const std::vector<std::string> k = {
+      "shuffle_bytes.enable",  "shuffle_bytes.mode",         "shuffle_bytes.stride",
+      "shuffle_bytes.window_size", "shuffle_bytes.window_shuffle_seed", "mask_positions.enable",
+      "mask_positions.keep_frac", "random_uniform.enable",   "random_uniform.width_range",
+      "byte_permutation.enable"};
+  return k;
 }
 
-PrivacyOptions PrivacyOptions::from_key_values(const std::vector<std::string>& items) {
-  PrivacyOptions o;
-  for (const auto& item : items) {
-    const auto [k, v] = detail::split_key_value(item);
-    o.set(k, v);
-  }
-  o.validate();
-  return o;
+PrivacyOptions PrivacyOptions::from_config(const Config& c) {
+  return detail::read_options<PrivacyOptions>(c, [&](PrivacyOptions& o) {
+    const std::string I = kPrefix;
+    for (const char* group : {"shuffle_bytes.", "mask_positions.", "random_uniform.", "byte_permutation."}) {
+      for (const auto& key : c.keys_with_prefix(I + group)) {
+        const auto& known = keys();
+        if (std::find(known.begin(), known.end(), key.substr(I.size())) == known.end())
+          detail::throw_bad_config(c, key, "one of the privacy options image_augmentation." +
+                                               fmt::format("{}", fmt::join(known, ", image_augmentation.")));
+      }
+    }
+    o.shuffle_bytes = c.get_bool(I + "shuffle_bytes.enable", o.shuffle_bytes);
+    if (c.is_set(I + "shuffle_bytes.mode")) {
+      try {
+        o.shuffle_mode = parse_shuffle_mode(c.get_string(I + "shuffle_bytes.mode", ""));
+      } catch (const std::invalid_argument&) {
+        detail::throw_bad_config(c, I + "shuffle_bytes.mode",
+                                 "one of reverse, random_shuffle, cyclic_half_length, stride, window_shuffle");
+      }
+    }
+    o.stride = c.get_int(I + "shuffle_bytes.stride", o.stride);
+    o.window_size = c.get_int(I + "shuffle_bytes.window_size", o.window_size);
+    const int64_t seed = c.get_int(I + "shuffle_bytes.window_shuffle_seed", static_cast<int64_t>(o.window_shuffle_seed));
+    if (seed < 0) detail::throw_bad_config(c, I + "shuffle_bytes.window_shuffle_seed", "a non-negative integer");
+    o.window_shuffle_seed = static_cast<uint64_t>(seed);
+    o.mask_positions = c.get_bool(I + "mask_positions.enable", o.mask_positions);
+    o.keep_frac = c.get_double(I + "mask_positions.keep_frac", o.keep_frac);
+    o.random_uniform = c.get_bool(I + "random_uniform.enable", o.random_uniform);
+    const auto range = c.get_int_list(I + "random_uniform.width_range", {o.width_lo, o.width_hi});
+    if (range.size() != 2) detail::throw_bad_config(c, I + "random_uniform.width_range", "two integers [low, high]");
+    o.width_lo = range[0];
+    o.width_hi = range[1];
+    o.byte_permutation = c.get_bool(I + "byte_permutation.enable", o.byte_permutation);
+  });
 }
 
 void PrivacyOptions::validate() const {
@@ -235,26 +238,16 @@ void PrivacyOptions::validate() const {
   }
 }
 
-std::vector<std::string> disabled_transform_warnings(const std::vector<std::string>& items) {
-  std::vector<std::string> order;                  // transforms in the order first configured
-  std::map<std::string, std::string> first_option;  // transform -> its first option key
-  std::set<std::string> enable_given;
-  for (const auto& item : items) {
-    const std::string key = detail::normalise_key(detail::split_key_value(item).first, kPrefix);
-    const auto dot = key.find('.');
-    if (dot == std::string::npos) continue;
-    const std::string transform = key.substr(0, dot);
-    if (key.substr(dot + 1) == "enable") {
-      enable_given.insert(transform);
-    } else if (first_option.emplace(transform, key).second) {
-      order.push_back(transform);
-    }
-  }
+std::vector<std::string> disabled_transform_warnings(const Config& c) {
   std::vector<std::string> warnings;
-  for (const auto& t : order) {
-    if (enable_given.count(t)) continue;
-    warnings.push_back(first_option[t] + " is set but " + t + " is not enabled, so it is not applied; add " + t +
-                       ".enable=true");
+  for (const std::string t : {"shuffle_bytes", "mask_positions", "random_uniform", "byte_permutation"}) {
+    const std::string enable = kPrefix + t + ".enable";
+    if (c.is_set(enable)) continue;
+    for (const auto& key : c.keys_with_prefix(kPrefix + t + ".")) {
+      warnings.push_back(key.substr(std::string(kPrefix).size()) + " is set but " + t +
+                         " is not enabled, so it is not applied; add " + t + ".enable=true");
+      break;
+    }
   }
   return warnings;
 }

@@ -5,6 +5,7 @@
 
 #include "byteformer/transforms/image_ops.h"
 #include "byteformer/transforms/rng.h"
+#include "transforms/option_values.h"
 
 namespace byteformer {
 namespace {
@@ -42,25 +43,15 @@ std::string to_string(RandAugmentOp op) {
 }
 
 void RandAugmentOptions::validate() const {
-  if (num_ops < 0) {
-    throw std::invalid_argument("image_augmentation.rand_augment.num_ops: expected >= 0, got " +
-                                std::to_string(num_ops));
-  }
-  if (num_magnitude_bins < 2) {
-    throw std::invalid_argument(
-        "image_augmentation.rand_augment.num_magnitude_bins: expected >= 2, got " +
-        std::to_string(num_magnitude_bins));
-  }
-  if (magnitude < 0 || magnitude >= num_magnitude_bins) {
-    throw std::invalid_argument("image_augmentation.rand_augment.magnitude: expected 0.." +
-                                std::to_string(num_magnitude_bins - 1) + ", got " +
-                                std::to_string(magnitude));
-  }
-  if (interpolation != Interpolation::kNearest && interpolation != Interpolation::kBilinear) {
-    throw std::invalid_argument(
-        "image_augmentation.rand_augment.interpolation: expected nearest or bilinear, got " +
-        to_string(interpolation));
-  }
+  const std::string k = "image_augmentation.rand_augment.";
+  if (num_ops < 0) detail::throw_bad_value(k + "num_ops", std::to_string(num_ops), ">= 0");
+  if (num_magnitude_bins < 2)
+    detail::throw_bad_value(k + "num_magnitude_bins", std::to_string(num_magnitude_bins), ">= 2");
+  if (magnitude < 0 || magnitude >= num_magnitude_bins)
+    detail::throw_bad_value(k + "magnitude", std::to_string(magnitude),
+                            "0.." + std::to_string(num_magnitude_bins - 1));
+  if (interpolation != Interpolation::kNearest && interpolation != Interpolation::kBilinear)
+    detail::throw_bad_value(k + "interpolation", to_string(interpolation), "nearest or bilinear");
 }
 
 double rand_augment_magnitude(RandAugmentOp op, const RandAugmentOptions& o, int image_width,

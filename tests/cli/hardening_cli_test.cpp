@@ -88,6 +88,17 @@ TEST_F(HardeningCli, InfoValidatesKeysLikeTrainDryRun) {
   EXPECT_TRUE(fs::exists(test::source_dir() + "/docs/CONFIG.md"));
 }
 
+// The library switches are read once, by the program, and a bad one is an error naming it;
+// BYTEFORMER_ONEDNN=0 reaches the library (`--version` reports the oneDNN path off).
+TEST_F(HardeningCli, LibrarySwitchesAreCheckedAtStartUp) {
+  auto r = test::run_command("BYTEFORMER_ONEDNN=yes " + cli() + "--version");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "BYTEFORMER_ONEDNN=yes")) << r.err;
+  r = test::run_command("BYTEFORMER_ONEDNN=0 " + cli() + "--version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (!has(r.out, "oneDNN fast paths: not built")) EXPECT_TRUE(has(r.out, "oneDNN fast paths: built, off")) << r.out;
+}
+
 TEST_F(HardeningCli, DuplicateYamlKeysAreErrorsNamingFileAndKey) {
   const std::string base = test::read_text(kConfig);
   const std::string twice = write("two_commons.yaml", base + "common:\n  seed: 3\n");

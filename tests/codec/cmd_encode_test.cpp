@@ -122,6 +122,17 @@ TEST_F(EncodeCli, BadInputsFailWithAMessage) {
   r = encode("wav:int16", png, "x.wav");  // an image given to an audio encoding
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("image0.png"), std::string::npos) << r.err;
+  // --privacy: an unknown key, a missing '=', a bad value: each named, nothing written.
+  for (const auto& [flag, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--privacy shuffle_bytes.mod=reverse", "unknown option 'shuffle_bytes.mod'"},
+           {"--privacy shuffle_bytes.enable", "expected KEY=VALUE"},
+           {"--privacy shuffle_bytes.enable=true --privacy shuffle_bytes.mode=sideways", "shuffle_bytes.mode"},
+           {"--privacy random_uniform.enable=true --privacy random_uniform.width_range=[5]", "width_range"}}) {
+    r = encode("tiff", png, "priv.bin", flag);
+    EXPECT_NE(r.exit_code, 0) << flag;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << flag << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/priv.bin")) << flag;
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "byteformer/codec/image_decoder.h"
 #include "byteformer/data/image_folder.h"
 #include "byteformer/data/sampler.h"
 #include "byteformer/io/config.h"
@@ -37,6 +38,30 @@ TEST(BytePipeline, EvalImageIsFchwPixelBytes) {
   EXPECT_EQ(s.bytes[0], img.pixels[0]);           // channel 0, pixel 0
   EXPECT_EQ(s.bytes[256], img.pixels[1]);         // channel 1, pixel 0
   EXPECT_EQ(s.label, 0);
+  std::filesystem::remove_all(root);
+}
+
+// The pipeline's augmentation is the transforms' train_augment / eval_augment (the code their
+// own tests check), with the options from_config read: same pixels from the same generator.
+TEST(BytePipeline, AugmentsWithTheTransformsTrainAndEvalAugment) {
+  const std::string root = test::make_temp_dir("pipeaug");
+  test::make_tiny_images(root, 2, 1, false);
+  auto index = std::make_shared<DatasetIndex>(scan_image_folder(root + "/train"));
+  Config c = tiny_config();
+  c.apply_override("image_augmentation.random_horizontal_flip.enable=true");
+  c.apply_override("image_augmentation.random_erase.enable=true");
+  c.apply_override("image_augmentation.random_erase.p=1.0");
+  for (const bool training : {true, false}) {
+    const BytePipeline pipe(BytePipelineOptions::from_config(c, Modality::kImage, training), index);
+    EXPECT_TRUE(pipe.options().image.random_erase);
+    const Image decoded = to_rgb(decode_image(read_file(index->samples[1].path), "x"));
+    for (uint64_t seed : {1u, 2u, 3u}) {
+      torch::Generator g1 = make_generator(seed), g2 = make_generator(seed);
+      const Image want = training ? train_augment(decoded, pipe.options().image, g2)
+                                  : eval_augment(decoded, pipe.options().image);
+      EXPECT_EQ(pipe.image_pixels(1, g1), want) << "training " << training << " seed " << seed;
+    }
+  }
   std::filesystem::remove_all(root);
 }
 

@@ -40,6 +40,18 @@ TEST(Config, OverridesUseYamlValuesAndCoreNetDashes) {
   EXPECT_FALSE(c.is_set("optim"));
 }
 
+TEST(Config, ACopyIsIndependentOfItsOriginal) {
+  // YAML nodes are references: overriding a key of a copy must not write through to the original.
+  const auto original = Config::load_string("common:\n  seed: 1\n  tags: [a, b]\n", "orig.yaml");
+  Config copy = original;
+  copy.apply_override("common.seed=2");
+  copy.apply_override("common.tags=[c]");
+  EXPECT_EQ(original.get_int("common.seed", 0), 1);
+  EXPECT_EQ(original.get_string_list("common.tags", {}), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(original.origin("common.seed"), "orig.yaml");
+  EXPECT_EQ(copy.get_int("common.seed", 0), 2);
+}
+
 TEST(Config, ErrorsNameKeyValueAndFile) {
   auto c = Config::load_string("dataset:\n  workers: many\n", "cfg.yaml");
   try {

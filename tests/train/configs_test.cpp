@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "byteformer/model/model_loader.h"
+#include "byteformer/train/recipe.h"
 #include "byteformer/train/trainer.h"
 #include "test_util.h"
 
@@ -26,7 +27,7 @@ TEST(Configs, EveryRecipePassesTheTrainingCheck) {
   ASSERT_GE(files.size(), 47u);
   for (const auto& f : files) {
     try {
-      const std::string summary = check_training_config(load_config(f, {}));
+      const std::string summary = Recipe::from_config(load_config(f, {})).summary();
       EXPECT_NE(summary.find("OK"), std::string::npos) << summary;
     } catch (const std::exception& e) {
       ADD_FAILURE() << f << ": " << e.what();

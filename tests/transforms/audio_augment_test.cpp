@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "byteformer/io/config.h"
 #include "byteformer/transforms/rng.h"
 
 namespace byteformer {
@@ -99,9 +100,13 @@ TEST(AudioAugment, Mixup) {
 }
 
 TEST(AudioAugment, PipelineAndOptions) {
-  const AudioAugmentOptions o = AudioAugmentOptions::from_key_values(
-      {"audio_augmentation.noise.levels=[-40, -50]", "roll.window=0.2",
-       "set_fixed_length.length=20", "dataset.speech_commands_v2.mixup=false"});
+  Config c = Config::load_string(
+      "audio_augmentation:\n  noise: {enable: true, levels: [-40, -50]}\n  roll: {enable: true, window: 0.2}\n"
+      "  set_fixed_length: {length: 20}\ndataset: {speech_commands_v2: {mixup: false}}\n",
+      "audio.yaml");
+  const AudioAugmentOptions o = AudioAugmentOptions::from_config(c);
+  EXPECT_TRUE(o.noise);
+  EXPECT_TRUE(o.roll);
   EXPECT_EQ(o.noise_levels, (std::vector<double>{-40.0, -50.0}));
   EXPECT_DOUBLE_EQ(o.roll_window, 0.2);
   EXPECT_EQ(o.length, 20);
@@ -113,10 +118,38 @@ TEST(AudioAugment, PipelineAndOptions) {
   EXPECT_EQ(a.frames(), 20u);
   EXPECT_EQ(a.samples, train_augment(ramp(30), o, {noise}, g2).samples);
   EXPECT_EQ(eval_augment(ramp(30), o).samples, set_fixed_length(ramp(30), 20).samples);
-  for (const std::string bad : {"roll.window=2", "set_fixed_length.length=0", "noise.levels=[]",
-                                "roll.enable=perhaps", "noise.speed=3"}) {
-    EXPECT_THROW(AudioAugmentOptions::from_key_values({bad}), std::invalid_argument) << bad;
+  for (const auto& [bad, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"roll.window=2", "roll.window"},
+           {"set_fixed_length.length=0", "set_fixed_length.length"},
+           {"set_fixed_length.length=100000000000", "set_fixed_length.length"},
+           {"noise.levels=[]", "noise.levels"},
+           {"roll.enable=perhaps", "perhaps"}}) {
+    Config b = c;
+    b.apply_override("audio_augmentation." + bad);
+    try {
+      AudioAugmentOptions::from_config(b);
+      ADD_FAILURE() << bad;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << bad << " -> " << e.what();
+      EXPECT_NE(std::string(e.what()).find("(in override)"), std::string::npos) << bad << " -> " << e.what();
+    }
   }
+  // A bad value from the file names the file.
+  try {
+    AudioAugmentOptions::from_config(Config::load_string("audio_augmentation: {roll: {window: 3}}\n", "audio.yaml"));
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("roll.window' = 3 (in audio.yaml)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AudioAugment, DefaultsAreCoreNetsWhenKeysAreAbsent) {
+  const AudioAugmentOptions o = AudioAugmentOptions::from_config(Config::load_string("common: {seed: 0}\n"));
+  EXPECT_FALSE(o.noise);
+  EXPECT_FALSE(o.roll);
+  EXPECT_FALSE(o.mixup);
+  EXPECT_EQ(o.noise_levels, (std::vector<double>{-100.0}));  // SPEC section 4: CoreNet's [-100]
+  EXPECT_EQ(o.length, 16000);
 }
 
 }  // namespace

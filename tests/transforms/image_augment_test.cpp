@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "byteformer/io/config.h"
 #include "byteformer/transforms/image_ops.h"
 #include "byteformer/transforms/rng.h"
 #include "image_test_util.h"
@@ -11,9 +12,26 @@
 namespace byteformer {
 namespace {
 
+// The released ImageNet recipe's augmentation keys (projects/byteformer/imagenet_*).
+Config recipe_config(const std::vector<std::string>& overrides = {}) {
+  Config c = Config::load_string(
+      "image_augmentation:\n"
+      "  random_resized_crop: {enable: true, interpolation: bicubic}\n"
+      "  random_horizontal_flip: {enable: true}\n"
+      "  rand_augment: {enable: true}\n"
+      "  random_erase: {enable: true, p: 0.25}\n"
+      "  resize: {enable: true, size: 256, interpolation: bicubic}\n"
+      "  center_crop: {enable: true, size: 224}\n"
+      "sampler: {bs: {crop_size_width: 224, crop_size_height: 224}}\n",
+      "recipe.yaml");
+  for (const auto& o : overrides) c.apply_override(o);
+  return c;
+}
+
 TEST(ImageAugment, TrainIsSeededAndCropSized) {
   const Image in = test::test_pattern(120, 90);
-  const ImageAugmentOptions o;
+  const ImageAugmentOptions o = ImageAugmentOptions::from_config(recipe_config());
+  EXPECT_TRUE(o.random_horizontal_flip && o.rand_augment && o.random_erase);
   torch::Generator g1 = make_generator(11), g2 = make_generator(11), g3 = make_generator(12);
   const Image a = train_augment(in, o, g1);
   EXPECT_EQ(a.width, 224);
@@ -24,17 +42,26 @@ TEST(ImageAugment, TrainIsSeededAndCropSized) {
 }
 
 TEST(ImageAugment, TrainWithOnlyCropMatchesRandomResizedCrop) {
-  ImageAugmentOptions o;
-  o.random_horizontal_flip = false;
-  o.rand_augment = false;
-  o.random_erase = false;
+  ImageAugmentOptions o;  // CoreNet's defaults: crop only, bilinear
   o.crop_size = {20, 30};
   const Image in = test::test_pattern(64, 48);
   torch::Generator g1 = make_generator(5), g2 = make_generator(5);
   EXPECT_EQ(train_augment(in, o, g1),
-            random_resized_crop(in, 20, 30, o.rrc_scale, o.rrc_ratio, Interpolation::kBicubic, g2));
-  o.random_resized_crop = false;
-  EXPECT_THROW(train_augment(in, o, g1), std::invalid_argument);
+            random_resized_crop(in, 20, 30, o.rrc_scale, o.rrc_ratio, Interpolation::kBilinear, g2));
+  o.random_resized_crop = false;  // every step off: the image as it is, no draw
+  EXPECT_EQ(train_augment(in, o, g1), in);
+}
+
+TEST(ImageAugment, DefaultsAreCoreNetsWhenKeysAreAbsent) {
+  const ImageAugmentOptions o = ImageAugmentOptions::from_config(Config::load_string("common: {seed: 0}\n"));
+  EXPECT_TRUE(o.random_resized_crop);
+  EXPECT_FALSE(o.random_horizontal_flip || o.rand_augment || o.random_erase);
+  EXPECT_EQ(o.rrc_interpolation, Interpolation::kBilinear);
+  EXPECT_EQ(o.resize_interpolation, Interpolation::kBilinear);
+  EXPECT_DOUBLE_EQ(o.random_erase_options.p, 0.5);
+  EXPECT_DOUBLE_EQ(o.flip_p, 0.5);
+  EXPECT_EQ(o.resize_size, (std::vector<int>{256}));
+  EXPECT_EQ(o.center_crop_size, (std::array<int, 2>{224, 224}));
 }
 
 TEST(ImageAugment, FlipProbability) {
@@ -50,21 +77,26 @@ TEST(ImageAugment, FlipProbability) {
 
 TEST(ImageAugment, EvalResizesThenCentreCrops) {
   const Image in = test::test_pattern(500, 375);
-  const ImageAugmentOptions o;
+  ImageAugmentOptions o = ImageAugmentOptions::from_config(recipe_config());
   const Image out = eval_augment(in, o);
   EXPECT_EQ(out.width, 224);
   EXPECT_EQ(out.height, 224);
   // 500x375 -> 341x256 bicubic -> crop at top (256-224)//2 = 16, left (341-224)//2 = 58.
   const Image expected = crop(resize(in, 341, 256, Interpolation::kBicubic), 16, 58, 224, 224);
   EXPECT_EQ(out, expected);
+  o.resize = false;  // centre crop of the image as it is
+  EXPECT_EQ(eval_augment(in, o), center_crop(in, 224, 224));
+  o.center_crop = false;
+  EXPECT_EQ(eval_augment(in, o), in);
 }
 
 TEST(ImageAugment, OptionsFromCoreNetKeys) {
-  const ImageAugmentOptions o = ImageAugmentOptions::from_key_values(
+  const ImageAugmentOptions o = ImageAugmentOptions::from_config(recipe_config(
       {"image_augmentation.random_resized_crop.interpolation=bilinear",
-       "random_resized_crop.scale=[0.5, 1.0]", "random_horizontal_flip.enable=false",
-       "rand_augment.magnitude=5", "random_erase.p=0.1", "resize.size=[300, 280]",
-       "center_crop.size=200", "sampler.bs.crop_size_width=160"});
+       "image_augmentation.random_resized_crop.scale=[0.5, 1.0]",
+       "--image-augmentation.random-horizontal-flip.enable=false", "image_augmentation.rand_augment.magnitude=5",
+       "image_augmentation.random_erase.p=0.1", "image_augmentation.resize.size=[300, 280]",
+       "image_augmentation.center_crop.size=200", "sampler.bs.crop_size_width=160"}));
   EXPECT_EQ(o.rrc_interpolation, Interpolation::kBilinear);
   EXPECT_DOUBLE_EQ(o.rrc_scale[0], 0.5);
   EXPECT_FALSE(o.random_horizontal_flip);
@@ -78,9 +110,11 @@ TEST(ImageAugment, OptionsFromCoreNetKeys) {
 TEST(ImageAugment, BadOptionsNameKeyAndValue) {
   auto message_of = [](const std::string& item) -> std::string {
     try {
-      ImageAugmentOptions::from_key_values({item});
+      ImageAugmentOptions::from_config(recipe_config({"image_augmentation." + item}));
     } catch (const std::invalid_argument& e) {
-      return e.what();
+      const std::string m = e.what();
+      EXPECT_NE(m.find("(in override)"), std::string::npos) << item << " -> " << m;  // and where it came from
+      return m;
     }
     return "";
   };
@@ -92,7 +126,9 @@ TEST(ImageAugment, BadOptionsNameKeyAndValue) {
            {"random_erase.p=-1", "random_erase.p"},
            {"center_crop.size=[1,2,3]", "center_crop.size"},
            {"resize.size=abc", "abc"},
-           {"warp_drive.enable=true", "warp_drive"}}) {
+           {"resize.size=[0]", "resize.size"},
+           {"center_crop.size=[224, -1]", "center_crop.size"},
+           {"random_horizontal_flip.enable=sometimes", "sometimes"}}) {
     const std::string m = message_of(item);
     EXPECT_NE(m.find(needle), std::string::npos) << item << " -> '" << m << "'";
   }

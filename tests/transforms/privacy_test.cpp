@@ -9,6 +9,7 @@
 #include <numeric>
 #include <set>
 
+#include "byteformer/io/config.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -135,12 +136,21 @@ TEST(Privacy, BytePermutationRejectsPadding) {
   EXPECT_THROW(permute_byte_values({1, -1}, byte_permutation_table()), std::invalid_argument);
 }
 
+// A config as the CLI builds it: the YAML text, then key=value overrides.
+Config privacy_config(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  Config c = Config::load_string(yaml, "privacy.yaml");
+  for (const auto& o : overrides) c.apply_override(o);
+  return c;
+}
+
 TEST(Privacy, OptionsParseCoreNetKeys) {
-  const PrivacyOptions o = PrivacyOptions::from_key_values(
-      {"image_augmentation.shuffle_bytes.enable=true", "shuffle_bytes.mode=stride",
-       "--image-augmentation.shuffle-bytes.stride=16", "mask_positions.enable=True",
-       "mask_positions.keep_frac=0.25", "random_uniform.enable=true",
-       "random_uniform.width_range=[-10, 10]", "byte_permutation.enable=false"});
+  const PrivacyOptions o = PrivacyOptions::from_config(privacy_config(
+      "image_augmentation:\n"
+      "  shuffle_bytes: {enable: true, mode: stride}\n"
+      "  mask_positions: {enable: True, keep_frac: 0.25}\n"
+      "  random_uniform: {enable: true, width_range: [-10, 10]}\n"
+      "  byte_permutation: {enable: false}\n",
+      {"--image-augmentation.shuffle-bytes.stride=16"}));
   EXPECT_TRUE(o.shuffle_bytes);
   EXPECT_EQ(o.shuffle_mode, ShuffleMode::kStride);
   EXPECT_EQ(o.stride, 16);
@@ -156,8 +166,10 @@ TEST(Privacy, OptionsParseCoreNetKeys) {
 
 TEST(Privacy, BadOptionsNameKeyAndValue) {
   auto message_of = [](const std::vector<std::string>& items) -> std::string {
+    std::vector<std::string> overrides;
+    for (const auto& i : items) overrides.push_back("image_augmentation." + i);
     try {
-      PrivacyOptions::from_key_values(items);
+      PrivacyOptions::from_config(privacy_config("common: {seed: 0}\n", overrides));
     } catch (const std::invalid_argument& e) {
       return e.what();
     }
@@ -176,10 +188,10 @@ TEST(Privacy, BadOptionsNameKeyAndValue) {
   EXPECT_NE(m.find("maybe"), std::string::npos) << m;
   m = message_of({"shuffle_bytes.window_size=0"});
   EXPECT_NE(m.find("window_size"), std::string::npos) << m;
-  m = message_of({"no_such.option=1"});
-  EXPECT_NE(m.find("no_such.option"), std::string::npos) << m;
-  m = message_of({"novalue"});
-  EXPECT_NE(m.find("novalue"), std::string::npos) << m;
+  EXPECT_NE(m.find("window_size' = 0 (in override)"), std::string::npos) << m;  // validate()'s errors too
+  m = message_of({"shuffle_bytes.sideways=1"});  // a key no transform reads is not dropped silently
+  EXPECT_NE(m.find("shuffle_bytes.sideways"), std::string::npos) << m;
+  EXPECT_NE(m.find("shuffle_bytes.mode"), std::string::npos) << m;  // lists the known keys
 }
 
 TEST(Privacy, PipelineOrderAndDeterminism) {
@@ -214,15 +226,19 @@ TEST(Privacy, PipelineOrderAndDeterminism) {
 }
 
 TEST(Privacy, OptionsOfADisabledTransformAreReported) {
-  const auto w = disabled_transform_warnings(
-      {"shuffle_bytes.mode=reverse", "image_augmentation.mask_positions.keep_frac=0.3", "random_uniform.enable=true",
-       "random_uniform.width_range=[-2, 2]", "shuffle_bytes.stride=4"});
+  const auto w = disabled_transform_warnings(privacy_config(
+      "common: {seed: 0}\n",
+      {"image_augmentation.shuffle_bytes.mode=reverse", "image_augmentation.mask_positions.keep_frac=0.3",
+       "image_augmentation.random_uniform.enable=true", "image_augmentation.random_uniform.width_range=[-2, 2]",
+       "image_augmentation.shuffle_bytes.stride=4"}));
   ASSERT_EQ(w.size(), 2u);  // one per transform; random_uniform is enabled
   EXPECT_EQ(w[0], "shuffle_bytes.mode is set but shuffle_bytes is not enabled, so it is not applied; add "
                   "shuffle_bytes.enable=true");
   EXPECT_NE(w[1].find("mask_positions.keep_frac is set but mask_positions is not enabled"), std::string::npos) << w[1];
   // An explicit enable=false is the user's choice: no warning.
-  EXPECT_TRUE(disabled_transform_warnings({"shuffle_bytes.enable=false", "shuffle_bytes.mode=reverse"}).empty());
+  EXPECT_TRUE(disabled_transform_warnings(
+                  privacy_config("image_augmentation: {shuffle_bytes: {enable: false, mode: reverse}}\n"))
+                  .empty());
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // Per-sample byte pipeline (SPEC.md section 3; CoreNet's dataset transforms followed by
 // corenet/data/collate_fns/byteformer_collate_functions.py):
-//   image: decode -> [train] random resized crop, flip, RandAugment, random erase
-//                    [eval]  resize shorter side, centre crop
+//   image: decode -> train_augment (random resized crop, flip, RandAugment, random erase)
+//                 or eval_augment (resize shorter side, centre crop)   (image_augment.h)
 //          -> pil_save (encode as file bytes) -> privacy byte transforms
-//   audio: decode (16 kHz, mono) -> [silence slice] -> fixed length 16000
-//          -> [train] noise, roll, mixup -> torchaudio_save -> privacy byte transforms
+//   audio: decode (16 kHz, mono) -> [silence slice] -> train_augment (fixed length, noise,
+//          roll) then mixup, or eval_augment (fixed length)             (audio_augment.h)
+//          -> torchaudio_save -> privacy byte transforms
 // Every random draw comes from the generator passed in, so a sample's bytes depend only on it.
 //
 //   BytePipeline pipeline(BytePipelineOptions::from_config(cfg, index.modality, true), index);
@@ -26,58 +27,36 @@
 #include "byteformer/data/dataset.h"
 #include "byteformer/io/config.h"
 #include "byteformer/io/file.h"
+#include "byteformer/transforms/audio_augment.h"
+#include "byteformer/transforms/image_augment.h"
 #include "byteformer/transforms/privacy.h"
-#include "byteformer/transforms/rand_augment.h"
-#include "byteformer/transforms/random_erasing.h"
-#include "byteformer/transforms/resample.h"
 
 namespace byteformer {
 
-/// Options named by CoreNet's `image_augmentation.*` / `audio_augmentation.*` keys.
+/// Options named by CoreNet's `image_augmentation.*` / `audio_augmentation.*` keys: the
+/// transforms' own option structs (one parser each, from_config) plus the encoding step.
 struct BytePipelineOptions {
   Modality modality = Modality::kImage;
   bool training = false;
 
-  // Training images.
-  bool random_resized_crop = true;
-  int crop_height = 224;  // sampler.bs.crop_size_height (CoreNet's batch sampler sets it)
-  int crop_width = 224;   // sampler.bs.crop_size_width
-  std::array<double, 2> crop_scale{0.08, 1.0};
-  std::array<double, 2> crop_ratio{3.0 / 4.0, 4.0 / 3.0};
-  Interpolation crop_interpolation = Interpolation::kBilinear;
-  bool horizontal_flip = false;
-  double flip_p = 0.5;
-  bool rand_augment = false;
-  RandAugmentOptions rand_augment_options;
-  bool random_erase = false;
-  RandomErasingOptions random_erase_options;
-  // Evaluation images.
-  bool resize = true;
-  int resize_size = 256;
-  Interpolation resize_interpolation = Interpolation::kBilinear;
-  bool center_crop = true;
-  int center_height = 224;
-  int center_width = 224;
+  /// Decoded images: train_augment (training) or eval_augment (evaluation) with these.
+  ImageAugmentOptions image;
   /// pil_save.enable; when off the file's own bytes go to the model unchanged.
   bool pil_save = true;
-  ImageEncoding image_encoding;
+  ImageEncoding image_encoding;  // pil_save.file_encoding, pil_save.quality
 
-  // Audio.
-  int64_t clip_frames = 16000;
-  bool noise = false;
-  std::vector<double> noise_levels{-100};  // dB
-  bool roll = false;
-  double roll_window = 0.1;
-  bool mixup = false;  // dataset.speech_commands_v2.mixup (training only)
+  /// Decoded sound (16 kHz mono): train_augment / eval_augment, mixup in training.
+  AudioAugmentOptions audio;
   /// torchaudio_save.enable; when off the file's own bytes go to the model unchanged.
   bool audio_save = true;
-  AudioEncoding audio_encoding;
+  AudioEncoding audio_encoding;  // torchaudio_save.format, torchaudio_save.encoding_dtype
 
+  /// The byte transforms after encoding (image_augmentation.shuffle_bytes etc., both modalities).
   PrivacyOptions privacy;
 
   /// Throws std::invalid_argument naming the key, value and file of a bad option.
   static BytePipelineOptions from_config(const Config& config, Modality modality, bool training);
-  /// One line for logs, e.g. "train image: rrc 224x224, flip, randaugment, erase, pil_save tiff".
+  /// One line for logs, e.g. "train image: random-resized-crop 224x224, flip, pil_save tiff".
   std::string describe() const;
 };
 
@@ -108,7 +87,8 @@ class BytePipeline {
   const DatasetIndex& index() const { return *index_; }
   int64_t num_classes() const { return static_cast<int64_t>(index_->classes.size()); }
 
-  /// Decoded, augmented pixels / samples before encoding (tests and `info`).
+  /// Sample `index` decoded and augmented, before encoding: the pixels / samples operator()
+  /// encodes (the same code path; tests look at them).
   Image image_pixels(int64_t index, torch::Generator& gen) const;
   Audio audio_samples(int64_t index, torch::Generator& gen) const;
 
@@ -124,7 +104,7 @@ class BytePipeline {
 
  private:
   const std::vector<Audio>& noise_clips() const;
-  Image augment_image(Image img, torch::Generator& gen) const;
+  Image augment_image(const Image& img, torch::Generator& gen) const;
   Audio clip_audio(Audio a, int64_t offset, const std::string& name, torch::Generator& gen) const;
   ByteSeq finish(const std::vector<uint8_t>& encoded, const std::string& name, torch::Generator& gen) const;
 

@@ -5,6 +5,12 @@
 //   opts.n_classes = 10;
 //   ByteFormer model(opts);
 //   auto logits = model->forward(bytes);   // bytes: (B, L) int64, 0..255, -1 = padding
+//
+// Threads: one model must not run forward from two threads at once. Inference fills caches on
+// first use (the fused reduction table, the first block's lookups, packed weights) and the CPU
+// kernels change process-wide BLAS settings for the duration of a call. The entry points that
+// callers share serialise it: Classifier (and so the C API and `byteformer serve`) holds one
+// lock around every forward; the trainer and the evaluator run it from one thread.
 #pragma once
 #include <torch/torch.h>
 

@@ -37,8 +37,9 @@ void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch
 /// oneDNN that Debian's LibTorch itself links).
 bool onednn_built();
 
-/// Whether linear_into uses oneDNN for float32 (default: onednn_built(), unless the environment
-/// sets BYTEFORMER_ONEDNN=0). Process-wide; for A/B runs and tests of both paths.
+/// Whether linear_into uses oneDNN for float32 (default: onednn_built(); programs apply
+/// RuntimeOptions::onednn, which BYTEFORMER_ONEDNN=0 turns off). Process-wide; for A/B runs and
+/// tests of both paths.
 bool onednn_enabled();
 void set_onednn_enabled(bool enabled);
 

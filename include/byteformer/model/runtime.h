@@ -1,10 +1,30 @@
-// Process-wide compute settings: threads of LibTorch and of the BLAS under it, and the
-// allocator. Each call is cheap and may be repeated.
+// Process-wide compute settings: threads of LibTorch and of the BLAS under it, the OpenMP and
+// OpenBLAS wait policy, the allocator and the library switches. A program decides them once, at
+// its start, as a RuntimeOptions (the CLI: per command, apps/byteformer/process_tuning.cpp) and
+// applies it; the library itself reads no environment variable. Each call is cheap.
 #pragma once
 
 #include <string>
 
 namespace byteformer {
+
+/// What a process sets before its first forward pass. The thread count comes later, from the
+/// command's --threads (set_compute_threads), once the command line is parsed.
+struct RuntimeOptions {
+  bool passive_threads = false;    // reexec_with_passive_threads
+  bool keep_freed_memory = false;  // keep_freed_memory
+  bool one_heap = false;           // one_heap_for_all_threads
+  /// float32 products through oneDNN where built (set_onednn_enabled); BYTEFORMER_ONEDNN=0 off.
+  bool onednn = true;
+
+  /// The defaults with the environment's library switches (BYTEFORMER_ONEDNN): the one place
+  /// the library's switches are read. Throws std::invalid_argument on a value other than 0 or 1.
+  static RuntimeOptions from_environment();
+};
+
+/// Applies `options`: the re-exec first (returns only when none was needed), then the
+/// allocator and the switches.
+void apply_runtime_options(const RuntimeOptions& options, char** argv);
 
 /// Sets LibTorch's intra-op (OpenMP) threads to `threads` (<= 0: every core) and, when the
 /// BLAS is OpenBLAS, OpenBLAS's own thread pool to the same number, so that `--threads 1`

@@ -48,9 +48,15 @@ struct DistributedOptions {
   std::chrono::milliseconds heartbeat_interval{500};
   /// "auto" (NCCL for CUDA parameters when compiled in, else Gloo), "gloo" or "nccl".
   std::string backend = "auto";
+  /// Gloo's network interface (GLOO_SOCKET_IFNAME, as PyTorch); "": the one that reaches MASTER_ADDR.
+  std::string gloo_interface;
+  /// Launch gradient buckets from autograd hooks during backward (BYTEFORMER_DIST_OVERLAP=0: after
+  /// it); used where common.accum_freq is 1.
+  bool overlap = true;
 
-  /// Defaults, with BYTEFORMER_DIST_TIMEOUT / BYTEFORMER_DIST_BUCKET_MB / BYTEFORMER_DIST_BACKEND
-  /// applied when set.
+  /// Defaults, with BYTEFORMER_DIST_TIMEOUT / BYTEFORMER_DIST_BUCKET_MB / BYTEFORMER_DIST_BACKEND /
+  /// GLOO_SOCKET_IFNAME / BYTEFORMER_DIST_OVERLAP applied when set. The one place these are read:
+  /// the CLI calls it once per process.
   static DistributedOptions from_environment();
 };
 

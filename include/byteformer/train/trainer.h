@@ -3,8 +3,8 @@
 // gradient accumulation, optional clipping, EMA, bf16 autocast, per-epoch validation, `last`,
 // `best` and `ema_best` checkpoints, auto-resume.
 //
-//   Config cfg = load_config("configs/test/tiny_image.yaml", {"scheduler.max_epochs=2"});
-//   Trainer trainer(cfg, TrainerOptions::from_config(cfg));
+//   const Recipe recipe = Recipe::from_config(load_config("configs/test/tiny_image.yaml", {"scheduler.max_epochs=2"}));
+//   Trainer trainer(recipe, torch::kCPU);
 //   TrainResult r = trainer.run();
 //
 // Data parallel (issue 6) plugs in through DistributedHooks: each rank builds the same Trainer
@@ -22,39 +22,11 @@
 #include <vector>
 
 #include "byteformer/data/dataset.h"
-#include "byteformer/io/config.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/train/metrics.h"
+#include "byteformer/train/recipe.h"
 
 namespace byteformer {
-
-struct TrainerOptions {
-  std::string run_dir;  // common.results_loc / common.run_label
-  uint64_t seed = 0;    // common.seed
-  bool auto_resume = false;
-  std::string resume;  // common.resume: a training-state file to start from
-  bool mixed_precision = false;
-  int64_t accum_freq = 1;
-  int64_t accum_after_epoch = 0;
-  std::optional<double> grad_clip;
-  int64_t save_interval_freq = 0;  // also save the training state every this many steps
-  int64_t log_freq = 100;
-  double label_smoothing = 0.0;
-  bool ema = false;
-  double ema_momentum = 0.0001;
-  int64_t train_batch_size = 1;
-  int64_t val_batch_size = 1;
-  int64_t workers = 0;
-  int64_t prefetch = 2;
-  bool length_bucketing = false;
-  int64_t max_epochs = 1;
-  std::optional<int64_t> max_iterations;  // scheduler.max_iterations, when set
-  /// Where the model trains: the command line's --device (not a config key), resolved by
-  /// resolve_device. from_config leaves the CPU.
-  torch::Device device{torch::kCPU};
-
-  static TrainerOptions from_config(const Config& config);
-};
 
 /// Where a data-parallel layer hooks in. The defaults are one process.
 struct DistributedHooks {
@@ -94,16 +66,12 @@ struct RunFiles {
   std::string config() const { return dir + "/config.yaml"; }
 };
 
-/// Everything a run needs from the config, checked without touching the data or building the
-/// model: keys and values, model options, both pipelines, schedule, optimiser, trainer options.
-/// Returns a short summary; throws like the Trainer would. (`byteformer train --dry-run`.)
-std::string check_training_config(const Config& config);
-
 class Trainer {
  public:
-  /// Checks the config (unknown keys, bad values), builds datasets, pipelines, model,
-  /// optimiser. `log` receives progress and summaries (rank 0 only).
-  Trainer(Config config, TrainerOptions options, DistributedHooks hooks = {}, std::ostream* log = nullptr);
+  /// Builds datasets, pipelines, model and optimiser from the recipe, on `device` (the command
+  /// line's --device, resolved by resolve_device). `log` receives progress and summaries (rank
+  /// 0 only).
+  Trainer(const Recipe& recipe, torch::Device device, DistributedHooks hooks = {}, std::ostream* log = nullptr);
   ~Trainer();
 
   /// Trains until scheduler.max_epochs (or max_iterations, or a stop request: `stop` holding a

@@ -5,7 +5,7 @@
 // evaluation: set_fixed_length only.
 //
 // Example:
-//   AudioAugmentOptions opts;                    // the released Speech Commands recipe
+//   const AudioAugmentOptions opts = AudioAugmentOptions::from_config(config);
 //   torch::Generator gen = make_generator(seed);
 //   Audio x = train_augment(clip, opts, background_clips, gen);
 #pragma once
@@ -16,22 +16,25 @@
 #include <torch/torch.h>
 
 #include "byteformer/codec/image.h"
+#include "byteformer/io/config.h"
 
 namespace byteformer {
 
 /// Options under CoreNet's `audio_augmentation.` keys (mixup: `dataset.speech_commands_v2.mixup`).
-/// Defaults are the released ByteFormer Speech Commands recipe.
+/// Defaults are CoreNet's when a key is absent (noise, roll and mixup off, noise.levels [-100]);
+/// the released Speech Commands recipes turn them on with levels [-50].
 struct AudioAugmentOptions {
-  bool set_fixed_length = true;  // set_fixed_length.{enable,length}
+  static constexpr int64_t kMaxLength = int64_t{1} << 28;  // frames (4.6 hours at 16 kHz)
+  bool set_fixed_length = true;  // set_fixed_length.length; always on from a config, as CoreNet
   int64_t length = 16000;
-  bool noise = true;  // noise.{enable,levels}: dB gains, one chosen uniformly per sample
-  std::vector<double> noise_levels = {-50.0};
-  bool roll = true;  // roll.{enable,window}: fraction of the length
+  bool noise = false;  // noise.{enable,levels}: dB gains, one chosen uniformly per sample
+  std::vector<double> noise_levels = {-100.0};
+  bool roll = false;  // roll.{enable,window}: fraction of the length
   double roll_window = 0.1;
-  bool mixup = true;  // dataset.speech_commands_v2.mixup
+  bool mixup = false;  // dataset.speech_commands_v2.mixup (training only)
 
-  void set(const std::string& key, const std::string& value);
-  static AudioAugmentOptions from_key_values(const std::vector<std::string>& items);
+  /// Reads the keys above, then validates; throws std::invalid_argument naming key and file.
+  static AudioAugmentOptions from_config(const Config& config);
   void validate() const;
 };
 

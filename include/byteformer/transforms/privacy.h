@@ -3,9 +3,8 @@
 // RandomUniformNoise, BytePermutation).
 //
 // Example:
-//   PrivacyOptions opts = PrivacyOptions::from_key_values(
-//       {"shuffle_bytes.enable=true", "shuffle_bytes.mode=window_shuffle",
-//        "byte_permutation.enable=true"});
+//   Config c = Config::load_string("image_augmentation: {shuffle_bytes: {enable: true, mode: window_shuffle}}");
+//   PrivacyOptions opts = PrivacyOptions::from_config(c);
 //   PrivacyTransform privacy(opts);
 //   torch::Generator gen = make_generator(/*seed=*/0);
 //   std::vector<int64_t> out = privacy(file_bytes, gen);
@@ -18,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include "byteformer/io/config.h"
 #include "byteformer/transforms/rng.h"
 
 namespace byteformer {
@@ -85,12 +85,11 @@ struct PrivacyOptions {
   // byte_permutation.enable
   bool byte_permutation = false;
 
-  /// Sets one option from its CoreNet key (with or without the `image_augmentation.` prefix,
-  /// `-` or `_`), e.g. set("shuffle_bytes.mode", "reverse"),
-  /// set("random_uniform.width_range", "[-5, 5]"). Throws on an unknown key or a bad value.
-  void set(const std::string& key, const std::string& value);
-  /// Builds options from "key=value" items, then validates them.
-  static PrivacyOptions from_key_values(const std::vector<std::string>& items);
+  /// Reads the `image_augmentation.` keys above, then validates. An unknown key under one of the
+  /// four transforms, or a bad value, throws std::invalid_argument naming key, value and file.
+  static PrivacyOptions from_config(const Config& config);
+  /// The keys read, without the `image_augmentation.` prefix (e.g. "shuffle_bytes.mode").
+  static const std::vector<std::string>& keys();
   /// Throws std::invalid_argument naming the key and value of the first bad option.
   void validate() const;
   bool any_enabled() const {
@@ -98,10 +97,10 @@ struct PrivacyOptions {
   }
 };
 
-/// One warning for every transform that `key=value` items configure (e.g. shuffle_bytes.mode)
-/// while none of them sets its `.enable`: CoreNet applies only enabled transforms, so those
-/// options have no effect. Empty when there is none. (`byteformer encode --privacy` prints them.)
-std::vector<std::string> disabled_transform_warnings(const std::vector<std::string>& items);
+/// One warning for every transform that `config` configures (e.g. shuffle_bytes.mode) without
+/// setting its `.enable`: CoreNet applies only enabled transforms, so those options have no
+/// effect. Empty when there is none. (`byteformer encode --privacy` prints them.)
+std::vector<std::string> disabled_transform_warnings(const Config& config);
 
 /// Applies the enabled transforms in CoreNet's order: shuffle_bytes -> mask_positions ->
 /// random_uniform -> byte_permutation. Keys (window permutation, byte permutation, masks)
