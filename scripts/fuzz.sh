@@ -34,6 +34,8 @@ seed bmp; seed pnm; seed mp3; seed requests; seed pickle
 seed config "$root"/configs/*/*.yaml
 
 mkdir -p "$build/artifacts"
+# Leaks inside LibTorch itself are not ours to fix (fuzz/lsan.supp says which).
+export LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 failed=()
 for t in "${targets[@]}"; do
   echo "== fuzz_$t for ${seconds}s"

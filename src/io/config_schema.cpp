@@ -190,6 +190,22 @@ const KeySpec* find_spec(const std::vector<KeySpec>& schema, const std::string& 
   throw std::invalid_argument(fmt::format("config: {}: {}", c.describe(key), why));
 }
 
+// CoreNet's keys are argparse names: dot-separated words of letters, digits, '_' and '-'.
+bool is_key_spelling(const std::string& key) {
+  bool segment_empty = true;
+  for (const char ch : key) {
+    if (ch == '.') {
+      if (segment_empty) return false;
+      segment_empty = true;
+    } else if (std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-') {
+      segment_empty = false;
+    } else {
+      return false;
+    }
+  }
+  return !segment_empty;
+}
+
 void check_value(const Config& c, const KeySpec& spec, const std::string& key) {
   if (!c.is_set(key)) return;  // YAML null: CoreNet's "not set"
   try {
@@ -231,6 +247,9 @@ ConfigCheck check_config(const Config& config) {
   ConfigCheck check;
   for (const auto& kv : config.entries()) {
     const std::string& key = kv.first;
+    if (!is_key_spelling(key)) {
+      fail(config, key, "a key is dot-separated names of letters, digits, '_' or '-'");
+    }
     const KeySpec* spec = find_spec(schema, key);
     if (spec == nullptr) fail(config, key, "unknown key (docs/CONFIG.md lists the keys we read)");
     check_value(config, *spec, key);
