@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "byteformer/model/fast_linear.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace {
 

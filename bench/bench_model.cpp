@@ -27,8 +27,8 @@
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/device.h"
-#include "byteformer/model/fast_linear.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/runtime.h"
 #include "byteformer/train/autocast.h"
 
 namespace {

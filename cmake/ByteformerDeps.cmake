@@ -93,7 +93,7 @@ if(TORCH_CXX_FLAGS)
   target_compile_options(byteformer_deps INTERFACE ${_torch_flags})
 endif()
 # oneDNN (Debian's libdnnl-dev: the oneDNN that Debian's LibTorch links) for the float32 linear
-# layers of the CPU inference paths (byteformer/model/fast_linear.h); without it they run on
+# layers of the CPU inference paths (byteformer/model/cpu/fast_linear.h); without it they run on
 # ATen's addmm. A pip LibTorch carries a oneDNN 3.x of its own, with its symbols hidden (`nm -D
 # libtorch_cpu.so` lists no dnnl_*), so Debian's 2.x links beside it, but its primitives fail
 # at run time there ("could not execute a primitive": its OpenMP is the wheel's libgomp), so

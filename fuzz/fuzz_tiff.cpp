@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/tiff_codec.h"
+#include "byteformer/codec/tiff_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

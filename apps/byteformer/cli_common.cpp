@@ -2,12 +2,14 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <thread>
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/model/device.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer::cli {
 
@@ -104,6 +106,27 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
       ->capture_default_str();
 }
 
-void apply_threads(int threads) { set_compute_threads(threads); }
+void add_precision_flags(CLI::App* cmd, PrecisionFlags& f) {
+  auto* precision = cmd->add_option("--precision", f.precision,
+                                    "Forward pass arithmetic: fp32, or bf16 (autocast on the model's device; weights "
+                                    "stay float32)")
+                        ->check(CLI::IsMember({"fp32", "float32", "bf16", "bfloat16"}))
+                        ->default_str("fp32 on the CPU; on CUDA bf16 when the config sets common.mixed_precision");
+  cmd->add_flag("--mixed-precision", f.mixed_precision, "The same as --precision bf16")->excludes(precision);
+}
+
+std::optional<Precision> PrecisionFlags::requested() const {
+  if (mixed_precision) return Precision::kBFloat16;
+  if (!precision.empty()) return parse_precision(precision);
+  return std::nullopt;
+}
+
+int apply_threads(const ModelFlags& flags, int64_t workers_on_this_node) {
+  int threads = flags.threads;
+  // Workers of one node share its cores unless told otherwise (torchrun sets OMP_NUM_THREADS=1).
+  if (threads <= 0 && workers_on_this_node > 1)
+    threads = std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency() / workers_on_this_node));
+  return set_compute_threads(threads);
+}
 
 }  // namespace byteformer::cli

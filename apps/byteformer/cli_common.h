@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "byteformer/model/model_loader.h"
+#include "byteformer/train/autocast.h"
 
 namespace byteformer::cli {
 
@@ -38,8 +40,22 @@ struct ModelFlags {
 /// --device.
 void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights, bool run_dir = false);
 
-/// Sets LibTorch's intra-op threads (0 = all cores; Debian's LibTorch starts with 1).
-void apply_threads(int threads);
+/// --precision fp32|bf16 and its older spelling --mixed-precision (= bf16), for eval, predict
+/// and serve: the forward pass's arithmetic. Neither given: the config's common.mixed_precision.
+struct PrecisionFlags {
+  std::string precision;
+  bool mixed_precision = false;
+  /// What was asked on the command line; nullopt: nothing (the config decides).
+  std::optional<Precision> requested() const;
+  /// True when either flag was given.
+  bool given() const { return !precision.empty() || mixed_precision; }
+};
+void add_precision_flags(CLI::App* cmd, PrecisionFlags& flags);
+
+/// The one place the compute threads are decided: --threads, or (0) every core, or under a
+/// data-parallel launch with `workers_on_this_node` > 1 their share of the cores. Sets LibTorch's
+/// intra-op threads and OpenBLAS's (set_compute_threads); returns the number set.
+int apply_threads(const ModelFlags& flags, int64_t workers_on_this_node = 1);
 
 /// Integer validators whose message a user can read: "--batch-size: expected a positive
 /// integer, got 0" (CLI11's PositiveNumber prints a range of 309 digits).

@@ -29,7 +29,7 @@ void add_eval_command(CLI::App& app) {
     std::string predictions;
     std::string split = "validation";
     int64_t batch_size = 0;
-    bool mixed_precision = false;
+    PrecisionFlags precision;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Evaluate weights on dataset.root_val (top1, top5, loss)");
@@ -43,10 +43,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", args->batch_size, "Samples per forward pass")
       ->check(positive_int())
       ->default_str("dataset.eval_batch_size0, else val_batch_size0, else train_batch_size0");
-  cmd->add_flag("--mixed-precision", args->mixed_precision,
-                "Forward under bf16 autocast on the model's device (also when the config sets common.mixed_precision)");
+  add_precision_flags(cmd, args->precision);
   cmd->callback([args] {
-    apply_threads(args->model.threads);
+    apply_threads(args->model);
     args->model.check_source();
     LoadedModel loaded = load_model(args->model.spec());
     const std::string& weights = loaded.weights;
@@ -67,7 +66,9 @@ void add_eval_command(CLI::App& app) {
     sampler.batch_size = batch;
     sampler.shuffle = false;
     EvalOptions opts;
-    opts.mixed_precision = args->mixed_precision || recipe.eval.mixed_precision;
+    const Precision precision = resolve_precision(args->precision.requested(), recipe.eval.mixed_precision,
+                                                  module_device(*loaded.model).type());
+    opts.mixed_precision = precision == Precision::kBFloat16;
     opts.progress = args->json ? nullptr : &std::cerr;
     opts.keep_samples = !args->predictions.empty();
     const EvalResult r =
@@ -105,14 +106,15 @@ void add_eval_command(CLI::App& app) {
       j["numerics"] = to_string(loaded.model->options().numerics);
       j["weights"] = display_name(weights);
       j["device"] = device_name(module_device(*loaded.model));
+      j["precision"] = to_string(precision);
       std::cout << j.dump() << "\n";
       return;
     }
     if (!loaded.numerics_note.empty()) std::cerr << loaded.numerics_note << "\n";
     if (!args->model.run_dir.empty()) std::cerr << "eval: weights " << display_name(weights) << "\n";
-    std::cout << fmt::format("{}: top1 {:.2f} top5 {:.2f} loss {:.4f} ({} samples, {} skipped, {:.1f} samples/s)\n",
+    std::cout << fmt::format("{}: top1 {:.2f} top5 {:.2f} loss {:.4f} ({} samples, {} skipped, {:.1f} samples/s, {})\n",
                              index->description, m.top1_pct(), m.top5_pct(), m.loss(), m.samples, m.skipped,
-                             r.samples_per_s);
+                             r.samples_per_s, to_string(precision));
   });
 }
 

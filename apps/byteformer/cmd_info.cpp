@@ -31,7 +31,7 @@ void add_info_command(CLI::App& app) {
                   "Also write the model's initial weights (seeded by common.seed, as train starts) to FILE, a .pt "
                   "that predict, eval and serve load: for benchmarks and smoke tests of untrained models");
   cmd->callback([args] {
-    apply_threads(args->model.threads);  // building the model initialises its weights on these threads
+    apply_threads(args->model);  // building the model initialises its weights on these threads
     const Config config = load_config(args->model.config, args->model.spec().overrides);
     const ConfigCheck check = check_config(config);  // the keys and values train --dry-run accepts
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";

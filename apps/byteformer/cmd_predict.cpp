@@ -34,7 +34,7 @@ struct Args {
   double threshold = 0.0;
   double read_timeout_s = 10.0;
   bool json = false;
-  bool mixed_precision = false;
+  PrecisionFlags precision;
   bool raw = false;
   bool recursive = false;
   std::string dump_inputs;
@@ -179,8 +179,7 @@ void add_predict_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
-  cmd->add_flag("--mixed-precision", args->mixed_precision,
-                "Forward under bf16 autocast on the model's device (as eval --mixed-precision; float32 by default)");
+  add_precision_flags(cmd, args->precision);
   cmd->add_flag("--raw", args->raw,
                 "Feed each file's bytes as they are (no decoding, no privacy transforms; with no decoding step in the "
                 "config, only its privacy transforms run)");
@@ -199,10 +198,10 @@ void add_predict_command(CLI::App& app) {
     if (!args->server.empty()) {
       const ModelFlags& m = args->model;
       if (!m.config.empty() || !m.run_dir.empty() || !m.weights.empty() || !m.overrides.empty() ||
-          !m.corenet_overrides.empty() || !m.numerics.empty() || !m.labels.empty() || args->mixed_precision)
+          !m.corenet_overrides.empty() || !m.numerics.empty() || !m.labels.empty() || args->precision.given())
         throw CLI::ValidationError("--server",
                                    "the served model's config, weights and numerics are used: drop --config, --model, "
-                                   "--weights, --override, --numerics, --labels and --mixed-precision");
+                                   "--weights, --override, --numerics, --labels and --precision");
       RemoteOptions remote;
       remote.url = args->server;
       remote.top_k = args->top_k;
@@ -211,19 +210,23 @@ void add_predict_command(CLI::App& app) {
       return;
     }
     args->model.check_source();
-    apply_threads(args->model.threads);
+    apply_threads(args->model);
     ClassifierOptions options;
     options.model = args->model.spec();
     options.top_k = args->top_k;
     options.max_batch_size = args->batch_size;
-    options.mixed_precision = args->mixed_precision;
+    options.precision = args->precision.requested();
     const Classifier clf = Classifier::open(options);
-    // The same config check as train and eval: unknown keys are errors, ignored ones named.
-    const ConfigCheck check = check_config(clf.config());
+    // The same config check as train and eval (the classifier's Recipe): unknown keys are
+    // errors, ignored ones named.
+    const ConfigCheck& check = clf.recipe().check;
     if (!check.ignored.empty() && !args->json) std::cerr << describe_ignored(check) << "\n";
     const std::string& note = clf.numerics_note();
     if (!args->json || note.rfind("note:", 0) == 0) std::cerr << note << "\n";
     if (!args->model.run_dir.empty()) std::cerr << "predict: weights " << clf.weights_path() << "\n";
+    if (!args->json && clf.precision() == Precision::kBFloat16 && !args->precision.given())
+      std::cerr << "predict: bf16 autocast on CUDA, as the config's common.mixed_precision says (and eval runs); "
+                   "--precision fp32 for float32\n";
     run(clf, *args);
   });
 }

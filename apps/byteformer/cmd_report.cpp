@@ -1,5 +1,5 @@
 // `byteformer report --run DIR --out report.html`: an HTML page with the loss/accuracy curves
-// of a training run (DIR/metrics.jsonl), the confusion matrix and eval results (report_html.h).
+// of a training run (DIR/metrics.jsonl), the confusion matrix and eval results (byteformer/report/report.h).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -10,7 +10,7 @@
 #include "byteformer/io/checkpoint.h"
 #include "byteformer/io/file.h"
 #include "commands.h"
-#include "report_html.h"
+#include "byteformer/report/report.h"
 
 namespace byteformer::cli {
 namespace {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "byteformer/classify/classifier.h"
+#include "byteformer/model/device.h"
 #include "byteformer/serve/server.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -22,6 +23,7 @@ namespace {
 
 struct Args {
   ModelFlags model;
+  PrecisionFlags precision;
   ServeOptions serve;
 };
 
@@ -61,6 +63,7 @@ void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "HTTP inference service: /v1/classify, KServe v2, /metrics, a web page");
   add_model_flags(cmd, args->model, /*weights=*/true, /*run_dir=*/true);
+  add_precision_flags(cmd, args->precision);
   auto& s = args->serve;
   cmd->add_option("--name", s.name, "The model's name in /v2/models/{name}")->capture_default_str();
   cmd->add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
@@ -88,19 +91,21 @@ void add_serve_command(CLI::App& app) {
     args->model.check_source();
     static std::atomic<Server*> running{nullptr};
     stop_on_signals(running);
-    apply_threads(args->model.threads);
+    apply_threads(args->model);
     const auto t0 = std::chrono::steady_clock::now();
     ClassifierOptions options;
     options.model = args->model.spec();
     options.top_k = std::numeric_limits<int64_t>::max();  // every class; each request picks its top_k
     options.max_batch_size = args->serve.batch.max_batch_size;
+    options.precision = args->precision.requested();
     const Classifier clf = Classifier::open(options);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cerr << clf.numerics_note() << "\n";
     Server server(clf, args->serve, load_s);
     const int port = server.bind();
-    std::cerr << fmt::format("serve: model {} ({}), input: {}; loaded in {:.2f} s, warmed in {:.2f} s\n",
-                             args->serve.name, clf.weights_path(), clf.input_description(false), load_s,
+    std::cerr << fmt::format("serve: model {} ({}, {} on {}), input: {}; loaded in {:.2f} s, warmed in {:.2f} s\n",
+                             args->serve.name, clf.weights_path(), to_string(clf.precision()),
+                             device_name(clf.options().model.device), clf.input_description(false), load_s,
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - load_s);
     std::cout << fmt::format("serve: listening on http://{}:{}/\n", args->serve.host, port) << std::flush;
     running = &server;

@@ -6,7 +6,6 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
@@ -14,7 +13,7 @@
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "launch.h"
+#include "byteformer/train/launch.h"
 
 namespace byteformer::cli {
 
@@ -56,11 +55,7 @@ void add_train_command(CLI::App& app) {
       return;
     }
     const bool distributed = env && env->world_size > 1;
-    // Workers share the cores unless told otherwise (torchrun sets OMP_NUM_THREADS=1).
-    int threads = args->model.threads;
-    if (threads <= 0 && distributed)
-      threads = std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency() / env->local_world_size));
-    apply_threads(threads);
+    apply_threads(args->model, distributed ? env->local_world_size : 1);
     const ModelSpec spec = args->model.spec(env ? env->local_rank : 0);  // overrides, device
     const Recipe recipe = Recipe::from_config(load_config(args->model.config, spec.overrides));
     if (args->dry_run) {

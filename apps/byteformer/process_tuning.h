@@ -1,9 +1,9 @@
-// The process settings of each command (RuntimeOptions, byteformer/model/runtime.h), decided
+// The process settings of each command (RuntimeOptions, byteformer/model/cpu/runtime.h), decided
 // once, at start-up, and applied before LibTorch runs anything.
 #pragma once
 #include <string>
 
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer::cli {
 

@@ -90,14 +90,14 @@ Classifier Classifier::open(const ClassifierOptions& options) {
   spec.require_weights = true;
   c.loaded_ = std::make_shared<LoadedModel>(load_model(spec));
   c.loaded_->model->eval();
-  const Modality modality = is_audio_config(c.loaded_->config) ? Modality::kAudio : Modality::kImage;
+  c.recipe_ = std::make_shared<const Recipe>(Recipe::from_config(c.loaded_->config));
+  c.precision_ = resolve_precision(options.precision, c.recipe_->eval.mixed_precision, spec.device.type());
   auto index = std::make_shared<DatasetIndex>();
-  index->modality = modality;
+  index->modality = c.recipe_->modality;
   index->classes = c.loaded_->labels;
   index->description = "classifier";
   c.index_ = index;
-  c.pipeline_ = std::make_shared<const BytePipeline>(
-      BytePipelineOptions::from_config(c.loaded_->config, modality, /*training=*/false), c.index_);
+  c.pipeline_ = std::make_shared<const BytePipeline>(c.recipe_->eval_pipeline, c.index_);
   c.forward_mutex_ = std::make_shared<std::mutex>();
   return c;
 }
@@ -148,7 +148,7 @@ std::vector<Classification> Classifier::classify_prepared(const std::vector<Mode
   std::vector<Prediction> preds;
   {
     std::lock_guard<std::mutex> lock(*forward_mutex_);
-    AutocastGuard autocast(options_.mixed_precision, options_.model.device.type());
+    AutocastGuard autocast(precision_ == Precision::kBFloat16, options_.model.device.type());
     preds = classify_inputs(loaded_->model, inputs, options_.max_batch_size, num_classes(), loaded_->labels);
   }
   const std::string input = input_description(raw);

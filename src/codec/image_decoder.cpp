@@ -6,9 +6,9 @@
 #include "byteformer/codec/codec_error.h"
 #include "byteformer/codec/file_format.h"
 #include "byteformer/codec/jpeg_codec.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_decoder.h"
+#include "byteformer/codec/tiff_decoder.h"
 #include "byteformer/codec/pnm_decoder.h"
-#include "byteformer/codec/tiff_codec.h"
 
 namespace byteformer {
 

@@ -8,8 +8,8 @@
 
 #include "byteformer/codec/codec_error.h"
 #include "byteformer/codec/jpeg_codec.h"
-#include "byteformer/codec/png_codec.h"
-#include "byteformer/codec/tiff_codec.h"
+#include "byteformer/codec/png_encoder.h"
+#include "byteformer/codec/tiff_encoder.h"
 
 namespace byteformer {
 namespace {

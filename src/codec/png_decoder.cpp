@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_decoder.h"
 #include "image_limits.h"
 
 namespace byteformer {

@@ -11,7 +11,7 @@
 
 #include "byte_writer.h"
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_encoder.h"
 
 namespace byteformer {
 namespace {

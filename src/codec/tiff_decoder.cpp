@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/tiff_codec.h"
+#include "byteformer/codec/tiff_decoder.h"
 #include "image_limits.h"
 
 namespace byteformer {

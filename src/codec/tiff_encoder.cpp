@@ -6,7 +6,7 @@
 
 #include "byte_writer.h"
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/tiff_codec.h"
+#include "byteformer/codec/tiff_encoder.h"
 
 namespace byteformer {
 namespace {

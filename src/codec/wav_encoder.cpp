@@ -9,7 +9,7 @@
 
 #include "byte_writer.h"
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/wav_codec.h"
+#include "byteformer/codec/wav_encoder.h"
 
 namespace byteformer {
 namespace {

@@ -100,23 +100,21 @@ std::string BytePipelineOptions::describe() const {
 BytePipeline::BytePipeline(BytePipelineOptions options, std::shared_ptr<const DatasetIndex> index)
     : options_(std::move(options)), index_(std::move(index)), privacy_(options_.privacy) {
   if (!index_) throw std::invalid_argument("BytePipeline: null dataset index");
+  if (options_.training && options_.modality == Modality::kAudio && options_.audio.noise) load_noise_clips();
 }
 
-const std::vector<Audio>& BytePipeline::noise_clips() const {
-  std::call_once(noise_once_, [&] {
-    for (const auto& f : index_->noise_files) {
-      try {
-        noise_clips_.push_back(to_mono(decode_audio(read_file(f), f, 16000)));
-      } catch (const std::exception& e) {
-        fmt::print(stderr, "warning: background noise {} skipped: {}\n", f, e.what());
-      }
+void BytePipeline::load_noise_clips() {
+  for (const auto& f : index_->noise_files) {
+    try {
+      noise_clips_.push_back(to_mono(decode_audio(read_file(f), f, 16000)));
+    } catch (const std::exception& e) {
+      warnings_.push_back(fmt::format("background noise {} skipped: {}", f, e.what()));
     }
-  });
+  }
   if (noise_clips_.empty())
     throw std::runtime_error(fmt::format(
-        "audio_augmentation.noise: no readable _background_noise_/*.wav under the dataset root ({})",
-        index_->description));
-  return noise_clips_;
+        "audio_augmentation.noise: no readable _background_noise_/*.wav under the dataset root ({}){}{}",
+        index_->description, warnings_.empty() ? "" : "; ", fmt::join(warnings_, "; ")));
 }
 
 Image BytePipeline::augment_image(const Image& img, torch::Generator& gen) const {
@@ -133,7 +131,7 @@ Audio BytePipeline::clip_audio(Audio a, int64_t offset, const std::string& name,
   }
   if (!options_.training) return eval_augment(a, options_.audio);
   static const std::vector<Audio> kNone;
-  return train_augment(a, options_.audio, options_.audio.noise ? noise_clips() : kNone, gen);
+  return train_augment(a, options_.audio, options_.audio.noise ? noise_clips_ : kNone, gen);
 }
 
 Image BytePipeline::image_pixels(int64_t i, torch::Generator& gen) const {

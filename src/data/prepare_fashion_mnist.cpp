@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "byteformer/codec/image.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_encoder.h"
 #include "byteformer/data/idx_file.h"
 #include "byteformer/data/stratified_split.h"
 #include "byteformer/io/checkpoint.h"

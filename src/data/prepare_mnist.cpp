@@ -16,7 +16,7 @@
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_decoder.h"
 #include "byteformer/codec/image_encoding.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_encoder.h"
 #include "byteformer/data/stratified_split.h"
 #include "byteformer/io/file.h"
 #include "data/subprocess.h"

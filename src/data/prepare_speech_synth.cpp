@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "byteformer/codec/audio_decoder.h"
-#include "byteformer/codec/wav_codec.h"
+#include "byteformer/codec/wav_encoder.h"
 #include "byteformer/data/speech_commands.h"
 #include "byteformer/io/file.h"
 #include "data/subprocess.h"

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <limits>
 
-#include "byteformer/model/attention_core.h"
-#include "byteformer/model/cpu_parallel.h"
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/attention_core.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 

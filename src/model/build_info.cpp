@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "byteformer/model/fast_linear.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/runtime.h"
 
 #ifndef BYTEFORMER_VERSION
 #define BYTEFORMER_VERSION "unknown"

@@ -6,12 +6,12 @@
 #include <set>
 #include <stdexcept>
 
-#include "byteformer/model/cpu_parallel.h"
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
-#include "byteformer/model/runtime.h"
-#include "byteformer/model/table_bag_sum.h"
+#include "byteformer/model/cpu/runtime.h"
+#include "byteformer/model/cpu/table_bag_sum.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "byteformer/io/config.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer {
 

@@ -1,7 +1,7 @@
 #include "byteformer/model/token_merging.h"
 
-#include "byteformer/model/cpu_parallel.h"
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 

@@ -1,9 +1,9 @@
 #include "byteformer/model/transformer_block.h"
 
-#include "byteformer/model/cpu_parallel.h"
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/norm.h"
-#include "byteformer/model/window_attention.h"
+#include "byteformer/model/cpu/window_attention.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {

@@ -15,6 +15,7 @@
 #include "byteformer/classify/classification_json.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/model/build_info.h"
+#include "byteformer/model/device.h"
 #include "byteformer/serve/requests.h"
 #include "byteformer/serve/web_page.h"
 
@@ -231,6 +232,8 @@ void Server::routes() {
            {"parameters",
             {{"class_names", labels},
              {"numerics", to_string(m.numerics)},
+             {"precision", to_string(clf_.precision())},
+             {"device", device_name(clf_.options().model.device)},
              {"pipeline", clf_.input_description(false)},
              {"max_input_bytes", m.max_input_bytes()},
              {"max_batch_size", options_.batch.max_batch_size}}}});

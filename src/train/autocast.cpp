@@ -1,9 +1,26 @@
 #include "byteformer/train/autocast.h"
 
 #include <ATen/autocast_mode.h>
+#include <fmt/format.h>
 #include <torch/version.h>
 
+#include <stdexcept>
+
 namespace byteformer {
+
+Precision parse_precision(const std::string& spelling) {
+  if (spelling == "fp32" || spelling == "float32") return Precision::kFloat32;
+  if (spelling == "bf16" || spelling == "bfloat16") return Precision::kBFloat16;
+  throw std::invalid_argument(fmt::format("precision '{}': expected fp32 (float32) or bf16 (bfloat16)", spelling));
+}
+
+const char* to_string(Precision precision) { return precision == Precision::kBFloat16 ? "bf16" : "fp32"; }
+
+Precision resolve_precision(const std::optional<Precision>& requested, bool config_mixed_precision,
+                            c10::DeviceType device) {
+  if (requested) return *requested;
+  return config_mixed_precision && device == c10::DeviceType::CUDA ? Precision::kBFloat16 : Precision::kFloat32;
+}
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 #define BF_AUTOCAST_NEW_API 1

@@ -68,6 +68,33 @@ struct Trainer::State {
     sidecar.labels = train_index->classes;
     write_weights_sidecar(path, sidecar);
   }
+
+  /// One epoch's training pass, as Trainer::run needs it afterwards.
+  struct EpochPass {
+    EpochMetrics train;  // this rank's counters
+    double seconds = 0;
+    double lr = 0;       // at the last batch
+    bool stopped = false;
+  };
+
+  /// The validation of one epoch: the model's and, with EMA, the EMA model's.
+  struct EpochValidation {
+    EvalResult val;
+    std::optional<EvalResult> ema;
+  };
+
+  /// The run folder exists, temporary files of an interrupted write are gone, config.yaml is
+  /// this run's config.
+  void prepare_run_folder();
+  /// Loads common.resume, or the run folder's training state (common.auto_resume), into `c`.
+  bool resume(TrainingCounters& c);
+  void save_state(TrainingCounters& c);
+  bool iterations_done(const TrainingCounters& c) const {
+    return opt.max_iterations && c.iteration >= *opt.max_iterations;
+  }
+  EpochPass train_epoch(TrainingCounters& c, const std::atomic<int>* stop);
+  EpochValidation validate();
+  void end_epoch(TrainingCounters& c, const EpochMetrics& train, const EpochPass& pass, const EpochValidation& v);
 };
 
 Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks hooks, std::ostream* log)
@@ -100,6 +127,7 @@ Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks ho
 
   auto train_pipe = std::make_shared<BytePipeline>(recipe.train_pipeline, s.train_index);
   auto val_pipe = std::make_shared<BytePipeline>(recipe.eval_pipeline, s.val_index);
+  for (const auto& w : train_pipe->warnings()) s.say("warning: " + w);
   s.say("pipeline: " + train_pipe->options().describe() + " | " + val_pipe->options().describe());
   s.train_loader = std::make_unique<DataLoader>(train_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
   s.val_loader = std::make_unique<DataLoader>(val_pipe, LoaderOptions{s.opt.workers, s.opt.prefetch, s.opt.seed});
@@ -166,187 +194,214 @@ ByteFormer& Trainer::model() { return s_->model; }
 const std::vector<std::string>& Trainer::classes() const { return s_->train_index->classes; }
 const RunFiles& Trainer::files() const { return s_->files; }
 
+void Trainer::State::prepare_run_folder() {
+  if (!main()) return;
+  fs::create_directories(files.dir);
+  // A kill -9 during a checkpoint write leaves write_file_atomic's temp file behind.
+  if (const auto stale = remove_stale_temp_files(files.dir); !stale.empty())
+    say(fmt::format("note: removed {} temporary file(s) an interrupted write left in {}: {}", stale.size(), files.dir,
+                    fmt::join(stale, ", ")));
+  const std::string yaml = recipe.config.to_yaml();
+  write_file_atomic(files.config(), yaml.data(), yaml.size());
+}
+
+bool Trainer::State::resume(TrainingCounters& c) {
+  std::string resume_from = opt.resume;
+  if (resume_from.empty() && opt.auto_resume && fs::exists(files.state())) resume_from = files.state();
+  if (resume_from.empty()) return false;
+  try {
+    c = load_training_state(resume_from, model, ema.get(), *optimizer);
+  } catch (const std::invalid_argument& e) {  // a key or shape that this config's model lacks
+    const std::string why = e.what();
+    throw std::runtime_error(
+        fmt::format("{} holds the training state of a different model than the config builds ({}); to start fresh, set "
+                    "another common.run_label (or common.results_loc){} or delete {}",
+                    resume_from, why.substr(0, why.find('\n')), opt.resume.empty() ? "" : ", or another common.resume",
+                    opt.resume.empty() ? files.dir : resume_from));
+  }
+  schedule->set_warmup_epochs(c.warmup_epochs);
+  say(fmt::format("resumed from {} at {}", resume_from, run_position(c.epoch, c.batch_in_epoch, c.iteration)));
+  return true;
+}
+
+void Trainer::State::save_state(TrainingCounters& c) {
+  if (!main()) return;
+  c.warmup_epochs = schedule->warmup_epochs();
+  save_training_state(files.state(), c, model, ema.get(), *optimizer);
+}
+
 TrainResult Trainer::run(const std::atomic<int>* stop) {
   auto& s = *s_;
   TrainResult result;
   TrainingCounters c;
-  if (s.main()) {
-    fs::create_directories(s.files.dir);
-    // A kill -9 during a checkpoint write leaves write_file_atomic's temp file behind.
-    if (const auto stale = remove_stale_temp_files(s.files.dir); !stale.empty())
-      s.say(fmt::format("note: removed {} temporary file(s) an interrupted write left in {}: {}", stale.size(),
-                        s.files.dir, fmt::join(stale, ", ")));
-    const std::string yaml = s.recipe.config.to_yaml();
-    write_file_atomic(s.files.config(), yaml.data(), yaml.size());
-  }
-  std::string resume_from = s.opt.resume;
-  if (resume_from.empty() && s.opt.auto_resume && fs::exists(s.files.state())) resume_from = s.files.state();
-  if (!resume_from.empty()) {
-    try {
-      c = load_training_state(resume_from, s.model, s.ema.get(), *s.optimizer);
-    } catch (const std::invalid_argument& e) {  // a key or shape that this config's model lacks
-      const std::string why = e.what();
-      throw std::runtime_error(fmt::format(
-          "{} holds the training state of a different model than the config builds ({}); to start fresh, set "
-          "another common.run_label (or common.results_loc){} or delete {}",
-          resume_from, why.substr(0, why.find('\n')), s.opt.resume.empty() ? "" : ", or another common.resume",
-          s.opt.resume.empty() ? s.files.dir : resume_from));
-    }
-    s.schedule->set_warmup_epochs(c.warmup_epochs);
-    result.resumed = true;
-    s.say(fmt::format("resumed from {} at {}", resume_from, run_position(c.epoch, c.batch_in_epoch, c.iteration)));
-  }
-  result.best_top1 = c.best_top1;
-  result.best_ema_top1 = c.best_ema_top1;
+  s.prepare_run_folder();
+  result.resumed = s.resume(c);
+  result.already_complete = result.resumed && (c.epoch >= s.opt.max_epochs || s.iterations_done(c));
 
-  auto save_state = [&] {
-    if (!s.main()) return;
-    c.warmup_epochs = s.schedule->warmup_epochs();
-    save_training_state(s.files.state(), c, s.model, s.ema.get(), *s.optimizer);
-  };
-  auto iterations_done = [&] { return s.opt.max_iterations && c.iteration >= *s.opt.max_iterations; };
-  result.already_complete = result.resumed && (c.epoch >= s.opt.max_epochs || iterations_done());
-
-  for (; c.epoch < s.opt.max_epochs && !iterations_done(); ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}) {
-    const int64_t epoch = c.epoch;
-    auto batches = make_epoch_batches(static_cast<int64_t>(s.train_index->size()), s.train_sampler, epoch);
-    const int64_t total = static_cast<int64_t>(batches.size());
-    s.train_loader->start(std::move(batches), epoch, c.batch_in_epoch);
-    const int64_t accum = epoch >= s.opt.accum_after_epoch ? s.opt.accum_freq : 1;
-    ProgressBar bar(s.out(), fmt::format("epoch {}/{}", epoch + 1, s.opt.max_epochs), total, stderr_is_terminal(),
-                    s.opt.log_freq);
-    s.model->train();
-    s.optimizer->zero_grad();
-    bool window_has_grad = false;
-    double lr = 0;
-    while (auto batch = s.train_loader->next()) {
-      const int64_t b = batch->position;
-      c.epoch_metrics.skipped += static_cast<int64_t>(batch->errors.size());
-      s.report_errors(batch->errors);
-      lr = s.schedule->lr(epoch, c.iteration);
-      set_learning_rate(*s.optimizer, lr);
-      if (batch->size() > 0) {
-        torch::Tensor logits, loss;
-        {
-          AutocastGuard autocast(s.opt.mixed_precision, s.device.type());
-          logits = s.model->forward(batch->bytes.to(s.device));  // (B, K)
-          const auto soft = batch->soft_targets.defined() ? batch->soft_targets.to(s.device) : torch::Tensor();
-          loss = classification_loss(logits, batch->labels.to(s.device), soft, s.opt.label_smoothing);
-        }
-        const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value))
-          throw std::runtime_error(fmt::format("training diverged: loss {} at epoch {} batch {}", loss_value, epoch, b));
-        loss.backward();  // CoreNet sums (does not average) the accumulated micro-batch gradients
-        window_has_grad = true;
-        c.epoch_metrics.add(logits.detach().to(torch::kCPU, torch::kFloat32), batch->labels, loss_value);
-      }
-      c.batch_in_epoch = b + 1;
-      if ((b + 1) % accum == 0) {
-        // Data parallel: every rank joins the gradient all-reduce and steps, even one whose
-        // window held no decodable sample (it contributes zeros), so collectives stay matched.
-        if (window_has_grad || s.hooks.world_size > 1) {
-          if (s.hooks.after_backward) s.hooks.after_backward(s.model);
-          if (s.opt.grad_clip) torch::nn::utils::clip_grad_norm_(s.model->parameters(), *s.opt.grad_clip);
-          s.optimizer->step();
-          s.optimizer->zero_grad();
-          ++c.iteration;
-          if (s.ema) s.ema->update(s.model);
-        }
-        window_has_grad = false;
-        const bool stop_now = stop != nullptr && stop->load() != 0;
-        if (stop_now || (s.opt.save_interval_freq > 0 && c.iteration % s.opt.save_interval_freq == 0)) save_state();
-        if (stop_now) {
-          bar.finish();
-          if (s.main()) s.save_weights(s.files.last(), s.model);
-          s.train_loader->stop();
-          result.stop_signal = stop->load();
-          result.iterations = c.iteration;
-          result.epochs_done = c.epoch;
-          s.say(fmt::format("stopped by signal {} at {}; state saved to {}", result.stop_signal,
-                            run_position(epoch, b + 1, c.iteration), s.files.state()));
-          return result;
-        }
-        if (iterations_done()) break;
-      }
-      bar.update(b + 1, c.epoch_metrics.samples, c.epoch_metrics.loss());
+  for (; c.epoch < s.opt.max_epochs && !s.iterations_done(c); ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}) {
+    const State::EpochPass pass = s.train_epoch(c, stop);
+    if (pass.stopped) {
+      result.stop_signal = stop->load();
+      result.iterations = c.iteration;
+      result.epochs_done = c.epoch;
+      result.best_top1 = c.best_top1;
+      result.best_ema_top1 = c.best_ema_top1;
+      s.say(fmt::format("stopped by signal {} at {}; state saved to {}", result.stop_signal,
+                        run_position(c.epoch, c.batch_in_epoch, c.iteration), s.files.state()));
+      return result;
     }
-    bar.finish();
-    s.train_loader->stop();
-    const double train_seconds = bar.elapsed_s();
-    EpochMetrics train = c.epoch_metrics;
+    EpochMetrics train = pass.train;
     if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(train);
-
-    EvalOptions eval_opts;
-    eval_opts.mixed_precision = s.opt.mixed_precision;
-    eval_opts.progress = s.out();
-    eval_opts.log_every = s.opt.log_freq;
-    eval_opts.label = "  val";
-    const int64_t n_val = static_cast<int64_t>(s.val_index->size());
-    EvalResult val = evaluate(s.model, *s.val_loader, make_epoch_batches(n_val, s.val_sampler, 0), eval_opts);
-    if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(val.metrics);
-    s.report_errors(val.errors);
-    std::optional<EvalResult> ema_val;
-    if (s.ema) {
-      eval_opts.label = "  ema";
-      ema_val = evaluate(s.ema->model(), *s.val_loader, make_epoch_batches(n_val, s.val_sampler, 0), eval_opts);
-      if (s.hooks.reduce_metrics) s.hooks.reduce_metrics(ema_val->metrics);
-    }
-
-    const bool is_best = val.metrics.top1_pct() > c.best_top1;
-    if (is_best) c.best_top1 = val.metrics.top1_pct();
-    const bool is_ema_best = ema_val && ema_val->metrics.top1_pct() > c.best_ema_top1;
-    if (is_ema_best) c.best_ema_top1 = ema_val->metrics.top1_pct();
-    if (s.main()) {
-      if (is_best) s.save_weights(s.files.best(), s.model);
-      if (ema_val) s.save_weights(s.files.ema_last(), s.ema->model());
-      if (is_ema_best) s.save_weights(s.files.ema_best(), s.ema->model());
-      s.save_weights(s.files.last(), s.model);
-    }
-    // The state says "epoch done": a kill from here on resumes at the next epoch.
-    TrainingCounters next = c;
-    next.epoch = c.epoch + 1;
-    next.batch_in_epoch = 0;
-    next.epoch_metrics = {};
-    std::swap(c, next);
-    save_state();
-    std::swap(c, next);
-
-    const double rate = train_seconds > 0 ? static_cast<double>(train.samples) / train_seconds : 0;
-    if (s.main()) {
-      nlohmann::json j;
-      j["epoch"] = epoch + 1;
-      j["iterations"] = c.iteration;
-      j["lr"] = lr;
-      j["train_loss"] = train.loss();
-      j["train_top1"] = train.top1_pct();
-      j["val_loss"] = val.metrics.loss();
-      j["val_top1"] = val.metrics.top1_pct();
-      j["val_top5"] = val.metrics.top5_pct();
-      if (ema_val) {
-        j["ema_val_loss"] = ema_val->metrics.loss();
-        j["ema_val_top1"] = ema_val->metrics.top1_pct();
-        j["ema_val_top5"] = ema_val->metrics.top5_pct();
-      }
-      j["train_samples"] = train.samples;
-      j["skipped"] = train.skipped + val.metrics.skipped;
-      j["train_samples_per_s"] = rate;
-      j["train_seconds"] = train_seconds;
-      std::ofstream(s.files.metrics(), std::ios::app) << j.dump() << "\n";
-    }
-    s.say(fmt::format("epoch {}/{}: train loss {:.4f} top1 {:.2f} | val loss {:.4f} top1 {:.2f} top5 {:.2f}{} | "
-                      "lr {:.3g} | {:.1f} samples/s | skipped {} | {:.1f}s{}{}",
-                      epoch + 1, s.opt.max_epochs, train.loss(), train.top1_pct(), val.metrics.loss(),
-                      val.metrics.top1_pct(), val.metrics.top5_pct(),
-                      ema_val ? fmt::format(" | ema top1 {:.2f}", ema_val->metrics.top1_pct()) : "", lr, rate,
-                      train.skipped + val.metrics.skipped, train_seconds, is_best ? " *best" : "",
-                      is_ema_best ? " *ema_best" : ""));
-    result.epochs_done = epoch + 1;
+    const State::EpochValidation v = s.validate();
+    s.end_epoch(c, train, pass, v);
+    result.epochs_done = c.epoch + 1;
   }
   result.best_top1 = c.best_top1;
   result.best_ema_top1 = c.best_ema_top1;
   result.iterations = c.iteration;
   result.epochs_done = std::min(c.epoch, s.opt.max_epochs);
   return result;
+}
+
+/// Trains epoch c.epoch from batch c.batch_in_epoch on: forward, loss and backward per batch,
+/// an optimiser step (after the gradient all-reduce) every accumulation window. On a stop
+/// request: saves the training state and the last weights, and says so in the result.
+Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const std::atomic<int>* stop) {
+  EpochPass pass;
+  const int64_t epoch = c.epoch;
+  auto batches = make_epoch_batches(static_cast<int64_t>(train_index->size()), train_sampler, epoch);
+  const int64_t total = static_cast<int64_t>(batches.size());
+  train_loader->start(std::move(batches), epoch, c.batch_in_epoch);
+  const int64_t accum = epoch >= opt.accum_after_epoch ? opt.accum_freq : 1;
+  ProgressBar bar(out(), fmt::format("epoch {}/{}", epoch + 1, opt.max_epochs), total, stderr_is_terminal(),
+                  opt.log_freq);
+  model->train();
+  optimizer->zero_grad();
+  bool window_has_grad = false;
+  while (auto batch = train_loader->next()) {
+    const int64_t b = batch->position;
+    c.epoch_metrics.skipped += static_cast<int64_t>(batch->errors.size());
+    report_errors(batch->errors);
+    pass.lr = schedule->lr(epoch, c.iteration);
+    set_learning_rate(*optimizer, pass.lr);
+    if (batch->size() > 0) {
+      torch::Tensor logits, loss;
+      {
+        AutocastGuard autocast(opt.mixed_precision, device.type());
+        logits = model->forward(batch->bytes.to(device));  // (B, K)
+        const auto soft = batch->soft_targets.defined() ? batch->soft_targets.to(device) : torch::Tensor();
+        loss = classification_loss(logits, batch->labels.to(device), soft, opt.label_smoothing);
+      }
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        throw std::runtime_error(fmt::format("training diverged: loss {} at epoch {} batch {}", loss_value, epoch, b));
+      loss.backward();  // CoreNet sums (does not average) the accumulated micro-batch gradients
+      window_has_grad = true;
+      c.epoch_metrics.add(logits.detach().to(torch::kCPU, torch::kFloat32), batch->labels, loss_value);
+    }
+    c.batch_in_epoch = b + 1;
+    if ((b + 1) % accum == 0) {
+      // Data parallel: every rank joins the gradient all-reduce and steps, even one whose
+      // window held no decodable sample (it contributes zeros), so collectives stay matched.
+      if (window_has_grad || hooks.world_size > 1) {
+        if (hooks.after_backward) hooks.after_backward(model);
+        if (opt.grad_clip) torch::nn::utils::clip_grad_norm_(model->parameters(), *opt.grad_clip);
+        optimizer->step();
+        optimizer->zero_grad();
+        ++c.iteration;
+        if (ema) ema->update(model);
+      }
+      window_has_grad = false;
+      const bool stop_now = stop != nullptr && stop->load() != 0;
+      if (stop_now || (opt.save_interval_freq > 0 && c.iteration % opt.save_interval_freq == 0)) save_state(c);
+      if (stop_now) {
+        bar.finish();
+        if (main()) save_weights(files.last(), model);
+        train_loader->stop();
+        pass.stopped = true;
+        return pass;
+      }
+      if (iterations_done(c)) break;
+    }
+    bar.update(b + 1, c.epoch_metrics.samples, c.epoch_metrics.loss());
+  }
+  bar.finish();
+  train_loader->stop();
+  pass.seconds = bar.elapsed_s();
+  pass.train = c.epoch_metrics;
+  return pass;
+}
+
+/// The model (and the EMA model) on the validation split, summed over ranks.
+Trainer::State::EpochValidation Trainer::State::validate() {
+  EvalOptions eval_opts;
+  eval_opts.mixed_precision = opt.mixed_precision;
+  eval_opts.progress = out();
+  eval_opts.log_every = opt.log_freq;
+  eval_opts.label = "  val";
+  const int64_t n_val = static_cast<int64_t>(val_index->size());
+  EpochValidation v;
+  v.val = evaluate(model, *val_loader, make_epoch_batches(n_val, val_sampler, 0), eval_opts);
+  if (hooks.reduce_metrics) hooks.reduce_metrics(v.val.metrics);
+  report_errors(v.val.errors);
+  if (ema) {
+    eval_opts.label = "  ema";
+    v.ema = evaluate(ema->model(), *val_loader, make_epoch_batches(n_val, val_sampler, 0), eval_opts);
+    if (hooks.reduce_metrics) hooks.reduce_metrics(v.ema->metrics);
+  }
+  return v;
+}
+
+/// The end of an epoch: the best and last weights, the state marked "epoch done" (a kill from
+/// here on resumes at the next epoch), a metrics.jsonl line and the log line.
+void Trainer::State::end_epoch(TrainingCounters& c, const EpochMetrics& train, const EpochPass& pass,
+                               const EpochValidation& v) {
+  const bool is_best = v.val.metrics.top1_pct() > c.best_top1;
+  if (is_best) c.best_top1 = v.val.metrics.top1_pct();
+  const bool is_ema_best = v.ema && v.ema->metrics.top1_pct() > c.best_ema_top1;
+  if (is_ema_best) c.best_ema_top1 = v.ema->metrics.top1_pct();
+  if (main()) {
+    if (is_best) save_weights(files.best(), model);
+    if (v.ema) save_weights(files.ema_last(), ema->model());
+    if (is_ema_best) save_weights(files.ema_best(), ema->model());
+    save_weights(files.last(), model);
+  }
+  TrainingCounters next = c;
+  next.epoch = c.epoch + 1;
+  next.batch_in_epoch = 0;
+  next.epoch_metrics = {};
+  save_state(next);
+
+  const int64_t epoch = c.epoch;
+  const double rate = pass.seconds > 0 ? static_cast<double>(train.samples) / pass.seconds : 0;
+  if (main()) {
+    nlohmann::json j;
+    j["epoch"] = epoch + 1;
+    j["iterations"] = c.iteration;
+    j["lr"] = pass.lr;
+    j["train_loss"] = train.loss();
+    j["train_top1"] = train.top1_pct();
+    j["val_loss"] = v.val.metrics.loss();
+    j["val_top1"] = v.val.metrics.top1_pct();
+    j["val_top5"] = v.val.metrics.top5_pct();
+    if (v.ema) {
+      j["ema_val_loss"] = v.ema->metrics.loss();
+      j["ema_val_top1"] = v.ema->metrics.top1_pct();
+      j["ema_val_top5"] = v.ema->metrics.top5_pct();
+    }
+    j["train_samples"] = train.samples;
+    j["skipped"] = train.skipped + v.val.metrics.skipped;
+    j["train_samples_per_s"] = rate;
+    j["train_seconds"] = pass.seconds;
+    std::ofstream(files.metrics(), std::ios::app) << j.dump() << "\n";
+  }
+  say(fmt::format(
+      "epoch {}/{}: train loss {:.4f} top1 {:.2f} | val loss {:.4f} top1 {:.2f} top5 {:.2f}{} | "
+      "lr {:.3g} | {:.1f} samples/s | skipped {} | {:.1f}s{}{}",
+      epoch + 1, opt.max_epochs, train.loss(), train.top1_pct(), v.val.metrics.loss(), v.val.metrics.top1_pct(),
+      v.val.metrics.top5_pct(), v.ema ? fmt::format(" | ema top1 {:.2f}", v.ema->metrics.top1_pct()) : "", pass.lr,
+      rate, train.skipped + v.val.metrics.skipped, pass.seconds, is_best ? " *best" : "",
+      is_ema_best ? " *ema_best" : ""));
 }
 
 }  // namespace byteformer

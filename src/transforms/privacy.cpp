@@ -13,26 +13,7 @@ namespace {
 
 constexpr const char* kPrefix = "image_augmentation.";
 
-std::vector<int64_t> tensor_to_vector(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kInt64).contiguous();
-  const int64_t* p = c.data_ptr<int64_t>();
-  return std::vector<int64_t>(p, p + c.numel());
-}
-
 }  // namespace
-
-ByteSeq to_byte_seq(const std::vector<uint8_t>& bytes) {
-  return ByteSeq(bytes.begin(), bytes.end());
-}
-
-ByteSeq to_byte_seq(const torch::Tensor& bytes) {
-  TORCH_CHECK(bytes.dim() == 1, "to_byte_seq: expected a 1-D tensor, got shape ", bytes.sizes());
-  return tensor_to_vector(bytes);
-}
-
-torch::Tensor to_tensor(const ByteSeq& bytes) {
-  return torch::tensor(bytes, torch::kInt64);  // [L]
-}
 
 ShuffleMode parse_shuffle_mode(const std::string& name) {
   if (name == "reverse") return ShuffleMode::kReverse;
@@ -61,7 +42,7 @@ ByteSeq reverse_bytes(const ByteSeq& x) { return ByteSeq(x.rbegin(), x.rend()); 
 ByteSeq random_shuffle_bytes(const ByteSeq& x, torch::Generator& gen) {
   const int64_t n = static_cast<int64_t>(x.size());
   if (n == 0) return {};
-  const std::vector<int64_t> perm = tensor_to_vector(rand_perm(gen, n));
+  const std::vector<int64_t> perm = to_byte_seq(rand_perm(gen, n));
   ByteSeq out(x.size());
   for (int64_t i = 0; i < n; ++i) out[i] = x[perm[i]];
   return out;
@@ -96,7 +77,7 @@ std::vector<int64_t> make_window_permutation(int64_t window_size, uint64_t seed)
                             std::to_string(window_size), "a positive integer");
   }
   torch::Generator gen = make_generator(seed);
-  return tensor_to_vector(rand_perm(gen, window_size));
+  return to_byte_seq(rand_perm(gen, window_size));
 }
 
 ByteSeq window_shuffle_bytes(const ByteSeq& x, const std::vector<int64_t>& perm) {
@@ -120,7 +101,7 @@ std::vector<int64_t> mask_positions_kept(int64_t length, double keep_frac) {
   // CoreNet: int(self.keep_frac * N), the head of randperm(N) under the fixed seed.
   const int64_t num_kept = static_cast<int64_t>(keep_frac * static_cast<double>(length));
   torch::Generator gen = make_generator(kCoreNetPrivacySeed);
-  std::vector<int64_t> perm = tensor_to_vector(rand_perm(gen, length));
+  std::vector<int64_t> perm = to_byte_seq(rand_perm(gen, length));
   perm.resize(static_cast<size_t>(num_kept));
   std::sort(perm.begin(), perm.end());
   return perm;
@@ -155,7 +136,7 @@ ByteSeq random_uniform_noise(const ByteSeq& x, int64_t lo, int64_t hi, torch::Ge
 
 std::array<int64_t, 256> byte_permutation_table() {
   torch::Generator gen = make_generator(kCoreNetPrivacySeed);
-  const std::vector<int64_t> perm = tensor_to_vector(rand_perm(gen, 256));
+  const std::vector<int64_t> perm = to_byte_seq(rand_perm(gen, 256));
   std::array<int64_t, 256> table{};
   std::copy(perm.begin(), perm.end(), table.begin());
   return table;

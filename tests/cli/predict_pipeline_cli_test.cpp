@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -12,7 +13,7 @@
 
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_encoding.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_encoder.h"
 #include "byteformer/data/byte_pipeline.h"
 #include "byteformer/data/dataset.h"
 #include "byteformer/data/loader.h"
@@ -148,6 +149,47 @@ TEST(PredictPipelineCli, PhotosOfOtherFormatsAndSizesGetTheBytesEvalFeeds) {
   for (size_t i = 0; i < files.size(); ++i)
     for (size_t c = 0; c < 10; ++c)  // the same rows, batched differently (corenet numerics: 1e-5)
       EXPECT_NEAR(raw_lines[i]["logits"][c].get<double>(), lines[i]["logits"][c].get<double>(), 1e-5);
+  fs::remove_all(root);
+}
+
+// predict gives a file the probabilities eval gives it, in float32 (the CPU's default) and when
+// both are asked for bf16; the two precisions differ, so a side that ignored the flag would show.
+TEST(PredictPipelineCli, PredictAndEvalAgreeInEachPrecision) {
+  const std::string root = test::make_temp_dir("pp_precision");
+  std::vector<std::string> files;
+  for (int c = 0; c < 10; ++c) {  // one photo per class folder: the fixture model has 10 classes
+    const std::string dir = root + "/val/c" + std::to_string(c);
+    fs::create_directories(dir);
+    files.push_back(dir + "/p.png");
+    test::write_bytes(files.back(), encode_png(photo(36 + 4 * c, 30 + 2 * c, 3, static_cast<uint32_t>(10 + c)), 6));
+  }
+  std::map<std::string, std::map<std::string, double>> top_prob;  // precision -> file -> prob
+  for (const std::string precision : {"fp32", "bf16"}) {
+    const std::string flag = precision == "fp32" ? "" : " --precision bf16";
+    const auto p = test::run_command(predict("--json" + flag + join(files)));
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    const std::string records = root + "/eval_" + precision + ".jsonl";
+    const auto e = test::run_command(test::cli_path() + " eval --threads 1 --json --batch-size 1 --config " + kDir +
+                                     "/config.yaml --weights " + kDir + "/model.pt" + kSizes +
+                                     " --override dataset.root_val=" + root + "/val --predictions " + records + flag);
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_EQ(nlohmann::json::parse(e.out)["precision"], precision) << e.out;
+    std::map<std::string, double> eval_prob;
+    const std::vector<uint8_t> record_bytes = test::read_bytes(records);
+    for (const auto& j : json_lines(std::string(record_bytes.begin(), record_bytes.end())))
+      eval_prob[j["file"].get<std::string>()] = j["prob"].get<double>();
+    const auto lines = json_lines(p.out);
+    ASSERT_EQ(lines.size(), files.size());
+    for (const auto& j : lines) {
+      const std::string file = j["file"].get<std::string>();
+      ASSERT_EQ(eval_prob.count(file), 1u) << file;
+      EXPECT_NEAR(j["top"][0]["prob"].get<double>(), eval_prob[file], 1e-6) << precision << " " << file;
+      top_prob[precision][file] = eval_prob[file];
+    }
+  }
+  double most = 0.0;
+  for (const auto& f : files) most = std::max(most, std::abs(top_prob["fp32"][f] - top_prob["bf16"][f]));
+  EXPECT_GT(most, 1e-6);
   fs::remove_all(root);
 }
 

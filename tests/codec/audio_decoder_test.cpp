@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "byteformer/codec/codec_error.h"
-#include "byteformer/codec/wav_codec.h"
+#include "byteformer/codec/wav_encoder.h"
 #include "codec_test_util.h"
 
 namespace byteformer {

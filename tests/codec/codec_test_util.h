@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "byteformer/codec/audio.h"
 #include "byteformer/codec/image.h"
 #include "test_util.h"
 

@@ -6,8 +6,7 @@
 
 #include "byteformer/codec/codec_error.h"
 #include "byteformer/codec/image_decoder.h"
-#include "byteformer/codec/png_codec.h"
-#include "byteformer/codec/tiff_codec.h"
+#include "byteformer/codec/png_encoder.h"
 #include "codec_test_util.h"
 
 namespace byteformer {

@@ -1,6 +1,6 @@
 // WAV writer against torchaudio 0.13's sox-writer bytes (fixtures/encoders/audio*.wav, cast
 // as CoreNet's TorchaudioSave casts). Tolerance: none, byte for byte.
-#include "byteformer/codec/wav_codec.h"
+#include "byteformer/codec/wav_encoder.h"
 
 #include <cmath>
 

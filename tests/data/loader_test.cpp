@@ -142,6 +142,36 @@ TEST(Loader, AudioMixupGivesSoftTargets) {
   std::filesystem::remove_all(root);
 }
 
+TEST(BytePipeline, UnreadableNoiseFilesAreWarningsAndNoneReadableIsAnError) {
+  const std::string root = test::make_temp_dir("noise");
+  test::make_tiny_speech_commands(root, 3);
+  test::write_bytes(root + "/_background_noise_/broken.wav", std::vector<uint8_t>{'R', 'I', 'F', 'F', 1, 2});
+  Config c = Config::load_string(test::read_text(test::source_dir() + "/configs/test/tiny_audio.yaml"), "tiny_audio");
+  c.apply_override("dataset.root_train=" + root);
+  auto index = std::make_shared<DatasetIndex>(load_dataset(c, Split::kTrain, 0));
+  ASSERT_EQ(index->noise_files.size(), 2u);
+  const auto options = BytePipelineOptions::from_config(c, Modality::kAudio, /*training=*/true);
+  const BytePipeline pipe(options, index);
+  ASSERT_EQ(pipe.warnings().size(), 1u);
+  EXPECT_NE(pipe.warnings()[0].find("background noise " + root + "/_background_noise_/broken.wav skipped: "),
+            std::string::npos)
+      << pipe.warnings()[0];
+  // The evaluation pipeline reads no noise: no warning.
+  EXPECT_TRUE(BytePipeline(BytePipelineOptions::from_config(c, Modality::kAudio, false), index).warnings().empty());
+
+  std::filesystem::remove(root + "/_background_noise_/white.wav");
+  auto only_broken = std::make_shared<DatasetIndex>(load_dataset(c, Split::kTrain, 0));
+  try {
+    BytePipeline failing(options, only_broken);
+    FAIL() << "no readable noise file must be an error";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("audio_augmentation.noise: no readable _background_noise_/*.wav"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("broken.wav skipped"), std::string::npos) << msg;
+  }
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace byteformer
 

@@ -1,4 +1,4 @@
-// Data-parallel training (src/train/distributed.cpp, apps/byteformer/launch.cpp): gradient
+// Data-parallel training (src/train/distributed.cpp, src/train/launch.cpp): gradient
 // averaging in one process with two ranks on threads, then the real CLI: two workers on loopback
 // against one process, two "hosts" in network namespaces, a killed and a hung worker.
 #include <arpa/inet.h>

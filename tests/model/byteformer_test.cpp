@@ -1,9 +1,11 @@
 // ByteFormer forward: batch independence (masked), CoreNet grouping, input errors, presets.
 #include <gtest/gtest.h>
 
+#include "byteformer/io/checkpoint.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/inference.h"
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -178,6 +180,39 @@ TEST(ByteFormerErrors, BadValuesAndShapes) {
   EXPECT_THROW(model->forward(torch::zeros({0, 64}, torch::kLong)), std::invalid_argument);
   // uint8 input is fine (values 0..255, no padding).
   EXPECT_NO_THROW(model->forward(torch::randint(0, 256, {2, 64}, torch::kByte)));
+}
+
+TEST(ByteFormerErrors, LoadStateDictNamesTheWrongShapeMissingOrUnexpectedKey) {
+  ByteFormerOptions o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 10;
+  o.max_num_tokens = 2048;
+  o.conv_kernel_size = 8;
+  o.window_sizes = {32};
+  ByteFormer model(o);
+  auto state = load_state_dict(test::fixtures_dir() + "/corenet-tiny-k8-w32/model.pt");
+  EXPECT_NO_THROW(model->load_state_dict(state, "model.pt"));
+  auto wrong = state;
+  wrong[1].second = torch::zeros({192, 192, 4});
+  try {
+    model->load_state_dict(wrong, "model.pt");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'token_reduction_net.weight' has shape [192, 192, 4], the model "
+                                         "expects [192, 192, 8]"),
+              std::string::npos)
+        << e.what();
+  }
+  auto missing = state;
+  missing.erase(missing.begin() + 5);
+  EXPECT_THROW(model->load_state_dict(missing, "model.pt"), std::invalid_argument);
+  auto extra = state;
+  extra.emplace_back("rogue.weight", torch::zeros({1}));
+  try {
+    model->load_state_dict(extra, "model.pt");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected key 'rogue.weight'"), std::string::npos);
+  }
 }
 
 TEST(ByteFormerOptions, RejectsInconsistentLists) {

@@ -11,7 +11,8 @@
 #include <thread>
 
 #include "byteformer/classify/classifier.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_decoder.h"
+#include "byteformer/codec/png_encoder.h"
 #include "byteformer/serve/server.h"
 #include "test_util.h"
 

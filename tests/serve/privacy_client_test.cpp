@@ -18,7 +18,7 @@
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/codec/image_encoding.h"
-#include "byteformer/codec/png_codec.h"
+#include "byteformer/codec/png_encoder.h"
 #include "byteformer/serve/server.h"
 #include "test_util.h"
 

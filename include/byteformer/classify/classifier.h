@@ -17,12 +17,15 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "byteformer/data/byte_pipeline.h"
 #include "byteformer/model/inference.h"
 #include "byteformer/model/model_loader.h"
+#include "byteformer/train/autocast.h"
+#include "byteformer/train/recipe.h"
 
 namespace byteformer {
 
@@ -46,9 +49,10 @@ struct ClassifierOptions {
   ModelSpec model;
   int64_t top_k = 5;             // classes in Classification::top
   int64_t max_batch_size = 8;    // rows per forward pass in classify_batch
-  /// Forward under bf16 autocast on the model's device (eval's --mixed-precision). Off by
-  /// default: CoreNet's numbers are float32. The device is `model.device` (--device).
-  bool mixed_precision = false;
+  /// The forward pass's arithmetic (--precision): float32 or bf16 autocast on the model's
+  /// device (`model.device`, --device). Unset: eval's rule (resolve_precision: float32 on the
+  /// CPU, the config's common.mixed_precision on CUDA), so a file gets the numbers eval gives it.
+  std::optional<Precision> precision;
 };
 
 /// The answer for one input.
@@ -78,7 +82,8 @@ ModelInput prepare_input(const BytePipeline& pipeline, const std::vector<uint8_t
 
 class Classifier {
  public:
-  /// Loads the config and weights (load_model's rules); refuses a model without weights.
+  /// Loads the config and weights (load_model's rules); refuses a model without weights. The
+  /// config becomes a Recipe, as `eval` reads it: the files go through its eval_pipeline.
   static Classifier open(const ClassifierOptions& options);
 
   /// Prepares and classifies one buffer. `position` seeds the pipeline's random draws as the
@@ -111,6 +116,8 @@ class Classifier {
   const std::vector<std::string>& labels() const { return loaded_->labels; }
   int64_t num_classes() const;
   const Config& config() const { return loaded_->config; }
+  /// The config read once (its check: the keys it accepts without effect).
+  const Recipe& recipe() const { return *recipe_; }
   const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
   const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
   /// How the numeric mode was chosen (load_model's note).
@@ -118,12 +125,16 @@ class Classifier {
   /// Where the weights came from.
   const std::string& weights_path() const { return loaded_->weights; }
   const ClassifierOptions& options() const { return options_; }
+  /// The arithmetic the forward passes run in (options().precision, else the config's).
+  Precision precision() const { return precision_; }
 
  private:
   Classifier() = default;
 
   ClassifierOptions options_;
+  Precision precision_ = Precision::kFloat32;
   std::shared_ptr<LoadedModel> loaded_;
+  std::shared_ptr<const Recipe> recipe_;
   std::shared_ptr<const DatasetIndex> index_;
   std::shared_ptr<const BytePipeline> pipeline_;
   std::shared_ptr<std::mutex> forward_mutex_;

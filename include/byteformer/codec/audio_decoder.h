@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "byteformer/codec/image.h"
+#include "byteformer/codec/audio.h"
 
 namespace byteformer {
 

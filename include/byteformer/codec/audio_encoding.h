@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "byteformer/codec/image.h"
-#include "byteformer/codec/wav_codec.h"
+#include "byteformer/codec/audio.h"
+#include "byteformer/codec/wav_encoder.h"
 
 namespace byteformer {
 

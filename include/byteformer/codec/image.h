@@ -1,4 +1,4 @@
-// Decoded pixels and decoded sound: the types every codec and augmentation exchanges.
+// Decoded pixels: the type every image codec and augmentation exchanges.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,15 +17,6 @@ struct Image {
   bool operator==(const Image& o) const {
     return width == o.width && height == o.height && channels == o.channels && pixels == o.pixels;
   }
-};
-
-/// Mono or interleaved multi-channel float samples in [-1, 1].
-struct Audio {
-  int sample_rate = 16000;
-  int channels = 1;
-  std::vector<float> samples;  // (frames, channels)
-
-  size_t frames() const { return channels > 0 ? samples.size() / channels : 0; }
 };
 
 }  // namespace byteformer

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "byteformer/codec/image.h"
+#include "byteformer/codec/audio.h"
 
 namespace byteformer {
 

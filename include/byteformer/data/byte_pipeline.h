@@ -15,13 +15,13 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "byteformer/codec/audio_encoding.h"
+#include "byteformer/codec/audio.h"
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_encoding.h"
 #include "byteformer/data/dataset.h"
@@ -76,8 +76,13 @@ Config pipeline_config(const Config& config);
 
 class BytePipeline {
  public:
-  /// `index` must outlive the pipeline's use; noise clips are decoded once, on first use.
+  /// A training pipeline with audio_augmentation.noise decodes the index's background-noise
+  /// files here: an unreadable one is skipped (see warnings()), none readable is an error.
   BytePipeline(BytePipelineOptions options, std::shared_ptr<const DatasetIndex> index);
+
+  /// What the caller should tell the user (background-noise files skipped); the library prints
+  /// nothing itself.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
   /// Processes sample `index`. Throws (std::exception, message naming the file) when the file
   /// cannot be read or decoded; the loader reports, skips and counts those.
@@ -103,7 +108,7 @@ class BytePipeline {
   bool decodes() const;
 
  private:
-  const std::vector<Audio>& noise_clips() const;
+  void load_noise_clips();
   Image augment_image(const Image& img, torch::Generator& gen) const;
   Audio clip_audio(Audio a, int64_t offset, const std::string& name, torch::Generator& gen) const;
   ByteSeq finish(const std::vector<uint8_t>& encoded, const std::string& name, torch::Generator& gen) const;
@@ -111,8 +116,8 @@ class BytePipeline {
   BytePipelineOptions options_;
   std::shared_ptr<const DatasetIndex> index_;
   PrivacyTransform privacy_;
-  mutable std::once_flag noise_once_;
-  mutable std::vector<Audio> noise_clips_;
+  std::vector<Audio> noise_clips_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace byteformer

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "byteformer/model/byteformer_options.h"
-#include "byteformer/model/first_block_qkv.h"
+#include "byteformer/model/cpu/first_block_qkv.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/transformer_block.h"
 

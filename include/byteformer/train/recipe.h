@@ -57,7 +57,7 @@ struct EvalSettings {
   int64_t batch_size = 1;  // dataset.eval_batch_size0, else the validation batch
   int64_t workers = 0;     // dataset.workers
   int64_t prefetch = 2;    // dataset.prefetch_factor
-  bool mixed_precision = false;  // common.mixed_precision: bf16 autocast, as CoreNet evaluates
+  bool mixed_precision = false;  // common.mixed_precision (inference: resolve_precision, CUDA only by default)
 };
 
 struct Recipe {

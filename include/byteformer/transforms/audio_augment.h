@@ -15,7 +15,7 @@
 
 #include <torch/torch.h>
 
-#include "byteformer/codec/image.h"
+#include "byteformer/codec/audio.h"
 #include "byteformer/io/config.h"
 
 namespace byteformer {

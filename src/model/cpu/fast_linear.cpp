@@ -1,4 +1,4 @@
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
 
 #ifdef BYTEFORMER_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>

@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer {
 namespace {

@@ -1,11 +1,11 @@
-// `byteformer report` (apps/byteformer/report_html.h) on a hand-written metrics file and
-// confusion matrix, through the real CLI and through the functions.
+// The report (byteformer/report/report.h) on a hand-written metrics file and confusion matrix,
+// through the functions and through the real CLI (`byteformer report`).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
-#include "../../apps/byteformer/report_html.h"
+#include "byteformer/report/report.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -116,6 +116,27 @@ TEST(ReportHtml, Base64MatchesRfc4648Vectors) {
   EXPECT_EQ(report::base64("foo"), "Zm9v");
   EXPECT_EQ(report::base64("foobar"), "Zm9vYmFy");
   EXPECT_EQ(report::base64(std::string("\xff\x00\x10", 3)), "/wAQ");
+}
+
+TEST(ReportHtml, RenderInlinesSmallImagesOnlyAndNamesEverySection) {
+  const std::string dir = test::make_temp_dir("report_render");
+  const std::string png = "\x89PNG\r\n\x1a\nsmall";
+  write_text(dir + "/small.png", png);
+  write_text(dir + "/big.png", "\x89PNG\r\n\x1a\n" + std::string((256 << 10) + 1, 'x'));  // over 256 KiB
+  report::ReportInputs in;
+  in.title = "t";
+  in.eval_samples = {{dir + "/small.png", "Coat", "Shirt", 0.8, 0.1},
+                     {dir + "/big.png", "Shirt", "Coat", 0.7, 0.2},
+                     {dir + "/missing.png", "Coat", "Coat", 0.9, 0.9}};
+  const std::string html = report::render_report_html(in);
+  EXPECT_NE(html.find("data:image/png;base64," + report::base64(png)), std::string::npos);
+  size_t no_preview = 0;
+  for (size_t p = 0; (p = html.find(">no preview<", p)) != std::string::npos; ++p) ++no_preview;
+  EXPECT_EQ(no_preview, 1u);  // big.png (the missing file is correct: not in the mistakes gallery)
+  EXPECT_EQ(html.find(std::string(64, 'x')), std::string::npos);
+  EXPECT_NE(html.find("<td>Coat</td><td>50.00%</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>Shirt</td><td>0.00%</td>"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(ReportCli, ThumbnailsPerClassAccuracyAndTheMostConfidentMistakes) {

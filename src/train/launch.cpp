@@ -1,4 +1,4 @@
-#include "launch.h"
+#include "byteformer/train/launch.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -20,7 +20,7 @@
 
 extern char** environ;
 
-namespace byteformer::cli {
+namespace byteformer {
 
 namespace {
 
@@ -59,7 +59,8 @@ int launch_workers(const LaunchOptions& o, std::ostream& log) {
   if (o.master_port < 1 || o.master_port > 65535)
     throw std::invalid_argument(fmt::format("--master-port {}: expected 1..65535", o.master_port));
   const int world = o.nproc_per_node * o.nnodes;
-  const std::vector<std::string> args = own_command_line();
+  const std::vector<std::string> args = o.command.empty() ? own_command_line() : o.command;
+  const std::string program = o.command.empty() ? "/proc/self/exe" : o.command.front();
 
   // Everything the children need is built before fork(): after it only async-signal-safe calls.
   static const char* kOwned[] = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
@@ -107,7 +108,7 @@ int launch_workers(const LaunchOptions& o, std::ostream& log) {
       setpgid(0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != launcher) _exit(127);
-      execve("/proc/self/exe", argv.data(), envp.data());
+      execve(program.c_str(), argv.data(), envp.data());
       _exit(127);
     }
     running[pid] = rank;
@@ -167,4 +168,4 @@ int launch_workers(const LaunchOptions& o, std::ostream& log) {
   return result;
 }
 
-}  // namespace byteformer::cli
+}  // namespace byteformer

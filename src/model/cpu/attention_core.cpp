@@ -1,8 +1,8 @@
-#include "byteformer/model/attention_core.h"
+#include "byteformer/model/cpu/attention_core.h"
 
 #include <limits>
 
-#include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
 
 namespace byteformer {
 

@@ -1,5 +1,6 @@
-// libFuzzer target: decode_audio (libsndfile; wav seeds) on arbitrary bytes must return samples
-// in [-1, 1] or throw CodecError. Resampling to 16 kHz is exercised too.
+// libFuzzer target: decode_audio (libsndfile) on arbitrary bytes must return samples in [-1, 1]
+// or throw CodecError. Resampling to 16 kHz is exercised too. Built twice, as fuzz_wav and
+// fuzz_mp3: one code, each with its own seed corpus (scripts/fuzz.sh).
 #include <cstddef>
 #include <cstdint>
 

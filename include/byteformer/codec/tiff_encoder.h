@@ -1,18 +1,12 @@
-// TIFF decoding through libtiff (from memory) and PIL-compatible encoding.
+// PIL-compatible uncompressed TIFF encoding (a byte-exact writer).
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "byteformer/codec/image.h"
 
 namespace byteformer {
-
-/// Decodes a TIFF (first directory) with libtiff reading from memory. Grey (one sample,
-/// MinIsBlack/MinIsWhite, 8-bit) gives 1 channel; everything else goes through libtiff's RGBA
-/// reader and gives RGB. libtiff's warnings are silenced and its errors become CodecError.
-Image decode_tiff(const uint8_t* data, size_t size, const std::string& name);
 
 /// PIL 9.4's uncompressed `Image.save(format="tiff")`, byte for byte. libtiff cannot write
 /// PIL's exact tag layout, so this writer is hand-written: little-endian header, one IFD at

@@ -1,4 +1,4 @@
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -15,7 +15,7 @@
 #include <ATen/Version.h>  // at::show_config
 #include <torch/torch.h>
 
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 

@@ -1,10 +1,10 @@
-#include "byteformer/model/window_attention.h"
+#include "byteformer/model/cpu/window_attention.h"
 
 #include <cmath>
 #include <limits>
 
-#include "byteformer/model/cpu_parallel.h"
-#include "byteformer/model/fast_linear.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 

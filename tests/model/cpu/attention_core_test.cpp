@@ -6,7 +6,7 @@
 #include <limits>
 #include <tuple>
 
-#include "byteformer/model/attention_core.h"
+#include "byteformer/model/cpu/attention_core.h"
 #include "test_util.h"
 
 namespace byteformer {

@@ -1,142 +1,16 @@
-// The training report of `byteformer report`: one self-contained HTML page with inline SVG
-// charts (loss and top-1 per epoch from the trainer's metrics.jsonl) and the confusion matrix
-// (the CSV `byteformer eval --confusion-csv` writes). Header-only so it can live beside the CLI
-// until it gets a library area of its own (src/report/).
-//
-//   RunMetrics m = read_metrics_jsonl("results/mnist/metrics.jsonl");
-//   ReportInputs in;  in.title = "MNIST";  in.metrics = m;
-//   in.confusion = read_confusion_csv("results/mnist/confusion.csv");
-//   std::string html = render_report_html(in);
-#pragma once
+#include "byteformer/report/report.h"
+
 #include <fmt/format.h>
 
-#include "byteformer/io/display_name.h"
-
-#include <algorithm>
-#include <cmath>
 #include <fstream>
-#include <iterator>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <string>
-#include <utility>
-#include <vector>
+
+#include "byteformer/io/display_name.h"
+#include "byteformer/io/file.h"
 
 namespace byteformer::report {
-
-/// One epoch line of metrics.jsonl: every numeric field, by name (epoch, train_loss, val_loss,
-/// train_top1, val_top1, val_top5, ema_val_top1, lr, train_seconds, ...).
-struct EpochRecord {
-  double epoch = 0;
-  std::map<std::string, double> values;
-  bool has(const std::string& k) const { return values.count(k) > 0; }
-  double get(const std::string& k, double fallback = NAN) const {
-    auto it = values.find(k);
-    return it == values.end() ? fallback : it->second;
-  }
-};
-
-struct RunMetrics {
-  std::vector<EpochRecord> epochs;  // sorted by epoch; a resumed run's repeated epoch keeps its last line
-  bool has(const std::string& k) const {
-    return std::any_of(epochs.begin(), epochs.end(), [&](const EpochRecord& e) { return e.has(k); });
-  }
-};
-
-/// Reads JSON lines; lines without an "epoch" number are skipped. Throws std::runtime_error
-/// naming the path and line when a line is not JSON or the file cannot be opened.
-inline RunMetrics read_metrics_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("report: cannot open metrics file '{}'", path));
-  std::map<double, EpochRecord> by_epoch;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("report: {}:{}: not a JSON object: {}", path, line_no, e.what()));
-    }
-    if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number()) continue;
-    EpochRecord r;
-    r.epoch = j["epoch"].get<double>();
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (it.value().is_number()) r.values[it.key()] = it.value().get<double>();
-    by_epoch[r.epoch] = r;
-  }
-  RunMetrics m;
-  for (auto& [_, r] : by_epoch) m.epochs.push_back(r);
-  return m;
-}
-
-struct Confusion {
-  std::vector<std::string> classes;
-  std::vector<std::vector<int64_t>> counts;  // [true][predicted]
-  int64_t total() const {
-    int64_t n = 0;
-    for (const auto& r : counts)
-      for (auto v : r) n += v;
-    return n;
-  }
-  int64_t correct() const {
-    int64_t n = 0;
-    for (size_t i = 0; i < counts.size(); ++i) n += counts[i][i];
-    return n;
-  }
-};
-
-/// The CSV of ConfusionMatrix::to_csv: a header "true\predicted,<class>...", then one row per
-/// true class. Throws std::runtime_error naming path and line when it is not square.
-inline Confusion read_confusion_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("report: cannot open confusion CSV '{}'", path));
-  auto split = [](const std::string& line) {
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) {
-      while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-      out.push_back(cell);
-    }
-    return out;
-  };
-  Confusion c;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto cells = split(line);
-    if (c.classes.empty()) {
-      if (cells.size() < 2) throw std::runtime_error(fmt::format("report: {}:{}: expected a header row", path, line_no));
-      c.classes.assign(cells.begin() + 1, cells.end());
-      continue;
-    }
-    if (cells.size() != c.classes.size() + 1)
-      throw std::runtime_error(fmt::format("report: {}:{}: expected {} cells, got {}", path, line_no,
-                                           c.classes.size() + 1, cells.size()));
-    std::vector<int64_t> row;
-    for (size_t k = 1; k < cells.size(); ++k) {
-      try {
-        row.push_back(std::stoll(cells[k]));
-      } catch (const std::exception&) {
-        throw std::runtime_error(fmt::format("report: {}:{}: '{}' is not a count", path, line_no, cells[k]));
-      }
-    }
-    c.counts.push_back(std::move(row));
-  }
-  if (c.counts.size() != c.classes.size())
-    throw std::runtime_error(fmt::format("report: {}: {} classes in the header but {} rows", path,
-                                         c.classes.size(), c.counts.size()));
-  return c;
-}
-
-using byteformer::html_escape;
+namespace {
 
 struct Series {
   std::string name;
@@ -145,17 +19,7 @@ struct Series {
   bool dashed = false;
 };
 
-/// "Nice" tick step covering [lo, hi] with about `n` ticks.
-inline double nice_step(double lo, double hi, int n) {
-  const double raw = (hi - lo) / std::max(1, n);
-  if (raw <= 0) return 1;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-    if (raw <= m * mag) return m * mag;
-  return 10 * mag;
-}
-
-/// A line chart as an inline <svg>: axes with ticks, one polyline (and dots) per series, a legend.
+/// A line chart as an <svg>: axes with ticks, one polyline (and dots) per series, a legend.
 inline std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                                   const std::vector<Series>& series) {
   constexpr double W = 560, H = 340, L = 62, R = 16, T = 34, B = 48;
@@ -216,7 +80,7 @@ inline std::string svg_line_chart(const std::string& title, const std::string& x
   return svg + "</svg>\n";
 }
 
-/// The confusion matrix as an inline <svg>: cells shaded by the row's share, counts written in.
+/// The confusion matrix as an <svg>: cells shaded by the row's share, counts written in.
 inline std::string svg_confusion(const Confusion& c) {
   const size_t k = c.classes.size();
   if (k == 0) return "";
@@ -262,21 +126,163 @@ inline std::string svg_confusion(const Confusion& c) {
   return svg + "</svg>\n";
 }
 
-/// One evaluated sample (`byteformer eval --predictions`).
-struct EvalSample {
-  std::string file, label, predicted;
-  double prob = 0, label_prob = 0;
-};
+/// An <img> with the file inlined as a data URI, drawn `size` px wide with square pixels, when
+/// the file is a small PNG, JPEG, GIF or BMP; otherwise its name in a grey box.
+std::string thumbnail(const std::string& path, int size = 84) {
+  std::string bytes;
+  try {
+    const std::vector<uint8_t> file = read_file(path, /*max_bytes=*/256 << 10, /*pipe_wait_s=*/1.0);
+    bytes.assign(file.begin(), file.end());
+  } catch (const std::exception&) {
+    // missing, unreadable or over 256 KiB: no preview
+  }
+  std::string mime;
+  if (bytes.rfind("\x89PNG", 0) == 0) mime = "image/png";
+  else if (bytes.rfind("\xff\xd8", 0) == 0) mime = "image/jpeg";
+  else if (bytes.rfind("GIF8", 0) == 0) mime = "image/gif";
+  else if (bytes.rfind("BM", 0) == 0) mime = "image/bmp";
+  if (mime.empty())
+    return fmt::format("<div class=\"nothumb\" style=\"width:{0}px;height:{0}px\">no preview</div>", size);
+  return fmt::format("<img alt=\"{}\" width=\"{}\" style=\"image-rendering:pixelated\" src=\"data:{};base64,{}\">",
+                     html_escape(path), size, mime, base64(bytes));
+}
 
-/// One classified file (`byteformer predict --json`).
-struct PredictedFile {
-  std::string file;
-  std::string error;
-  std::vector<std::pair<std::string, double>> top;  // label, probability
-};
+std::string base_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
 
-/// Reads JSON lines of `eval --predictions`; errors name the path and line.
-inline std::vector<EvalSample> read_eval_samples(const std::string& path) {
+/// Per-class accuracy as a table with bars.
+std::string per_class_accuracy(const std::vector<EvalSample>& samples) {
+  std::map<std::string, std::pair<int64_t, int64_t>> by;  // label -> (correct, total)
+  for (const auto& s : samples) {
+    auto& [c, t] = by[s.label];
+    c += s.label == s.predicted;
+    ++t;
+  }
+  std::string html = "<table>\n<tr><th>class</th><th>accuracy</th><th></th><th>samples</th></tr>\n";
+  for (const auto& [label, ct] : by) {
+    const double pct = 100.0 * static_cast<double>(ct.first) / static_cast<double>(ct.second);
+    html += fmt::format(
+        "<tr><td>{}</td><td>{:.2f}%</td><td><div class=\"bar\" style=\"width:{:.0f}px\"></div></td><td>{} / "
+        "{}</td></tr>\n",
+        html_escape(label), pct, 2.0 * pct, ct.first, ct.second);
+  }
+  return html + "</table>\n";
+}
+
+/// The `count` most confident mistakes, thumbnails with true and predicted class.
+std::string mistakes_gallery(std::vector<EvalSample> samples, size_t count) {
+  samples.erase(std::remove_if(samples.begin(), samples.end(), [](const EvalSample& s) { return s.label == s.predicted; }),
+                samples.end());
+  std::stable_sort(samples.begin(), samples.end(), [](const EvalSample& a, const EvalSample& b) { return a.prob > b.prob; });
+  if (samples.size() > count) samples.resize(count);
+  std::string html = "<div class=\"gallery\">\n";
+  for (const auto& s : samples)
+    html += fmt::format(
+        "<figure>{}<figcaption>true <b>{}</b><br>predicted <b class=\"wrong\">{}</b> {:.1f}%<br><small>{}</small>"
+        "</figcaption></figure>\n",
+        thumbnail(s.file), html_escape(s.label), html_escape(s.predicted), 100.0 * s.prob, html_escape(base_name(s.file)));
+  return html + "</div>\n";
+}
+
+/// Thumbnails of classified files beside their top classes as bars.
+std::string predictions_gallery(const std::vector<PredictedFile>& files) {
+  std::string html = "<div class=\"gallery\">\n";
+  for (const auto& p : files) {
+    html += "<figure>" + thumbnail(p.file) + "<figcaption><small>" + html_escape(base_name(p.file)) + "</small><br>";
+    if (!p.error.empty()) html += "<span class=\"wrong\">" + html_escape(p.error) + "</span>";
+    for (const auto& [label, prob] : p.top)
+      html += fmt::format("<div class=\"row\"><span>{}</span><div class=\"bar\" style=\"width:{:.0f}px\"></div>{:.1f}%</div>",
+                          html_escape(label), 80.0 * prob, 100.0 * prob);
+    html += "</figcaption></figure>\n";
+  }
+  return html + "</div>\n";
+}
+
+}  // namespace
+
+RunMetrics read_metrics_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("report: cannot open metrics file '{}'", path));
+  std::map<double, EpochRecord> by_epoch;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("report: {}:{}: not a JSON object: {}", path, line_no, e.what()));
+    }
+    if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number()) continue;
+    EpochRecord r;
+    r.epoch = j["epoch"].get<double>();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.value().is_number()) r.values[it.key()] = it.value().get<double>();
+    by_epoch[r.epoch] = r;
+  }
+  RunMetrics m;
+  for (auto& [_, r] : by_epoch) m.epochs.push_back(r);
+  return m;
+}
+
+Confusion read_confusion_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("report: cannot open confusion CSV '{}'", path));
+  auto split = [](const std::string& line) {
+    std::vector<std::string> out;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) {
+      while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
+      out.push_back(cell);
+    }
+    return out;
+  };
+  Confusion c;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto cells = split(line);
+    if (c.classes.empty()) {
+      if (cells.size() < 2) throw std::runtime_error(fmt::format("report: {}:{}: expected a header row", path, line_no));
+      c.classes.assign(cells.begin() + 1, cells.end());
+      continue;
+    }
+    if (cells.size() != c.classes.size() + 1)
+      throw std::runtime_error(fmt::format("report: {}:{}: expected {} cells, got {}", path, line_no,
+                                           c.classes.size() + 1, cells.size()));
+    std::vector<int64_t> row;
+    for (size_t k = 1; k < cells.size(); ++k) {
+      try {
+        row.push_back(std::stoll(cells[k]));
+      } catch (const std::exception&) {
+        throw std::runtime_error(fmt::format("report: {}:{}: '{}' is not a count", path, line_no, cells[k]));
+      }
+    }
+    c.counts.push_back(std::move(row));
+  }
+  if (c.counts.size() != c.classes.size())
+    throw std::runtime_error(fmt::format("report: {}: {} classes in the header but {} rows", path,
+                                         c.classes.size(), c.counts.size()));
+  return c;
+}
+
+double nice_step(double lo, double hi, int n) {
+  const double raw = (hi - lo) / std::max(1, n);
+  if (raw <= 0) return 1;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (raw <= m * mag) return m * mag;
+  return 10 * mag;
+}
+
+std::vector<EvalSample> read_eval_samples(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("report: cannot open eval samples '{}'", path));
   std::vector<EvalSample> out;
@@ -294,9 +300,7 @@ inline std::vector<EvalSample> read_eval_samples(const std::string& path) {
   return out;
 }
 
-/// Parses `predict --json` output; returns nothing when `text` is not JSON lines (plain text
-/// predictions are then shown verbatim).
-inline std::vector<PredictedFile> parse_predict_json(const std::string& text) {
+std::vector<PredictedFile> parse_predict_json(const std::string& text) {
   std::vector<PredictedFile> out;
   std::istringstream in(text);
   std::string line;
@@ -317,7 +321,7 @@ inline std::vector<PredictedFile> parse_predict_json(const std::string& text) {
   return out;
 }
 
-inline std::string base64(const std::string& bytes) {
+std::string base64(const std::string& bytes) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
@@ -335,94 +339,7 @@ inline std::string base64(const std::string& bytes) {
   return out;
 }
 
-/// An <img> with the file inlined as a data URI, drawn `size` px wide with square pixels, when
-/// the file is a small PNG, JPEG, GIF or BMP; otherwise its name in a grey box.
-inline std::string thumbnail(const std::string& path, int size = 84) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes;
-  if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::string mime;
-  if (bytes.rfind("\x89PNG", 0) == 0) mime = "image/png";
-  else if (bytes.rfind("\xff\xd8", 0) == 0) mime = "image/jpeg";
-  else if (bytes.rfind("GIF8", 0) == 0) mime = "image/gif";
-  else if (bytes.rfind("BM", 0) == 0) mime = "image/bmp";
-  if (mime.empty() || bytes.size() > (256u << 10))
-    return fmt::format("<div class=\"nothumb\" style=\"width:{0}px;height:{0}px\">no preview</div>", size);
-  return fmt::format("<img alt=\"{}\" width=\"{}\" style=\"image-rendering:pixelated\" src=\"data:{};base64,{}\">",
-                     html_escape(path), size, mime, base64(bytes));
-}
-
-inline std::string base_name(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-/// Per-class accuracy as a table with bars.
-inline std::string per_class_accuracy(const std::vector<EvalSample>& samples) {
-  std::map<std::string, std::pair<int64_t, int64_t>> by;  // label -> (correct, total)
-  for (const auto& s : samples) {
-    auto& [c, t] = by[s.label];
-    c += s.label == s.predicted;
-    ++t;
-  }
-  std::string html = "<table>\n<tr><th>class</th><th>accuracy</th><th></th><th>samples</th></tr>\n";
-  for (const auto& [label, ct] : by) {
-    const double pct = 100.0 * static_cast<double>(ct.first) / static_cast<double>(ct.second);
-    html += fmt::format(
-        "<tr><td>{}</td><td>{:.2f}%</td><td><div class=\"bar\" style=\"width:{:.0f}px\"></div></td><td>{} / "
-        "{}</td></tr>\n",
-        html_escape(label), pct, 2.0 * pct, ct.first, ct.second);
-  }
-  return html + "</table>\n";
-}
-
-/// The `count` most confident mistakes, thumbnails with true and predicted class.
-inline std::string mistakes_gallery(std::vector<EvalSample> samples, size_t count) {
-  samples.erase(std::remove_if(samples.begin(), samples.end(), [](const EvalSample& s) { return s.label == s.predicted; }),
-                samples.end());
-  std::stable_sort(samples.begin(), samples.end(), [](const EvalSample& a, const EvalSample& b) { return a.prob > b.prob; });
-  if (samples.size() > count) samples.resize(count);
-  std::string html = "<div class=\"gallery\">\n";
-  for (const auto& s : samples)
-    html += fmt::format(
-        "<figure>{}<figcaption>true <b>{}</b><br>predicted <b class=\"wrong\">{}</b> {:.1f}%<br><small>{}</small>"
-        "</figcaption></figure>\n",
-        thumbnail(s.file), html_escape(s.label), html_escape(s.predicted), 100.0 * s.prob, html_escape(base_name(s.file)));
-  return html + "</div>\n";
-}
-
-/// Thumbnails of classified files beside their top classes as bars.
-inline std::string predictions_gallery(const std::vector<PredictedFile>& files) {
-  std::string html = "<div class=\"gallery\">\n";
-  for (const auto& p : files) {
-    html += "<figure>" + thumbnail(p.file) + "<figcaption><small>" + html_escape(base_name(p.file)) + "</small><br>";
-    if (!p.error.empty()) html += "<span class=\"wrong\">" + html_escape(p.error) + "</span>";
-    for (const auto& [label, prob] : p.top)
-      html += fmt::format("<div class=\"row\"><span>{}</span><div class=\"bar\" style=\"width:{:.0f}px\"></div>{:.1f}%</div>",
-                          html_escape(label), 80.0 * prob, 100.0 * prob);
-    html += "</figcaption></figure>\n";
-  }
-  return html + "</div>\n";
-}
-
-struct ReportInputs {
-  std::string title = "ByteFormer training report";
-  std::string run_dir;
-  RunMetrics metrics;
-  bool has_confusion = false;
-  Confusion confusion;
-  /// `byteformer eval --json` output (may be null).
-  nlohmann::json eval;
-  /// `byteformer predict` output: JSON lines are shown as thumbnails with bars, text verbatim.
-  std::string predictions;
-  /// `byteformer eval --predictions` records: per-class accuracy and the confident mistakes.
-  std::vector<EvalSample> eval_samples;
-  std::string eval_samples_title = "evaluation";
-  /// Extra key/value rows for the summary table (encoding, model, commands, ...).
-  std::vector<std::pair<std::string, std::string>> notes;
-};
-
-inline std::string render_report_html(const ReportInputs& in) {
+std::string render_report_html(const ReportInputs& in) {
   const auto& ep = in.metrics.epochs;
   auto series = [&](const std::string& key, const std::string& name, const std::string& color, bool dashed = false) {
     Series s{name, color, {}, dashed};

@@ -1,6 +1,6 @@
-#include "byteformer/model/table_bag_sum.h"
+#include "byteformer/model/cpu/table_bag_sum.h"
 
-#include "byteformer/model/cpu_parallel.h"
+#include "byteformer/model/cpu/cpu_parallel.h"
 
 namespace byteformer {
 

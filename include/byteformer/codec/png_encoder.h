@@ -1,17 +1,12 @@
-// PNG decoding through libpng and PIL-compatible encoding through zlib.
+// PIL-compatible PNG encoding through zlib.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "byteformer/codec/image.h"
 
 namespace byteformer {
-
-/// Decodes any PNG libpng reads: 1-16-bit grey, grey+alpha, palette, RGB, RGBA. Alpha is
-/// dropped, 16-bit samples keep their high byte, grey stays 1 channel, palette becomes RGB.
-Image decode_png(const uint8_t* data, size_t size, const std::string& name);
 
 /// PIL 9.4's `Image.save(format="png", compress_level=compress_level)`, byte for byte:
 /// IHDR, IDAT chunks of at most max(65536, 4*width) bytes of zlib stream, IEND. Each row is

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "byteformer/model/runtime.h"
+#include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer {
 

@@ -5,8 +5,9 @@
 #pragma once
 #include <ostream>
 #include <string>
+#include <vector>
 
-namespace byteformer::cli {
+namespace byteformer {
 
 struct LaunchOptions {
   int nproc_per_node = 1;
@@ -18,10 +19,13 @@ struct LaunchOptions {
   int timeout_s = 0;
   /// How long the other workers get to stop by themselves (SIGTERM) before SIGKILL.
   int grace_s = 10;
+  /// The worker's program and arguments (argv[0] a path); empty: this process's own command
+  /// line, run again as /proc/self/exe (what `byteformer train` does).
+  std::vector<std::string> command;
 };
 
 /// Runs the workers to completion. Returns 0 when all succeeded, otherwise the first failed
 /// worker's exit code (128 + signal for a signal). Progress and failures go to `log`.
 int launch_workers(const LaunchOptions& options, std::ostream& log);
 
-}  // namespace byteformer::cli
+}  // namespace byteformer
