@@ -3,12 +3,14 @@
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator] [--device cuda[:N]]
-//                           [--profile tiff|jpeg|tiff-train|jpeg-train [--reps N | --trace FILE.json]
+//                           [--profile tiff|jpeg|tiff-train|jpeg-train|quickstart-train[-bf16]
+//                            [--reps N | --trace FILE.json]
 //                            [--no-first-block-lookup]]
 //
 // --device cuda runs the four workloads (TIFF-224 and JPEG k=4, eval and train step, batch 4) on
 // a GPU, float32 and bf16 autocast (scripts/gpu_check.sh). --profile runs only the fused eval forward (or, with -train, the train step) of one workload
-// (batch 4) N times and prints its samples/s: a target for `perf record`; with --trace it writes
+// (batch 4; quickstart-train: the Fashion-MNIST quickstart model's train step, batch 256, float32 or
+// with -bf16 the recipe's bf16 autocast) N times and prints its samples/s: a target for `perf record`; with --trace it writes
 // LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
 // per operator). --no-first-block-lookup computes the first block's qkv by its product (the
 // model's default folds it into lookups for short kernels); BYTEFORMER_ONEDNN=0 in the
@@ -25,6 +27,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "byteformer/io/config.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/device.h"
 #include "byteformer/model/cpu/fast_linear.h"
@@ -58,6 +61,13 @@ ByteFormerOptions workload(int64_t kernel) {
   o.window_sizes = {128};
   o.numerics = byteformer::Numerics::kCoreNet;
   return o;
+}
+
+// The Fashion-MNIST quickstart model, read from its recipe (configs/fashion_mnist/tiff.yaml: C=64,
+// 4 layers, FFN 256, k=168, one window of 32), and the size of its inputs: a 28x28 RGB TIFF file.
+constexpr int64_t kQuickstartBytes = 2492, kQuickstartBatch = 256;
+ByteFormerOptions quickstart_workload() {
+  return ByteFormerOptions::from_config(byteformer::Config::load_file(BYTEFORMER_CONFIGS_DIR "/fashion_mnist/tiff.yaml"));
 }
 
 struct Result {
@@ -101,7 +111,7 @@ double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, boo
   model->set_fused_token_reduction(fused);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.05));
   auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
-  auto y = torch::randint(0, 1000, {batch}, torch::kLong).to(device);
+  auto y = torch::randint(0, model->options().n_classes, {batch}, torch::kLong).to(device);
   auto step = [&] {
     opt.zero_grad();
     torch::Tensor loss;
@@ -210,17 +220,23 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!profile.empty()) {
-    if (profile != "tiff" && profile != "jpeg" && profile != "tiff-train" && profile != "jpeg-train") {
-      fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-train or jpeg-train\n", profile);
+    const bool quickstart = profile.rfind("quickstart-train", 0) == 0;
+    if (profile != "tiff" && profile != "jpeg" && profile != "tiff-train" && profile != "jpeg-train" &&
+        profile != "quickstart-train" && profile != "quickstart-train-bf16") {
+      fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-train, jpeg-train, "
+                         "quickstart-train or quickstart-train-bf16\n", profile);
       return 2;
     }
     const bool is_tiff = profile.rfind("tiff", 0) == 0;
-    const bool is_train = profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0;
-    const int64_t bytes = is_tiff ? 150702 : 48564;
-    ByteFormer model(workload(is_tiff ? 32 : 4));
+    const bool is_train = quickstart || (profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0);
+    const bool bf16 = profile == "quickstart-train-bf16";
+    const int64_t bytes = quickstart ? kQuickstartBytes : is_tiff ? 150702 : 48564;
+    const int64_t batch = quickstart ? kQuickstartBatch : 4;
+    ByteFormer model(quickstart ? quickstart_workload() : workload(is_tiff ? 32 : 4));
     model->set_first_block_lookup(first_block_lookup);
     auto run = [&](int n) {
-      return is_train ? Result{train_step(model, 4, bytes, n, true), {}} : eval_forward(model, 4, bytes, n, true);
+      return is_train ? Result{train_step(model, batch, bytes, n, true, bf16), {}}
+                      : eval_forward(model, batch, bytes, n, true);
     };
     Result r;
     if (!trace.empty()) {
@@ -231,8 +247,8 @@ int main(int argc, char** argv) {
     } else {
       r = run(profile_reps);
     }
-    fmt::print("{} {}, batch 4, fused: {:.2f} samples/s (OpenMP {}, linear layers on {}, first block's qkv {})\n",
-               profile, is_train ? "train step" : "eval forward", r.samples_per_s,
+    fmt::print("{} {}, batch {}, fused: {:.2f} samples/s (OpenMP {}, linear layers on {}, first block's qkv {})\n",
+               profile, is_train ? "train step" : "eval forward", batch, r.samples_per_s,
                byteformer::passive_openmp() ? "passive" : "spinning",
                byteformer::onednn_enabled() ? "oneDNN" : "OpenBLAS",
                model->first_block_lookup() ? "from lookups" : "from its product");
@@ -267,6 +283,17 @@ int main(int argc, char** argv) {
   row("eval forward, 48,564 B (avg ImageNet JPEG), k=4, w=128, batch 4", j4p.samples_per_s, j4f.samples_per_s, "0.87");
   row("train step, same", train_step(jpeg_model, 4, jpeg, reps, false), train_step(jpeg_model, 4, jpeg, reps, true),
       "0.27");
+  // The Fashion-MNIST quickstart model's training step (issue 18: small models), float32 and bf16
+  // autocast (the recipe's common.mixed_precision), batch 256 as the recipe.
+  {
+    ByteFormer qs(quickstart_workload());
+    const int qreps = quick ? 2 : 5;
+    const double q32 = train_step(qs, kQuickstartBatch, kQuickstartBytes, qreps, true);
+    const double q16 = train_step(qs, kQuickstartBatch, kQuickstartBytes, qreps, true, true);
+    fmt::print("train step, Fashion-MNIST quickstart model (C=64, 4 layers, k=168, 2,492 B TIFF), batch 256: "
+               "fp32 {:.0f}/s, bf16 autocast {:.0f}/s\n",
+               q32, q16);
+  }
   // Optional bf16 (autocast, as `byteformer eval --mixed-precision`): other numbers out.
   const double t4b = eval_forward(tiff_model, 4, tiff, reps, true, true).samples_per_s;
   const double j4b = eval_forward(jpeg_model, 4, jpeg, reps, true, true).samples_per_s;
