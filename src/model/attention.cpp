@@ -6,6 +6,7 @@
 #include "byteformer/model/cpu/attention_core.h"
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/train_linear.h"
 
 namespace byteformer {
 
@@ -21,6 +22,7 @@ torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
   const auto& W = qkv_proj->weight;
   if (torch::GradMode::is_enabled() || x.scalar_type() != W.scalar_type() || !x.device().is_cpu()) {
     qkv_weight_t_ = torch::Tensor();
+    if (train_linear_applies(x)) return train_linear(x, W, qkv_proj->bias);  // CPU float32 training
     return qkv_proj(x);
   }
   auto sizes = x.sizes().vec();
@@ -76,7 +78,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     out = torch::matmul(attn, v);  // (G, H, w, d)
   }
   out = out.transpose(1, 2).reshape({G, w, embed_dim_});  // (G, w, C)
-  out = out_proj(out);
+  out = train_linear_applies(out) ? train_linear(out, out_proj->weight, out_proj->bias) : out_proj(out);
   if (any_valid.defined()) out = out * any_valid.view({G, 1, 1}).to(out.scalar_type());
   return out;
 }

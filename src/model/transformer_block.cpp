@@ -2,6 +2,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/train_linear.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/cpu/window_attention.h"
 #include "byteformer/model/windowing.h"
@@ -30,7 +31,11 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 }
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
-  auto h = fc1(apply_norm(norm, x));  // (B, N, ffn)
+  // CPU float32 training: the products through train_linear.h; otherwise the modules'.
+  auto linear = [](torch::nn::Linear& fc, const torch::Tensor& in) {
+    return train_linear_applies(in) ? train_linear(in, fc->weight, fc->bias) : fc(in);
+  };
+  auto h = linear(fc1, apply_norm(norm, x));  // (B, N, ffn)
   // Exact (erf) GELU, as CoreNet's activation `gelu`; in place when no gradient is needed.
   if (torch::GradMode::is_enabled()) {
     h = torch::gelu(h);
@@ -38,7 +43,7 @@ torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
     at::gelu_out(h, h);
   }
   // CoreNet's ffn_dropout (index 3) is 0 for every preset.
-  h = fc2(h);
+  h = linear(fc2, h);
   return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
 }
 

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "byteformer/model/cpu/cpu_parallel.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 
@@ -29,7 +30,8 @@ class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
     if (keep.numel() > 0) masked = keep.logical_not().view({G, 1, w});
     // Chunks of whole windows (all H heads), so that a chunk's mask is a slice of `masked`.
     over_chunks(G * H, H * std::max<int64_t>(1, windows_per_task(w) / H), [&](int64_t a, int64_t b) {
-      auto scores = at::bmm(q.slice(0, a, b), k.slice(0, a, b).transpose(1, 2));  // (b - a, w, w)
+      auto scores = torch::empty({b - a, w, w}, q.options());  // (b - a, w, w)
+      batched_matmul_into(scores, q.slice(0, a, b), k.slice(0, a, b).transpose(1, 2), 1.0);
       if (masked.defined()) {
         scores.view({(b - a) / H, H, w, w})
             .masked_fill_(masked.slice(0, a / H, b / H).unsqueeze(1), -std::numeric_limits<double>::infinity());
@@ -37,7 +39,7 @@ class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
       auto p = probs.slice(0, a, b);
       at::_softmax_out(p, scores, -1, false);
       auto o = out.slice(0, a, b);
-      at::bmm_out(o, p, v.slice(0, a, b));
+      batched_matmul_into(o, p, v.slice(0, a, b), 1.0);
     });
     ctx->save_for_backward({q, k, v, probs});
     ctx->saved_data["shape"] = std::vector<int64_t>{G, H, w, d};
@@ -59,12 +61,15 @@ class SoftmaxAttention : public torch::autograd::Function<SoftmaxAttention> {
       auto p = probs.slice(0, a, b);
       auto go = dout.slice(0, a, b);
       auto dv_c = dv.slice(0, a, b);
-      at::bmm_out(dv_c, p.transpose(1, 2), go);                     // dV = P^T dO
-      auto dp = at::bmm(go, v.slice(0, a, b).transpose(1, 2));       // dP = dO V^T
+      // The transposed left operands as copies: batched_matmul_into's oneDNN path reads its left
+      // operand by rows (a (w, w) copy is small beside the products).
+      batched_matmul_into(dv_c, p.transpose(1, 2).contiguous(), go, 1.0);  // dV = P^T dO
+      auto dp = torch::empty({b - a, w, w}, go.options());
+      batched_matmul_into(dp, go, v.slice(0, a, b).transpose(1, 2), 1.0);  // dP = dO V^T
       auto ds = at::_softmax_backward_data(dp, p, -1, p.scalar_type());  // P * (dP - rowsum(dP * P))
       auto dq_c = dq.slice(0, a, b), dk_c = dk.slice(0, a, b);
-      at::bmm_out(dq_c, ds, k.slice(0, a, b));                       // dQ = dS K
-      at::bmm_out(dk_c, ds.transpose(1, 2), q.slice(0, a, b));       // dK = dS^T Q
+      batched_matmul_into(dq_c, ds, k.slice(0, a, b), 1.0);                  // dQ = dS K
+      batched_matmul_into(dk_c, ds.transpose(1, 2).contiguous(), q.slice(0, a, b), 1.0);  // dK = dS^T Q
     });
     const auto sizes = c10::IntArrayRef(shape);
     return {dq.view(sizes), dk.view(sizes), dv.view(sizes), torch::Tensor()};

@@ -5,20 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "byteformer/model/cpu/cpu_parallel.h"
+#include "scoped_onednn.h"
 #include "test_util.h"
 
 namespace byteformer {
 namespace {
 
-/// oneDNN on or off while alive, the previous setting restored after.
-class ScopedOneDnn {
- public:
-  explicit ScopedOneDnn(bool on) : previous_(onednn_enabled()) { set_onednn_enabled(on); }
-  ~ScopedOneDnn() { set_onednn_enabled(previous_); }
-
- private:
-  bool previous_;
-};
+using test::ScopedOneDnn;
 
 torch::Tensor reference(const torch::Tensor& start, const torch::Tensor& x, const torch::Tensor& w,
                         const torch::Tensor& b, LinearEpilogue e) {
