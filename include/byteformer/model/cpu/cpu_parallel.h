@@ -7,6 +7,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "byteformer/model/cpu/runtime.h"
 
@@ -38,13 +39,21 @@ inline int64_t windows_per_task(int64_t window) {
 /// single-threaded meanwhile (each task runs whole products on its own thread) and each task
 /// in the caller's grad mode and InferenceMode, which LibTorch 1.13's parallel_for does not
 /// carry to its workers. Runs in parallel only from code compiled with OpenMP.
+///
+/// Tasks are handed out one at a time (a shared counter), not in one fixed range per thread:
+/// when another thread of the process (a data loader, say) takes a core from one of LibTorch's,
+/// the others run its tasks instead of waiting for it at the end. Which thread runs a task does
+/// not change what the task computes.
 template <typename Task>
 void parallel_tasks(int64_t n, const Task& task) {
+  if (n <= 0) return;
   SingleThreadedBlas one_blas_thread;
   const at::ThreadLocalState caller_state;
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::min<int64_t>(n, at::in_parallel_region() ? 1 : at::get_num_threads());
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
     at::ThreadLocalStateGuard state_guard(caller_state);
-    for (int64_t i = begin; i < end; ++i) task(i);
+    for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) task(i);
   });
 }
 
