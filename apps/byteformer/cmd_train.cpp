@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "byteformer/model/cpu/runtime.h"
 #include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
 #include "byteformer/train/recipe.h"
@@ -67,6 +68,7 @@ void add_train_command(CLI::App& app) {
       };
       std::cout << fmt::format("threads: {} intra-op; OMP_WAIT_POLICY={} OPENBLAS_THREAD_TIMEOUT={}\n",
                                torch::get_num_threads(), env_or("OMP_WAIT_POLICY"), env_or("OPENBLAS_THREAD_TIMEOUT"));
+      std::cout << fmt::format("BLAS: {}; OPENBLAS_CORETYPE={}\n", blas_description(), env_or("OPENBLAS_CORETYPE"));
       return;
     }
     const TrainerOptions& options = recipe.trainer;

@@ -65,6 +65,14 @@ TEST(Configs, TrainRunsWithSleepingThreads) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("threads: 2 intra-op; OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4\n"), std::string::npos)
       << r.out;
+  // OpenBLAS runs its kernels for this CPU: where its detection fell back to the generic SSE3
+  // ones ("Prescott"), the re-execution asked for AVX-512's or AVX2's (openblas_coretype_for).
+  const auto blas = r.out.find("BLAS: ");
+  ASSERT_NE(blas, std::string::npos) << r.out;
+  const std::string blas_line = r.out.substr(blas, r.out.find('\n', blas) - blas);
+  if (blas_line.find("OpenBLAS") != std::string::npos && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    EXPECT_EQ(blas_line.find("Prescott"), std::string::npos) << blas_line;
   // ...and keeps what the user set.
   r = test::run_command("env -u OPENBLAS_THREAD_TIMEOUT OMP_WAIT_POLICY=ACTIVE " + dry_run);
   ASSERT_EQ(r.exit_code, 0) << r.err;

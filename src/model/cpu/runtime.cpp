@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <cstdlib>
 #include <limits>
@@ -59,12 +60,36 @@ SingleThreadedBlas::~SingleThreadedBlas() {
   if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(previous_);
 }
 
+std::string openblas_coretype_for(const std::string& detected_core, bool avx512, bool avx2_fma) {
+  std::string core = detected_core;
+  std::transform(core.begin(), core.end(), core.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (core != "prescott") return "";  // OpenBLAS knew the CPU: its own choice stands
+  if (avx512) return "SkylakeX";
+  if (avx2_fma) return "Haswell";
+  return "";
+}
+
 void reexec_with_passive_threads(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-  // 2^4 cycles: OpenBLAS's threads go to sleep right after a product (the shortest it allows).
-  ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", /*overwrite=*/0);
-  ::execv("/proc/self/exe", argv);  // on failure, carry on with the current settings
+  bool changed = false;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+    // 2^4 cycles: OpenBLAS's threads go to sleep right after a product (the shortest it allows).
+    ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", /*overwrite=*/0);
+    changed = true;
+  }
+  auto corename = openblas_symbol<char* (*)()>("openblas_get_corename");
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr && corename != nullptr) {
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("avx512cd");
+    const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const std::string core = openblas_coretype_for(corename(), avx512, avx2_fma);
+    if (!core.empty()) {
+      ::setenv("OPENBLAS_CORETYPE", core.c_str(), /*overwrite=*/1);
+      changed = true;
+    }
+  }
+  if (changed) ::execv("/proc/self/exe", argv);  // on failure, carry on with the current settings
 }
 
 std::string blas_description() {

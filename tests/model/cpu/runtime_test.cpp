@@ -46,5 +46,16 @@ TEST(Runtime, ThreadCountsOfLibTorchAndOpenBlasMoveTogether) {
   set_compute_threads(before);
 }
 
+TEST(Runtime, OpenBlasKernelsAreChosenOnlyWhereItFellBackToItsGenericOnes) {
+  // Detection fell back ("Prescott", any case): the best kernels the CPU runs.
+  EXPECT_EQ(openblas_coretype_for("Prescott", /*avx512=*/true, /*avx2_fma=*/true), "SkylakeX");
+  EXPECT_EQ(openblas_coretype_for("PRESCOTT", /*avx512=*/false, /*avx2_fma=*/true), "Haswell");
+  EXPECT_EQ(openblas_coretype_for("prescott", /*avx512=*/false, /*avx2_fma=*/false), "");
+  // OpenBLAS knew the CPU: its choice stands.
+  EXPECT_EQ(openblas_coretype_for("Cooperlake", true, true), "");
+  EXPECT_EQ(openblas_coretype_for("Haswell", true, true), "");
+  EXPECT_EQ(openblas_coretype_for("", true, true), "");
+}
+
 }  // namespace
 }  // namespace byteformer

@@ -47,7 +47,17 @@ bool passive_openmp();
 /// when OMP_WAIT_POLICY is unset this re-executes the program (/proc/self/exe, same argv) with
 /// OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 (unless set); it returns only when
 /// the policy was already set or the exec failed. Costs one more start of LibTorch (~0.3 s).
+/// The same re-execution sets OPENBLAS_CORETYPE (unless set) where OpenBLAS fell back to its
+/// generic kernels (openblas_coretype_for): Debian's OpenBLAS 0.3.21 does not know every newer
+/// CPU's model number and then multiplies with its SSE3 "Prescott" kernels (measured on an
+/// AVX-512 machine that reports no model name: fp32 2048^3 59 GFLOP/s on 2 threads, the
+/// quickstart model's linear backward shapes 2-4x slower than with SkylakeX's).
 void reexec_with_passive_threads(char** argv);
+
+/// The OpenBLAS kernels to ask for (OPENBLAS_CORETYPE) given the core OpenBLAS detected and the
+/// CPU's features: "SkylakeX" (AVX-512 F/BW/VL/DQ/CD) or "Haswell" (AVX2 and FMA) when it fell
+/// back to "Prescott", else "" (keep OpenBLAS's own choice).
+std::string openblas_coretype_for(const std::string& detected_core, bool avx512, bool avx2_fma);
 
 /// While alive, OpenBLAS runs every product on the calling thread (no-op for another BLAS).
 /// For loops that already spread many small products over LibTorch's threads, where
