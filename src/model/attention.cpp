@@ -22,8 +22,7 @@ torch::Tensor MultiHeadAttentionImpl::project_qkv(const torch::Tensor& x) {
   const auto& W = qkv_proj->weight;
   if (torch::GradMode::is_enabled() || x.scalar_type() != W.scalar_type() || !x.device().is_cpu()) {
     qkv_weight_t_ = torch::Tensor();
-    if (train_linear_applies(x)) return train_linear(x, W, qkv_proj->bias);  // CPU float32 training
-    return qkv_proj(x);
+    return linear(qkv_proj, x);  // CPU float32 training through train_linear.h
   }
   auto sizes = x.sizes().vec();
   sizes.back() = 3 * embed_dim_;
@@ -78,7 +77,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     out = torch::matmul(attn, v);  // (G, H, w, d)
   }
   out = out.transpose(1, 2).reshape({G, w, embed_dim_});  // (G, w, C)
-  out = train_linear_applies(out) ? train_linear(out, out_proj->weight, out_proj->bias) : out_proj(out);
+  out = linear(out_proj, out);
   if (any_valid.defined()) out = out * any_valid.view({G, 1, 1}).to(out.scalar_type());
   return out;
 }

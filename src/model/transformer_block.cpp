@@ -32,9 +32,6 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
   // CPU float32 training: the products through train_linear.h; otherwise the modules'.
-  auto linear = [](torch::nn::Linear& fc, const torch::Tensor& in) {
-    return train_linear_applies(in) ? train_linear(in, fc->weight, fc->bias) : fc(in);
-  };
   auto h = linear(fc1, apply_norm(norm, x));  // (B, N, ffn)
   // Exact (erf) GELU, as CoreNet's activation `gelu`; in place when no gradient is needed.
   if (torch::GradMode::is_enabled()) {

@@ -76,4 +76,8 @@ torch::Tensor train_linear(const torch::Tensor& x, const torch::Tensor& weight, 
   return TrainLinear::apply(x, weight, bias);
 }
 
+torch::Tensor linear(torch::nn::Linear& fc, const torch::Tensor& x) {
+  return train_linear_applies(x) ? train_linear(x, fc->weight, fc->bias) : fc(x);
+}
+
 }  // namespace byteformer

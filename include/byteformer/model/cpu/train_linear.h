@@ -19,4 +19,7 @@ bool train_linear_applies(const torch::Tensor& x);
 /// product runs on one thread over rows.
 torch::Tensor train_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
+/// fc(x): through train_linear where it applies (train_linear_applies), else the module itself.
+torch::Tensor linear(torch::nn::Linear& fc, const torch::Tensor& x);
+
 }  // namespace byteformer
