@@ -75,7 +75,12 @@ TEST(Launch, AFailedWorkerStopsTheOthersAndItsCodeIsReturned) {
 }
 
 TEST(Launch, AWorkerThatIgnoresSigtermIsKilledAfterTheGracePeriod) {
-  LaunchOptions o = sh_workers(2, "if [ $RANK = 0 ]; then exit 5; fi; trap '' TERM; exec sleep 60");
+  // Rank 0 fails only once rank 1 ignores SIGTERM (its file says so; at most 20 s of waiting):
+  // on a loaded machine the stop could otherwise reach rank 1 before its shell ran the trap.
+  const std::string ready = test::make_temp_dir("launch_grace") + "/trapped";
+  LaunchOptions o = sh_workers(2, "if [ $RANK = 0 ]; then i=0; while [ ! -f " + ready +
+                                      " ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; exit 5; fi; "
+                                      "trap '' TERM; touch " + ready + "; exec sleep 60");
   o.grace_s = 1;
   const auto t0 = std::chrono::steady_clock::now();
   std::ostringstream log;
