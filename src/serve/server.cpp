@@ -118,7 +118,10 @@ void Server::routes() {
     httplib::default_socket_options(sock);  // SO_REUSEADDR, as without this callback
     listen_socket_ = sock;
   });
-  svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the answer is written (cpp-httplib calls the post-routing handler for every
+  // answer, errors included, ahead of the write; its logger runs after it): a client that reads
+  // /metrics after its answer came back sees that answer counted.
+  svr.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     metrics_.request(endpoint_of(req.path), res.status);
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
