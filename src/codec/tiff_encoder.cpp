@@ -56,9 +56,10 @@ std::vector<uint8_t> encode_tiff(const Image& image) {
   entries.push_back({279, kLong, 1, strip_bytes});     // StripByteCounts
   entries.push_back({284, kShort, 1, 1});              // PlanarConfiguration: chunky
 
-  std::vector<uint8_t> out;
+  // The byte-order mark and 42 as the vector's first bytes (GCC 12 warns, wrongly, of an overflow
+  // for an insert of them into the empty reserved vector: -Wstringop-overflow).
+  std::vector<uint8_t> out{'I', 'I', 42, 0};
   out.reserve(strip_offset + strip_bytes);
-  out.insert(out.end(), {'I', 'I', 42, 0});
   detail::put_u32le(out, 8);
   detail::put_u16le(out, static_cast<uint16_t>(entries.size()));
   for (const Entry& e : entries) {
