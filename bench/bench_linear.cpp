@@ -1,6 +1,9 @@
 // The inference products of ByteFormer-Ti (fast_linear.h) with oneDNN and with ATen/OpenBLAS,
 // in the same run: GFLOP/s per shape, one thread on one 256-row chunk and two threads on a whole
-// layer of the JPEG k=4 workload (4 x 24,281 tokens), and the attention of 8 windows x 3 heads.
+// layer of the JPEG k=4 workload (4 x 24,281 tokens), and the attention of 8 windows x 3 heads;
+// then the same shapes as plain oneDNN products in float32 and in bf16 (bf16 inputs and weights,
+// float32 accumulation and output: what a bf16 path would run), one thread on 256 rows, with
+// the kernel oneDNN chose for each, so that a bf16 path's ceiling on this CPU is a measurement.
 //
 //   build/bench/bench_linear [--threads T]
 #include <chrono>
@@ -12,6 +15,10 @@
 
 #include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/runtime.h"
+
+#ifdef BYTEFORMER_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 
 namespace {
 
@@ -36,6 +43,27 @@ struct Shape {
   int64_t K, N;
   LinearEpilogue epilogue;
 };
+
+#ifdef BYTEFORMER_HAVE_ONEDNN
+// One oneDNN matmul (M, K) x (K, N) -> (M, N) float32 out, inputs and weights of `type`, on the
+// calling thread: GFLOP/s and oneDNN's name for the kernel it picked.
+std::pair<double, std::string> onednn_product(int64_t M, int64_t K, int64_t N, dnnl::memory::data_type type) {
+  using dt = dnnl::memory::data_type;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const dnnl::memory::desc src({M, K}, type, {K, 1}), weights({K, N}, type, {1, K}), dst({M, N}, dt::f32, {N, 1});
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), engine);
+  const dnnl::matmul product(pd);
+  dnnl::memory a(src, engine), b(weights, engine), c(dst, engine);
+  std::memset(a.get_data_handle(), 0, src.get_size());  // zeros: the timing does not depend on values
+  std::memset(b.get_data_handle(), 0, weights.get_size());
+  const double r = gflops(2.0 * M * K * N, 400, [&] {
+    product.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  });
+  return {r, pd.impl_info_str()};
+}
+#endif
 
 }  // namespace
 
@@ -105,5 +133,18 @@ int main(int argc, char** argv) {
     });
     row("attention, 8 windows x 3 heads, softmax incl., one thread", aten, dnnl);
   }
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  // float32 against bf16 in oneDNN itself (OpenMP on one thread: the product runs on the caller).
+  byteformer::set_compute_threads(1);
+  fmt::print("\n{:<44} {:>9} {:>9} {:>7}  {}\n", "oneDNN product, 256 rows, one thread", "float32", "bf16", "ratio",
+             "kernels (float32 / bf16)");
+  for (const auto& s : shapes) {
+    const auto [f32, f32_kernel] = onednn_product(256, s.K, s.N, dnnl::memory::data_type::f32);
+    const auto [bf16, bf16_kernel] = onednn_product(256, s.K, s.N, dnnl::memory::data_type::bf16);
+    fmt::print("{:<44} {:>9.1f} {:>9.1f} {:>6.2f}x  {} / {}\n", fmt::format("K {} x N {}", s.K, s.N), f32, bf16,
+               bf16 / f32, f32_kernel, bf16_kernel);
+  }
+  byteformer::set_compute_threads(threads);
+#endif
   return 0;
 }

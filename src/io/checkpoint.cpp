@@ -156,9 +156,8 @@ StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std
     const std::string record = "data/" + key;
     if (!reader.hasRecord(record)) throw std::runtime_error(fmt::format("{}: missing storage record '{}'", source, record));
     auto [ptr, size] = checked_record(reader, crcs, record, source);
-    auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<const uint8_t*>(ptr.get()),
-                                                        static_cast<const uint8_t*>(ptr.get()) + size);
-    return std::make_pair(std::shared_ptr<const std::vector<uint8_t>>(bytes), size);
+    auto owner = std::make_shared<at::DataPtr>(std::move(ptr));  // the record's bytes, not copied again
+    return std::make_pair(std::shared_ptr<const void>(owner, owner->get()), size);
   };
   auto root = pickle::unpickle(pickle_bytes.data(), pickle_bytes.size(), loader, source);
   return to_state_dict(root, source);

@@ -273,7 +273,7 @@ class Unpickler {
     v->dtype = it->second;
     v->numel = numel;
     v->tensor = torch::empty({numel}, torch::TensorOptions().dtype(it->second));
-    if (numel > 0) std::memcpy(v->tensor.data_ptr(), record->data(), static_cast<size_t>(numel) * elem);
+    if (numel > 0) std::memcpy(v->tensor.data_ptr(), record.get(), static_cast<size_t>(numel) * elem);
     storages_[key] = v;
     return v;
   }
@@ -313,8 +313,21 @@ class Unpickler {
       fail(fmt::format("tensor of size [{}] at offset {} reads past storage '{}' of {} elements",
                        fmt::join(size, ", "), offset, storage->s, storage->numel));
     auto v = make(Value::Kind::kTensor);
-    v->tensor = empty ? torch::empty(size, storage->tensor.options())
-                      : storage->tensor.as_strided(size, stride, offset).clone(at::MemoryFormat::Contiguous);
+    if (empty) {
+      v->tensor = torch::empty(size, storage->tensor.options());
+      return v;
+    }
+    auto view = storage->tensor.as_strided(size, stride, offset);
+    // The usual case, a tensor that is its whole storage, contiguous: the storage's memory
+    // becomes the tensor's (no second copy of the weights while a checkpoint loads). Every other
+    // tensor (part of a storage, or a second tensor over one) gets its own copy, so that no two
+    // tensors of the result share memory.
+    if (!storage->lent && offset == 0 && static_cast<int64_t>(numel) == storage->numel && view.is_contiguous()) {
+      storage->lent = true;
+      v->tensor = view;
+    } else {
+      v->tensor = view.clone(at::MemoryFormat::Contiguous);
+    }
     return v;
   }
 

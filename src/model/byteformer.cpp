@@ -209,7 +209,11 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   const int64_t N = x.size(1);
   // 3. Positional embedding (first N rows of the table) and dropout.
   const auto pos = pos_embed(N);  // (1, N, C)
-  x = x + pos;
+  if (torch::GradMode::is_enabled()) {
+    x = x + pos;
+  } else {
+    x.add_(pos);  // inference: x is this function's own fresh tensor
+  }
   x = torch::nn::functional::dropout(x, torch::nn::functional::DropoutFuncOptions().p(o.dropout).training(is_training()));
   // The first block's q, k, v from lookups (first_block_qkv.h): CPU inference in float32/64
   // after the fused token reduction, where the block takes its inference path, and for short

@@ -1,5 +1,8 @@
 #include "byteformer/model/token_merging.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/norm.h"
@@ -17,26 +20,55 @@ TokenMergingImpl::TokenMergingImpl(int64_t embed_dim) : embed_dim_(embed_dim) {
 torch::Tensor TokenMergingImpl::forward(const torch::Tensor& x, torch::Tensor* valid_len) {
   const int64_t B = x.size(0), N = x.size(1), C = embed_dim_;
   TORCH_CHECK(x.dim() == 3 && x.size(2) == C, "TokenMerging::forward - expected (B, N, ", C, "), got ", x.sizes());
-  auto h = x;
-  if (valid_len != nullptr && valid_len->defined())
-    h = h * prefix_mask(*valid_len, N).unsqueeze(2).to(h.scalar_type());  // zero masked tokens
-  if (N % 2 == 1) h = F::pad(h, F::PadFuncOptions({0, 0, 0, 1}));
+  const bool masked = valid_len != nullptr && valid_len->defined();
   // Token-major pairs (B, N/2, 2C) with the weight's columns reordered from channel-major
   // (2c+t) to token-major (t*C+c): the same product without materialising CoreNet's unfold.
-  auto pairs = h.reshape({B, h.size(1) / 2, 2 * C});
-  auto w = reduction->weight.view({C, C, 2}).transpose(1, 2).reshape({C, 2 * C});
+  const auto w = reduction->weight.view({C, C, 2}).transpose(1, 2).reshape({C, 2 * C});
   torch::Tensor y;  // (B, ceil(N/2), C)
-  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(pairs) &&
-      pairs.scalar_type() == w.scalar_type()) {
-    // Inference: the product in row chunks over the threads (fast_linear.h).
-    const auto flat = pairs.reshape({-1, 2 * C}).contiguous();  // (B*N/2, 2C)
-    auto merged = torch::empty({flat.size(0), C}, flat.options());
-    linear_into(merged, flat, w.contiguous(), torch::Tensor(), LinearEpilogue::kStore);
-    y = apply_norm(norm, merged.view({B, pairs.size(1), C}));
+  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(x) && x.scalar_type() == w.scalar_type()) {
+    y = merge_inference(x, masked ? *valid_len : torch::Tensor(), w.contiguous());
   } else {
+    auto h = x;
+    if (masked) h = h * prefix_mask(*valid_len, N).unsqueeze(2).to(h.scalar_type());  // zero masked tokens
+    if (N % 2 == 1) h = F::pad(h, F::PadFuncOptions({0, 0, 0, 1}));
+    auto pairs = h.reshape({B, h.size(1) / 2, 2 * C});
     y = apply_norm(norm, torch::matmul(pairs, w.t()));
   }
-  if (valid_len != nullptr && valid_len->defined()) *valid_len = torch::div(*valid_len + 1, 2, "floor");
+  if (masked) *valid_len = torch::div(*valid_len + 1, 2, "floor");
+  return y;
+}
+
+torch::Tensor TokenMergingImpl::merge_inference(const torch::Tensor& x, const torch::Tensor& valid_len,
+                                                const torch::Tensor& token_major_weight) {
+  const int64_t B = x.size(0), N = x.size(1), C = embed_dim_, M = (N + 1) / 2;
+  const auto xc = x.contiguous();
+  auto y = torch::empty({B, M, C}, x.options());
+  // Real tokens per row: a prefix (masked tokens count as zeros, as does the odd row's pad).
+  std::vector<int64_t> real(B, N);
+  if (valid_len.defined()) {
+    const auto v = valid_len.to(torch::kLong).contiguous();
+    for (int64_t b = 0; b < B; ++b) real[b] = std::clamp<int64_t>(v.data_ptr<int64_t>()[b], 0, N);
+  }
+  // 256 pair rows per task, as linear_into's chunks.
+  constexpr int64_t kRows = 256;
+  const int64_t per_row = (M + kRows - 1) / kRows;
+  const std::vector<int64_t> shape{C};
+  const double eps = norm->options.eps();
+  parallel_tasks(B * per_row, [&](int64_t t) {
+    const int64_t b = t / per_row, r0 = (t % per_row) * kRows, r1 = std::min(M, r0 + kRows), n = r1 - r0;
+    const auto tokens = xc[b].view({N * C});  // row b's tokens, flat
+    torch::Tensor pairs;                      // (n, 2C): tokens 2r0 .. 2r1-1
+    if (2 * r1 <= real[b]) {
+      pairs = tokens.slice(0, 2 * r0 * C, 2 * r1 * C).view({n, 2 * C});  // all real: read in place
+    } else {
+      pairs = torch::zeros({n, 2 * C}, x.options());
+      const int64_t copied = std::max<int64_t>(0, real[b] - 2 * r0);  // < 2n
+      if (copied > 0) pairs.view({2 * n * C}).slice(0, 0, copied * C).copy_(tokens.slice(0, 2 * r0 * C, (2 * r0 + copied) * C));
+    }
+    auto merged = torch::empty({n, C}, x.options());
+    linear_into(merged, pairs, token_major_weight, torch::Tensor(), LinearEpilogue::kStore);
+    y[b].slice(0, r0, r1).copy_(at::layer_norm(merged, shape, norm->weight, norm->bias, eps));
+  });
   return y;
 }
 

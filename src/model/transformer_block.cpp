@@ -117,6 +117,19 @@ torch::Tensor TransformerBlockImpl::drop_path(const torch::Tensor& branch) {
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& valid_len,
                                             const torch::Tensor& qkv) {
+  if (!qkv.defined() && !is_training() && cpu_inference_path(x)) {
+    // Inference: both sublayers add to one copy of x in place, a few windows or rows at a time
+    // (window_attention.h, add_to_inference), so the block holds two (B, N, C) tensors, not
+    // five to seven of them and a (B, N, 3C) qkv.
+    auto y = x.clone(at::MemoryFormat::Contiguous);
+    torch::Tensor pad_token;  // CoreNet: window zero padding goes through the norm too
+    if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
+    const auto& norm = pre_norm_mha->norm;
+    add_windowed_attention_inference(*pre_norm_mha->attn, norm->weight, norm->bias, norm->options.eps(), y,
+                                     valid_len, pad_token, window_, shift_);
+    pre_norm_ffn->add_to_inference(y);
+    return y;
+  }
   auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor
   if (!is_training() && !torch::GradMode::is_enabled() && a.scalar_type() == x.scalar_type()) {
     // Inference: the same arithmetic, reusing buffers in place (less memory, fewer passes).

@@ -226,6 +226,11 @@ TEST(Checkpoint, WeReadWhatPyTorchSaves) {
   EXPECT_EQ(find("scalar").dim(), 0);
   EXPECT_EQ(find("scalar").scalar_type(), torch::kFloat64);
   EXPECT_EQ(find("scalar").item<double>(), 2.5);
+  // The three share one storage in the file; loaded, none shares memory with another (the whole
+  // storage's tensor takes the storage's memory, the views get copies).
+  find("base").fill_(-1.f);
+  EXPECT_TRUE(torch::equal(find("slice"), base.slice(1, 2, 4)));
+  EXPECT_TRUE(torch::equal(find("t"), base.t()));
   std::filesystem::remove_all(dir);
 }
 

@@ -24,7 +24,7 @@ TEST(FuzzReplay, PickleSeedsLoadAndMutantsThrowCleanly) {
     auto read = [&](const std::vector<uint8_t>& b) -> size_t {  // tensors read
       if (bytes[0] & 1) return load_state_dict_bytes(b, path).size();
       const auto storage = std::make_shared<const std::vector<uint8_t>>(64, uint8_t{7});
-      pickle::StorageLoader loader = [&](const std::string&) { return std::make_pair(storage, storage->size()); };
+      pickle::StorageLoader loader = [&](const std::string&) { return std::make_pair(std::shared_ptr<const void>(storage, storage->data()), storage->size()); };
       return pickle::unpickle(b.data(), b.size(), loader, path)->dict.size();
     };
     // The seeds are torch.save files of small state dicts (and their data.pkl): they load.

@@ -4,6 +4,7 @@
 #include "byteformer/model/attention.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/windowing.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -91,6 +92,41 @@ TEST(TokenMerging, MaskedTokensAreZeroedAndLengthsHalveRoundingUp) {
                                     merge->norm->weight, merge->norm->bias, 1e-5);
   EXPECT_TRUE(torch::allclose(y, expected, 1e-6, 1e-6));
   EXPECT_EQ(flat(valid), (std::vector<float>{1, 1}));
+}
+
+// The inference path (pair rows in 256-row chunks over two threads, read in place where every
+// token is real) against the autograd path, with rows longer than a chunk, odd lengths and
+// masked tails that start inside, at the edge of and before a chunk.
+TEST(TokenMerging, InferenceMatchesTheAutogradPath) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    torch::manual_seed(3);
+    TokenMerging merge(16);
+    merge->to(dtype);
+    {
+      torch::NoGradGuard g;
+      for (auto& p : merge->parameters()) p.add_(torch::randn_like(p) * 0.1);
+    }
+    for (int64_t N : {1, 2, 511, 512, 513, 1201}) {
+      auto x = torch::randn({4, N, 16}, torch::TensorOptions().dtype(dtype));
+      const std::vector<int64_t> lengths{N, std::max<int64_t>(1, N - 1), (N + 1) / 2, std::min<int64_t>(N, 3)};
+      for (bool masked : {false, true}) {
+        auto valid_ref = torch::tensor(lengths, torch::kLong), valid_fast = valid_ref.clone();
+        auto reference = merge->forward(x, masked ? &valid_ref : nullptr).detach();  // autograd on
+        torch::Tensor fast;
+        const auto x_before = x.clone();
+        {
+          const test::ScopedThreads two_threads(2);
+          c10::InferenceMode guard;
+          fast = merge->forward(x, masked ? &valid_fast : nullptr);
+        }
+        EXPECT_TRUE(torch::equal(x, x_before));
+        ASSERT_EQ(fast.sizes(), reference.sizes());
+        EXPECT_LE((fast - reference).abs().max().item<double>(), dtype == torch::kDouble ? 1e-12 : 1e-5)
+            << "N " << N << " masked " << masked;
+        if (masked) EXPECT_TRUE(torch::equal(valid_fast, valid_ref));
+      }
+    }
+  }
 }
 
 TEST(Attention, MaskedKeysAreIgnoredAndEmptyWindowsGiveZeros) {

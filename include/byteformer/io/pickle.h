@@ -30,13 +30,15 @@ struct Value {
   std::vector<std::pair<ValuePtr, ValuePtr>> dict;  // dict / OrderedDict, in insertion order
   torch::ScalarType dtype = torch::kFloat;          // storage
   int64_t numel = 0;                                // storage
-  torch::Tensor tensor;                             // tensor
+  torch::Tensor tensor;                             // tensor; storage: its elements
+  bool lent = false;                                // storage: `tensor` is already some tensor's data
 
   std::string kind_name() const;
 };
 
-/// Returns the bytes of storage record `key` (archive/data/<key>), or throws.
-using StorageLoader = std::function<std::pair<std::shared_ptr<const std::vector<uint8_t>>, size_t>(const std::string& key)>;
+/// Returns the bytes of storage record `key` (archive/data/<key>) and their count, or throws.
+/// The bytes are copied into the storage's tensor; the pointer is released after.
+using StorageLoader = std::function<std::pair<std::shared_ptr<const void>, size_t>(const std::string& key)>;
 
 /// Unpickles `data` (protocol 2 to 5 opcodes that a state_dict uses). Globals allowed:
 /// collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter,

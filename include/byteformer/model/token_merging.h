@@ -19,6 +19,12 @@ class TokenMergingImpl : public torch::nn::Module {
   torch::nn::LayerNorm norm{nullptr};
 
  private:
+  /// forward's arithmetic for CPU float32/64 inference: pair rows in chunks over the threads, read
+  /// in place from x (copied only where a pair has a masked or missing token), each chunk's
+  /// product and norm written straight into the result: the only (B, N/2, C) tensor it makes.
+  torch::Tensor merge_inference(const torch::Tensor& x, const torch::Tensor& valid_len,
+                                const torch::Tensor& token_major_weight);
+
   int64_t embed_dim_;
 };
 TORCH_MODULE(TokenMerging);

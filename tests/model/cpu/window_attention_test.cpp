@@ -41,11 +41,13 @@ TEST_P(WindowAttention, InferenceMatchesTheWindowedPath) {
   // Two threads, so that the window chunks really run on LibTorch's worker threads (which must
   // see the caller's InferenceMode) when the batch has enough windows.
   torch::Tensor fast;
+  const auto x_before = x.clone();
   {
     const test::ScopedThreads two_threads(2);
     c10::InferenceMode guard;
     fast = block->forward(x, valid_len);
   }
+  EXPECT_TRUE(torch::equal(x, x_before)) << "the inference path works on a copy of its input";
   const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
   // Tokens past a row's length are batch padding: under masked numerics only real tokens count
   // (the model masks the rest before merging and pooling); CoreNet numerics compare all.
@@ -64,6 +66,10 @@ const std::vector<Case> kCases{
     {16, 8, {5, 16}},         // N < w
     {16, 0, {64, 64, 64}},    // no padding at all
     {4, 2, {9, 30, 2, 30}},
+    // Several tasks of 8 windows (window_attention.cpp): consecutive windows read and written
+    // in place, the wrapped and padded ones gathered, on two threads.
+    {128, 0, {2048, 2048}},
+    {128, 64, {1500, 700, 2100}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, WindowAttention,

@@ -26,4 +26,18 @@ torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const to
                                           const torch::Tensor& valid_len, const torch::Tensor& pad_token,
                                           int64_t window, int64_t shift);
 
+/// y += the same attention of LayerNorm(y) (norm_weight, norm_bias, eps), in place, for a
+/// contiguous (B, N, C) y: the whole attention sublayer of a pre-norm block per task of a few
+/// windows (their tokens' norm, qkv_proj, attention and out_proj with the residual added inside
+/// the product), so that no (B, N, 3C) qkv or (B, N, C) intermediate is ever allocated: the
+/// sublayer's memory is the tasks' buffers, not five to seven copies of the activations (ByteFormer-Ti, 8
+/// TIFF-224 files: one (B, N, 3C) qkv is 174 MB). The same numbers as
+/// windowed_attention_inference then the residual add, up to float rounding in the products'
+/// order (none with oneDNN). Tokens of windows without a valid key (masked numerics) are left as
+/// they are, as the windowed path adds zeros to them.
+void add_windowed_attention_inference(MultiHeadAttentionImpl& attn, const torch::Tensor& norm_weight,
+                                      const torch::Tensor& norm_bias, double eps, torch::Tensor& y,
+                                      const torch::Tensor& valid_len, const torch::Tensor& pad_token, int64_t window,
+                                      int64_t shift);
+
 }  // namespace byteformer
