@@ -249,11 +249,13 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
     pooled = x.mean(1);
   }
   torch::Tensor logits;  // (B, n_classes)
-  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(pooled)) {
+  if (const auto path = cpu_inference_path_for(pooled); path != InferencePath::kNone) {
     // Inference: the product by linear_into's fixed row chunks, so a row's logits do not depend
     // on how many rows the batch has (a BLAS sums a 1-row product in another order).
+    const NoCpuAutocast float32_elsewhere;
     logits = torch::empty({pooled.size(0), classifier->weight.size(0)}, pooled.options());
-    linear_into(logits, pooled.contiguous(), classifier->weight.contiguous(), classifier->bias, LinearEpilogue::kStore);
+    linear_into(logits, pooled.contiguous(), classifier_product_.get(classifier->weight, path == InferencePath::kBf16),
+                classifier->bias, LinearEpilogue::kStore);
   } else {
     logits = classifier(pooled);
   }

@@ -25,8 +25,11 @@ torch::Tensor TokenMergingImpl::forward(const torch::Tensor& x, torch::Tensor* v
   // (2c+t) to token-major (t*C+c): the same product without materialising CoreNet's unfold.
   const auto w = reduction->weight.view({C, C, 2}).transpose(1, 2).reshape({C, 2 * C});
   torch::Tensor y;  // (B, ceil(N/2), C)
-  if (!torch::GradMode::is_enabled() && cpu_float_outside_autocast(x) && x.scalar_type() == w.scalar_type()) {
-    y = merge_inference(x, masked ? *valid_len : torch::Tensor(), w.contiguous());
+  const auto path = x.scalar_type() == w.scalar_type() ? cpu_inference_path_for(x) : InferencePath::kNone;
+  if (path != InferencePath::kNone) {
+    const NoCpuAutocast float32_elsewhere;  // bf16: the product's inputs only (fast_linear.h)
+    y = merge_inference(x, masked ? *valid_len : torch::Tensor(),
+                        path == InferencePath::kBf16 ? w.to(torch::kBFloat16).contiguous() : w.contiguous());
   } else {
     auto h = x;
     if (masked) h = h * prefix_mask(*valid_len, N).unsqueeze(2).to(h.scalar_type());  // zero masked tokens

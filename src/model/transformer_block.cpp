@@ -44,8 +44,9 @@ torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
   return F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
 }
 
-void PreNormFfnImpl::add_to_inference(torch::Tensor& y) {
-  TORCH_CHECK(!torch::GradMode::is_enabled() && y.is_contiguous(), "PreNormFfn::add_to_inference: inference only");
+void PreNormFfnImpl::add_to_inference(torch::Tensor& y, bool bf16) {
+  TORCH_CHECK(!torch::GradMode::is_enabled() && y.is_contiguous() && (!bf16 || y.scalar_type() == torch::kFloat),
+              "PreNormFfn::add_to_inference: inference only (bf16 products on float32)");
   const int64_t C = y.size(-1), F = fc1->weight.size(0);
   auto rows = y.view({-1, C});
   const int64_t R = rows.size(0);
@@ -53,12 +54,13 @@ void PreNormFfnImpl::add_to_inference(torch::Tensor& y) {
   // first FFN on 2 threads: 128 rows 6-8% slower than 256 with oneDNN and OpenBLAS, 512 no faster).
   constexpr int64_t kRows = 256;
   const std::vector<int64_t> shape{C};
+  const auto w1 = fc1_product_.get(fc1->weight, bf16), w2 = fc2_product_.get(fc2->weight, bf16);
   parallel_tasks((R + kRows - 1) / kRows, [&](int64_t t) {
     auto part = rows.slice(0, t * kRows, std::min(R, (t + 1) * kRows));  // (r, C)
     auto h = at::layer_norm(part, shape, norm->weight, norm->bias, norm->options.eps());
     auto f = torch::empty({part.size(0), F}, part.options());  // (r, ffn)
-    linear_into(f, h, fc1->weight, fc1->bias, LinearEpilogue::kGelu);
-    linear_into(part, f, fc2->weight, fc2->bias, LinearEpilogue::kAccumulate);
+    linear_into(f, h, w1, fc1->bias, LinearEpilogue::kGelu);
+    linear_into(part, f, w2, fc2->bias, LinearEpilogue::kAccumulate);
   });
 }
 
@@ -117,17 +119,21 @@ torch::Tensor TransformerBlockImpl::drop_path(const torch::Tensor& branch) {
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& valid_len,
                                             const torch::Tensor& qkv) {
-  if (!qkv.defined() && !is_training() && cpu_inference_path(x)) {
+  const auto path = cpu_inference_path_for(x);
+  if (!qkv.defined() && !is_training() && path != InferencePath::kNone) {
     // Inference: both sublayers add to one copy of x in place, a few windows or rows at a time
     // (window_attention.h, add_to_inference), so the block holds two (B, N, C) tensors, not
-    // five to seven of them and a (B, N, 3C) qkv.
+    // five to seven of them and a (B, N, 3C) qkv. Under bf16 autocast the same, with the linear
+    // layers' products in bf16 and the residual stream, norms and attention in float32.
+    const NoCpuAutocast float32_elsewhere;
+    const bool bf16 = path == InferencePath::kBf16;
     auto y = x.clone(at::MemoryFormat::Contiguous);
     torch::Tensor pad_token;  // CoreNet: window zero padding goes through the norm too
     if (!valid_len.defined()) pad_token = apply_norm(pre_norm_mha->norm, torch::zeros({1, 1, x.size(2)}, x.options()));
     const auto& norm = pre_norm_mha->norm;
     add_windowed_attention_inference(*pre_norm_mha->attn, norm->weight, norm->bias, norm->options.eps(), y,
-                                     valid_len, pad_token, window_, shift_);
-    pre_norm_ffn->add_to_inference(y);
+                                     valid_len, pad_token, window_, shift_, bf16);
+    pre_norm_ffn->add_to_inference(y, bf16);
     return y;
   }
   auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor

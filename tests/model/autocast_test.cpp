@@ -6,7 +6,10 @@
 
 #include "byteformer/model/attention.h"
 #include "byteformer/model/byteformer.h"
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/inference.h"
+#include "model/cpu/scoped_onednn.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -60,8 +63,8 @@ TEST_P(Autocast, ForwardAndBackwardRunInBf16AndStayCloseToFloat32) {
 
 INSTANTIATE_TEST_SUITE_P(BothModes, Autocast, ::testing::Values(Numerics::kCoreNet, Numerics::kMasked));
 
-// Inference under autocast (`eval --mixed-precision`): the attention's products stay autocast's
-// bf16 ones; the float32 fast paths (oneDNN's float32 products, fast_linear.h) are not taken.
+// Inference under autocast (`eval --mixed-precision`), called on the module itself: its products
+// are autocast's bf16 ones (the blocks' inference path, above, decides for itself).
 TEST(Autocast, InferenceProjectionsRunInBf16) {
   MultiHeadAttention attn(48, 3);
   auto x = torch::randn({2, 16, 48});
@@ -69,6 +72,41 @@ TEST(Autocast, InferenceProjectionsRunInBf16) {
   c10::InferenceMode inference;
   EXPECT_EQ(attn->project_qkv(x).scalar_type(), torch::kBFloat16);
   EXPECT_EQ(attn->forward(x).scalar_type(), torch::kBFloat16);
+}
+
+// Inference under bf16 autocast where linear_into has bf16 products (cpu_parallel.h,
+// InferencePath::kBf16): the float32 inference paths with the linear layers' products in bf16,
+// the residual stream, norms, attention and token merging's sums in float32. Against float32 and
+// against autocast's own modules (the path taken with oneDNN off), on a model with token
+// merging, batch padding and both numerics.
+TEST_P(Autocast, Bf16InferencePathStaysCloseToFloat32) {
+  if (!bf16_products()) GTEST_SKIP() << "no bf16 products here (oneDNN off or a CPU without bf16 arithmetic)";
+  auto o = ByteFormerOptions::preset("tiny");
+  o.n_classes = 10;
+  o.max_num_tokens = 1024;
+  o.numerics = GetParam();
+  torch::manual_seed(4);
+  ByteFormer model(o);
+  model->eval();
+  auto x = torch::randint(0, 256, {3, 1500}, torch::kLong);
+  x.index_put_({1, torch::indexing::Slice(900, torch::indexing::None)}, -1);
+  c10::InferenceMode inference;
+  const auto ref = model->forward(x);  // float32
+  torch::Tensor fast, modules;
+  {
+    CpuAutocast guard;
+    fast = model->forward(x);
+    const test::ScopedOneDnn off(false);  // no bf16 products: autocast's modules
+    modules = model->forward(x);
+  }
+  EXPECT_EQ(fast.scalar_type(), torch::kFloat);
+  const double scale = ref.abs().max().item<double>();
+  // 8 bits of mantissa in each product's inputs, float32 everywhere else.
+  EXPECT_LE((fast - ref).abs().max().item<double>(), 0.02 * scale) << "scale " << scale;
+  EXPECT_LE((fast - modules).abs().max().item<double>(), 0.04 * scale);
+  EXPECT_TRUE(torch::equal(fast.argmax(1), ref.argmax(1)));
+  EXPECT_FALSE(torch::equal(fast, ref)) << "the products ran in float32";
+  EXPECT_FALSE(torch::equal(fast, modules)) << "the blocks ran autocast's modules, not the inference path";
 }
 
 }  // namespace

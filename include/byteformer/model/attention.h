@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "byteformer/model/cpu/fast_linear.h"
+
 namespace byteformer {
 
 /// `qkv_proj` Linear(C, 3C) and `out_proj` Linear(C, C), both with bias (CoreNet's names).
@@ -19,6 +21,8 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear qkv_proj{nullptr};
   torch::nn::Linear out_proj{nullptr};
+  /// The two layers' weights for linear_into in inference (bf16 copies kept until they change).
+  ProductWeight qkv_product, out_product;
 
   /// qkv_proj(x) for x (..., C). Without autograd on the CPU, float32 runs linear_into
   /// (fast_linear.h, oneDNN); otherwise the product reads a row-major copy of W^T, kept until

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "byteformer/model/byteformer_options.h"
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/first_block_qkv.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/transformer_block.h"
@@ -123,6 +124,7 @@ class ByteFormerImpl : public torch::nn::Module {
   }
   torch::Tensor reduction_table();
   torch::Tensor table_cache_;            // inference only
+  ProductWeight classifier_product_;     // the classifier's weight for linear_into (bf16 copy)
   FirstBlockQkv first_block_qkv_;       // inference only
   std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from
   std::vector<TransformerBlock> blocks_;

@@ -5,6 +5,7 @@
 
 #include "byteformer/model/attention.h"
 #include "byteformer/model/byteformer_options.h"
+#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 
@@ -27,13 +28,15 @@ class PreNormFfnImpl : public torch::nn::Module {
   /// chunks spread over LibTorch's threads, each chunk's norm, fc1, GELU, fc2 and residual
   /// done while its (rows, ffn) activations are in cache, its products on its own thread
   /// (fast_linear.h: GELU and the residual add inside the products).
-  void add_to_inference(torch::Tensor& y);
+  /// bf16: the two products with bf16 inputs (fast_linear.h), the rest in float32.
+  void add_to_inference(torch::Tensor& y, bool bf16 = false);
   torch::nn::LayerNorm norm{nullptr};  // "0"
   torch::nn::Linear fc1{nullptr};      // "1"
   torch::nn::Linear fc2{nullptr};      // "4"
 
  private:
   double dropout_;
+  ProductWeight fc1_product_, fc2_product_;  // bf16 copies of the weights for add_to_inference
 };
 TORCH_MODULE(PreNormFfn);
 

@@ -104,11 +104,13 @@ Product make_product(const dnnl::matmul::desc& desc, dnnl::primitive_attr attr) 
   return Product{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
 }
 
-const Product& product_for(int64_t K, int64_t N, int64_t ldx, int64_t ldo, bool has_bias, LinearEpilogue epilogue) {
-  return cached_product({0, K, N, ldx, ldo, has_bias, static_cast<int64_t>(epilogue)}, [&] {
+const Product& product_for(int64_t K, int64_t N, int64_t ldx, int64_t ldo, bool has_bias, LinearEpilogue epilogue,
+                           bool bf16) {
+  return cached_product({0, K, N, ldx, ldo, has_bias, static_cast<int64_t>(epilogue), bf16}, [&] {
   using dt = dnnl::memory::data_type;
-  const dnnl::memory::desc src({kChunkRows, K}, dt::f32, {ldx, 1});
-  const dnnl::memory::desc weights({K, N}, dt::f32, {1, K});  // W (N, K) row-major is W^T column-major
+  const auto in = bf16 ? dt::bf16 : dt::f32;
+  const dnnl::memory::desc src({kChunkRows, K}, in, {ldx, 1});
+  const dnnl::memory::desc weights({K, N}, in, {1, K});  // W (N, K) row-major is W^T column-major
   const dnnl::memory::desc dst({kChunkRows, N}, dt::f32, {ldo, 1});
   dnnl::post_ops post;
   if (epilogue == LinearEpilogue::kGelu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
@@ -126,6 +128,7 @@ const Product& product_for(int64_t K, int64_t N, int64_t ldx, int64_t ldo, bool 
 struct ThreadBuffers {
   std::vector<uint8_t> scratch;
   std::vector<float> x_rows, out_rows;
+  std::vector<c10::BFloat16> x_bf16;  // a chunk of x rounded to bfloat16 (bf16 products)
   static float* sized(std::vector<float>& v, size_t n) {
     if (v.size() < n) v.assign(n, 0.f);
     return v.data();
@@ -154,16 +157,27 @@ void execute(const Product& product, std::unordered_map<int, dnnl::memory>& args
 }
 
 // out = epilogue(x W^T + b) for one chunk of kChunkRows rows at x_ptr/out_ptr with row strides
-// ldx/ldo, on the calling thread.
+// ldx/ldo, on the calling thread. A bfloat16 weight: the rows are rounded to bfloat16 first.
 void run_chunk(float* out_ptr, const float* x_ptr, int64_t ldx, int64_t ldo, const torch::Tensor& weight,
                const torch::Tensor& bias, LinearEpilogue epilogue) {
   const int64_t N = weight.size(0), K = weight.size(1);
-  const auto& product = product_for(K, N, ldx, ldo, bias.defined(), epilogue);
+  const bool bf16 = weight.scalar_type() == torch::kBFloat16;
+  void* src = const_cast<float*>(x_ptr);
+  if (bf16) {
+    auto& rows = thread_buffers().x_bf16;
+    if (rows.size() < static_cast<size_t>(kChunkRows * K)) rows.resize(kChunkRows * K);
+    for (int64_t r = 0; r < kChunkRows; ++r)
+      for (int64_t c = 0; c < K; ++c) rows[r * K + c] = c10::BFloat16(x_ptr[r * ldx + c]);
+    src = rows.data();
+    ldx = K;
+  }
+  const auto& product = product_for(K, N, ldx, ldo, bias.defined(), epilogue, bf16);
   using dt = dnnl::memory::data_type;
+  const auto in = bf16 ? dt::bf16 : dt::f32;
   const auto& engine = cpu_engine();
   std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, dnnl::memory({{kChunkRows, K}, dt::f32, {ldx, 1}}, engine, const_cast<float*>(x_ptr))},
-      {DNNL_ARG_WEIGHTS, dnnl::memory({{K, N}, dt::f32, {1, K}}, engine, weight.data_ptr<float>())},
+      {DNNL_ARG_SRC, dnnl::memory({{kChunkRows, K}, in, {ldx, 1}}, engine, src)},
+      {DNNL_ARG_WEIGHTS, dnnl::memory({{K, N}, in, {1, K}}, engine, weight.data_ptr())},
       {DNNL_ARG_DST, dnnl::memory({{kChunkRows, N}, dt::f32, {ldo, 1}}, engine, out_ptr)}};
   if (bias.defined())
     args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, N}, dt::f32, {N, 1}}, engine, bias.data_ptr<float>()));
@@ -223,6 +237,33 @@ bool onednn_built() {
 
 bool onednn_enabled() { return enabled_flag(); }
 
+bool bf16_products() {
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  static const bool native = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & bf16) == bf16;  // the ISA values nest: AMX includes AVX512-BF16
+  }();
+  return native && onednn_enabled();
+#else
+  return false;
+#endif
+}
+
+torch::Tensor ProductWeight::get(const torch::Tensor& weight, bool bf16) {
+  if (!bf16) {
+    copy_ = torch::Tensor();
+    return weight.contiguous();
+  }
+  const int64_t version = static_cast<int64_t>(weight._version());
+  if (!copy_.defined() || data_ != weight.data_ptr() || version_ != version) {
+    copy_ = weight.to(torch::kBFloat16).contiguous();
+    data_ = weight.data_ptr();
+    version_ = version;
+  }
+  return copy_;
+}
+
 void set_onednn_enabled(bool enabled) { enabled_flag() = enabled && onednn_built(); }
 
 void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -239,14 +280,16 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
               "linear_into: expected out (", x.size(0), ", ", N, ") with unit column stride, got ", out.sizes());
   TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == N && bias.is_contiguous()),
               "linear_into: expected a contiguous bias (", N, "), got ", bias.sizes());
-  TORCH_CHECK(x.device().is_cpu() && out.device().is_cpu() && weight.device().is_cpu() &&
-                  x.scalar_type() == weight.scalar_type() && out.scalar_type() == weight.scalar_type() &&
-                  (!bias.defined() || bias.scalar_type() == weight.scalar_type()),
-              "linear_into: expected CPU tensors of one dtype");
+  const bool bf16 = weight.scalar_type() == torch::kBFloat16;
+  const auto io = bf16 ? torch::kFloat : weight.scalar_type();  // x, out and bias
+  TORCH_CHECK(x.device().is_cpu() && out.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == io &&
+                  out.scalar_type() == io && (!bias.defined() || bias.scalar_type() == io),
+              "linear_into: expected CPU tensors of one dtype (float32 x, out and bias for a bfloat16 weight)");
+  TORCH_CHECK(!bf16 || bf16_products(), "linear_into: bf16 products need oneDNN on a CPU with bf16 arithmetic");
   const int64_t M = x.size(0);
   if (M == 0) return;
 #ifdef BYTEFORMER_HAVE_ONEDNN
-  if (onednn_enabled() && weight.scalar_type() == torch::kFloat && x.stride(1) == 1) {
+  if (onednn_enabled() && (bf16 || weight.scalar_type() == torch::kFloat) && x.stride(1) == 1) {
     const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
     auto chunk = [&](int64_t c) {
       const int64_t r0 = c * kChunkRows, r1 = std::min(M, r0 + kChunkRows);

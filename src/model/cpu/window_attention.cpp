@@ -206,8 +206,9 @@ torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const to
 void add_windowed_attention_inference(MultiHeadAttentionImpl& attn, const torch::Tensor& norm_weight,
                                       const torch::Tensor& norm_bias, double eps, torch::Tensor& y,
                                       const torch::Tensor& valid_len, const torch::Tensor& pad_token, int64_t window,
-                                      int64_t shift) {
-  TORCH_CHECK(!torch::GradMode::is_enabled() && y.dim() == 3 && y.is_contiguous(),
+                                      int64_t shift, bool bf16) {
+  TORCH_CHECK(!torch::GradMode::is_enabled() && y.dim() == 3 && y.is_contiguous() &&
+                  (!bf16 || y.scalar_type() == torch::kFloat),
               "add_windowed_attention_inference: expected a contiguous (B, N, C) tensor, no autograd, got ", y.sizes());
   TORCH_CHECK(valid_len.defined() || pad_token.defined(),
               "add_windowed_attention_inference: CoreNet numerics need the pad token");
@@ -215,11 +216,16 @@ void add_windowed_attention_inference(MultiHeadAttentionImpl& attn, const torch:
   const Shapes k{window, C, H, C / H, 1.0 / std::sqrt(static_cast<double>(C / H))};
   const auto s = slot_layout(B, N, window, shift, valid_len);
   auto rows = y.view({B * N, C});
-  const auto w_qkv = attn.qkv_proj->weight.contiguous(), w_out = attn.out_proj->weight.contiguous();
+  const auto w_qkv = attn.qkv_product.get(attn.qkv_proj->weight, bf16);
+  const auto w_out = attn.out_product.get(attn.out_proj->weight, bf16);
   const auto& b_qkv = attn.qkv_proj->bias;
   const auto& b_out = attn.out_proj->bias;
   torch::Tensor pad_qkv;  // CoreNet numerics: qkv of the window padding token
-  if (!valid_len.defined()) pad_qkv = attn.project_qkv(pad_token.reshape({1, C})).reshape({3 * C});
+  if (!valid_len.defined()) {
+    pad_qkv = torch::empty({1, 3 * C}, y.options());
+    linear_into(pad_qkv, pad_token.reshape({1, C}).to(y.scalar_type()), w_qkv, b_qkv, LinearEpilogue::kStore);
+    pad_qkv = pad_qkv.reshape({3 * C});
+  }
   const auto whole = whole_windows(s, window);
   torch::Tensor live;  // windows without a valid key are not run: their tokens get nothing added
   const auto tasks = window_tasks(s, window, &live);

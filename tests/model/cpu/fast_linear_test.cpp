@@ -84,6 +84,56 @@ INSTANTIATE_TEST_SUITE_P(Cases, FastLinear,
                          ::testing::Combine(::testing::ValuesIn(kCases), ::testing::Bool(),
                                             ::testing::Values(torch::kFloat, torch::kDouble)));
 
+// bf16 products: the same cases with a bfloat16 weight. The reference is the float64 product of
+// x and W rounded to bfloat16 (round to nearest even, as the kernel's input conversion), so
+// what is left is float32 accumulation: the float32 tolerance, not a bf16 one.
+TEST(FastLinear, Bf16ProductsMatchTheRoundedReference) {
+  if (!bf16_products()) GTEST_SKIP() << "no bf16 products here (oneDNN off or a CPU without bf16 arithmetic)";
+  const test::ScopedThreads two_threads(2);
+  for (const auto& c : kCases) {
+    torch::manual_seed(c.M * 5 + c.N);
+    auto x_wide = torch::randn({c.M, c.K + 5});
+    auto x = x_wide.slice(1, 2, 2 + c.K);  // strided rows, as in the float32 cases
+    auto w = torch::randn({c.N, c.K}) * (1.0 / std::sqrt(static_cast<double>(c.K)));
+    auto b = c.bias ? torch::randn({c.N}) : torch::Tensor();
+    auto out = torch::randn({c.M, c.N});
+    const auto start = out.clone();
+    const auto w16 = w.to(torch::kBFloat16);
+    const auto expected = reference(start, x.to(torch::kBFloat16), w16, b, c.epilogue);
+    {
+      c10::InferenceMode guard;
+      linear_into(out, x, w16, b, c.epilogue);
+    }
+    EXPECT_EQ(out.scalar_type(), torch::kFloat);
+    EXPECT_LE((out.to(torch::kDouble) - expected).abs().max().item<double>(), 2e-5) << c.M << "x" << c.K << "x" << c.N;
+    // And against float32 products, the bf16 rounding of the inputs: about 2^-8 relative per term.
+    const auto full = reference(start, x, w, b, c.epilogue);
+    EXPECT_LE((out.to(torch::kDouble) - full).abs().max().item<double>(), 0.05) << c.M << "x" << c.K << "x" << c.N;
+  }
+  // A bfloat16 weight wants float32 x and out.
+  c10::InferenceMode guard;
+  auto out = torch::empty({3, 8}, torch::kBFloat16);
+  EXPECT_THROW(linear_into(out, torch::randn({3, 4}, torch::kBFloat16), torch::randn({8, 4}).to(torch::kBFloat16), {},
+                           LinearEpilogue::kStore),
+               c10::Error);
+}
+
+// ProductWeight: the weight itself for float32; for bf16 one copy, made again when the weight changes.
+TEST(FastLinear, ProductWeightFollowsTheWeight) {
+  torch::NoGradGuard no_grad;
+  auto w = torch::randn({6, 4});
+  ProductWeight cache;
+  EXPECT_TRUE(cache.get(w, false).is_same(w));
+  const auto a = cache.get(w, true);
+  EXPECT_EQ(a.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(a, w.to(torch::kBFloat16)));
+  EXPECT_TRUE(cache.get(w, true).is_same(a)) << "kept while the weight is unchanged";
+  w.mul_(2);  // in place: the version counter moves
+  const auto b = cache.get(w, true);
+  EXPECT_FALSE(b.is_same(a));
+  EXPECT_TRUE(torch::equal(b, w.to(torch::kBFloat16)));
+}
+
 // oneDNN and ATen give the same numbers up to float32 rounding (the model's fixtures hold
 // with either).
 TEST(FastLinear, OneDnnMatchesATen) {

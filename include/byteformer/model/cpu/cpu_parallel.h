@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/runtime.h"
 
 namespace byteformer {
@@ -21,6 +22,38 @@ inline bool cpu_autocast_enabled() {
   return at::autocast::is_cpu_enabled();
 #endif
 }
+
+/// Whether CPU autocast is on in this thread with bfloat16 as its type.
+inline bool cpu_autocast_bf16() {
+  if (!cpu_autocast_enabled()) return false;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
+#else
+  return at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+#endif
+}
+
+/// How the CPU inference paths (no autograd) run on `t`: kFloat for a float32/float64 CPU tensor
+/// outside autocast; kBf16 for a float32 one under CPU bf16 autocast where linear_into has bf16
+/// products (the same paths, the linear layers' products in bf16, everything else in float32);
+/// otherwise kNone (the modules' own code).
+enum class InferencePath { kNone, kFloat, kBf16 };
+
+inline InferencePath cpu_inference_path_for(const torch::Tensor& t) {
+  if (torch::GradMode::is_enabled() || !t.device().is_cpu()) return InferencePath::kNone;
+  if (!cpu_autocast_enabled())
+    return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble ? InferencePath::kFloat
+                                                                                  : InferencePath::kNone;
+  return t.scalar_type() == torch::kFloat && cpu_autocast_bf16() && bf16_products() ? InferencePath::kBf16
+                                                                                     : InferencePath::kNone;
+}
+
+/// Turns CPU autocast off in this scope (and in parallel_tasks' tasks started in it): the kBf16
+/// inference path asks for its bf16 products explicitly and keeps the rest in float32.
+/// (Harmless where autocast is off.)
+struct NoCpuAutocast {
+  c10::impl::ExcludeDispatchKeyGuard guard{c10::DispatchKeySet(c10::DispatchKey::AutocastCPU)};
+};
 
 /// A float32/float64 CPU tensor outside autocast: the case the model's CPU fast paths handle
 /// (window_attention.h and the chunked FFN without autograd, attention_core.h with it).

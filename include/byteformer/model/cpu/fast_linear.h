@@ -16,6 +16,11 @@ enum class LinearEpilogue {
 /// undefined. x and out are CPU tensors of the weight's dtype with unit column stride (rows may
 /// be strided, as slices of a wider tensor are); out must not overlap x. No autograd.
 ///
+/// A bfloat16 weight with float32 x, out and bias asks for bf16 products (bf16_products()):
+/// each chunk of x rounded to bfloat16 (to nearest even), the products accumulated in float32,
+/// the bias and the epilogue applied in float32 (CPU autocast's numbers for a linear layer,
+/// without its bfloat16 output).
+///
 /// float32 goes through oneDNN (brgemm kernels) when the build has it and it is enabled: on
 /// this project's 2-core AVX-512 machine it multiplies the model's shapes 3-20% faster than
 /// OpenBLAS does (256-row chunks on one thread: 9-11%; whole layers on two threads: 3-20%;
@@ -32,6 +37,23 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
 /// alpha. float32 through oneDNN when enabled and the layouts allow (unit inner stride of a and
 /// out, of b's rows or columns), otherwise ATen's bmm then the scaling.
 void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha);
+
+/// Whether linear_into runs bf16 products: oneDNN enabled and a CPU with native bf16 arithmetic
+/// (AVX512-BF16 or AMX, as oneDNN reports it); elsewhere a bf16 product would be emulated.
+bool bf16_products();
+
+/// The weight for linear_into at a precision: `weight` itself (contiguous) for float32, or a
+/// bfloat16 copy kept until the weight changes (its data, its version counter). One per layer;
+/// not for concurrent use.
+class ProductWeight {
+ public:
+  torch::Tensor get(const torch::Tensor& weight, bool bf16);
+
+ private:
+  torch::Tensor copy_;
+  const void* data_ = nullptr;
+  int64_t version_ = -1;
+};
 
 /// Whether this build can call oneDNN (found at configure time: Debian's libdnnl-dev, the
 /// oneDNN that Debian's LibTorch itself links).

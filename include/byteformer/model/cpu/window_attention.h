@@ -34,10 +34,11 @@ torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const to
 /// TIFF-224 files: one (B, N, 3C) qkv is 174 MB). The same numbers as
 /// windowed_attention_inference then the residual add, up to float rounding in the products'
 /// order (none with oneDNN). Tokens of windows without a valid key (masked numerics) are left as
-/// they are, as the windowed path adds zeros to them.
+/// they are, as the windowed path adds zeros to them. bf16: qkv_proj's and out_proj's products
+/// with bf16 inputs (fast_linear.h; float32 y), the norm, the attention and the sums in float32.
 void add_windowed_attention_inference(MultiHeadAttentionImpl& attn, const torch::Tensor& norm_weight,
                                       const torch::Tensor& norm_bias, double eps, torch::Tensor& y,
                                       const torch::Tensor& valid_len, const torch::Tensor& pad_token, int64_t window,
-                                      int64_t shift);
+                                      int64_t shift, bool bf16 = false);
 
 }  // namespace byteformer
