@@ -3,12 +3,13 @@
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator] [--device cuda[:N]]
-//                           [--profile tiff|jpeg|tiff-train|jpeg-train|quickstart-train[-bf16]
+//                           [--profile tiff|jpeg|tiff-bf16|jpeg-bf16|tiff-train|jpeg-train|quickstart-train[-bf16]
 //                            [--reps N | --trace FILE.json]
 //                            [--no-first-block-lookup]]
 //
 // --device cuda runs the four workloads (TIFF-224 and JPEG k=4, eval and train step, batch 4) on
-// a GPU, float32 and bf16 autocast (scripts/gpu_check.sh). --profile runs only the fused eval forward (or, with -train, the train step) of one workload
+// a GPU, float32 and bf16 autocast (scripts/gpu_check.sh). --profile runs only the fused eval forward (or, with -train, the train step; with
+// -bf16 under bf16 autocast, as `eval --precision bf16`) of one workload
 // (batch 4; quickstart-train: the Fashion-MNIST quickstart model's train step, batch 256, float32 or
 // with -bf16 the recipe's bf16 autocast) N times and prints its samples/s: a target for `perf record`; with --trace it writes
 // LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
@@ -221,22 +222,23 @@ int main(int argc, char** argv) {
   }
   if (!profile.empty()) {
     const bool quickstart = profile.rfind("quickstart-train", 0) == 0;
-    if (profile != "tiff" && profile != "jpeg" && profile != "tiff-train" && profile != "jpeg-train" &&
-        profile != "quickstart-train" && profile != "quickstart-train-bf16") {
-      fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-train, jpeg-train, "
-                         "quickstart-train or quickstart-train-bf16\n", profile);
+    if (profile != "tiff" && profile != "jpeg" && profile != "tiff-bf16" && profile != "jpeg-bf16" &&
+        profile != "tiff-train" && profile != "jpeg-train" && profile != "quickstart-train" &&
+        profile != "quickstart-train-bf16") {
+      fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-bf16, jpeg-bf16, tiff-train, "
+                         "jpeg-train, quickstart-train or quickstart-train-bf16\n", profile);
       return 2;
     }
     const bool is_tiff = profile.rfind("tiff", 0) == 0;
     const bool is_train = quickstart || (profile.size() > 6 && profile.compare(profile.size() - 6, 6, "-train") == 0);
-    const bool bf16 = profile == "quickstart-train-bf16";
+    const bool bf16 = profile.size() > 5 && profile.compare(profile.size() - 5, 5, "-bf16") == 0;
     const int64_t bytes = quickstart ? kQuickstartBytes : is_tiff ? 150702 : 48564;
     const int64_t batch = quickstart ? kQuickstartBatch : 4;
     ByteFormer model(quickstart ? quickstart_workload() : workload(is_tiff ? 32 : 4));
     model->set_first_block_lookup(first_block_lookup);
     auto run = [&](int n) {
       return is_train ? Result{train_step(model, batch, bytes, n, true, bf16), {}}
-                      : eval_forward(model, batch, bytes, n, true);
+                      : eval_forward(model, batch, bytes, n, true, bf16);
     };
     Result r;
     if (!trace.empty()) {
@@ -252,6 +254,10 @@ int main(int argc, char** argv) {
                byteformer::passive_openmp() ? "passive" : "spinning",
                byteformer::onednn_enabled() ? "oneDNN" : "OpenBLAS",
                model->first_block_lookup() ? "from lookups" : "from its product");
+    if (bf16 && !is_train)
+      fmt::print("  linear layers' products: {}\n", byteformer::bf16_products()
+                                                        ? "bf16 through oneDNN (the inference paths)"
+                                                        : "autocast's (no bf16 arithmetic here, or oneDNN off)");
     for (const auto& kv : r.stage_seconds) fmt::print("  {:<16} {:>8.3f} s\n", kv.first, kv.second);
     return 0;
   }
@@ -294,7 +300,8 @@ int main(int argc, char** argv) {
                "fp32 {:.0f}/s, bf16 autocast {:.0f}/s\n",
                q32, q16);
   }
-  // Optional bf16 (autocast, as `byteformer eval --mixed-precision`): other numbers out.
+  // Optional bf16 (autocast, as `byteformer eval --precision bf16`: the inference paths with bf16
+  // products where the CPU has bf16 arithmetic, else autocast's modules): other numbers out.
   const double t4b = eval_forward(tiff_model, 4, tiff, reps, true, true).samples_per_s;
   const double j4b = eval_forward(jpeg_model, 4, jpeg, reps, true, true).samples_per_s;
   fmt::print("bf16 autocast eval forward (fused), batch 4: TIFF {:.2f}/s ({:.2f}x fp32), "
