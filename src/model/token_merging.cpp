@@ -66,7 +66,8 @@ torch::Tensor TokenMergingImpl::merge_inference(const torch::Tensor& x, const to
     } else {
       pairs = torch::zeros({n, 2 * C}, x.options());
       const int64_t copied = std::max<int64_t>(0, real[b] - 2 * r0);  // < 2n
-      if (copied > 0) pairs.view({2 * n * C}).slice(0, 0, copied * C).copy_(tokens.slice(0, 2 * r0 * C, (2 * r0 + copied) * C));
+      if (copied > 0)
+        pairs.view({2 * n * C}).slice(0, 0, copied * C).copy_(tokens.slice(0, 2 * r0 * C, (2 * r0 + copied) * C));
     }
     auto merged = torch::empty({n, C}, x.options());
     linear_into(merged, pairs, token_major_weight, torch::Tensor(), LinearEpilogue::kStore);
