@@ -36,15 +36,26 @@ struct CpuAutocast {  // the API changed in LibTorch 2.4
 
 class Autocast : public ::testing::TestWithParam<Numerics> {};
 
-TEST_P(Autocast, ForwardAndBackwardRunInBf16AndStayCloseToFloat32) {
+// The tiny preset (token merging included) with seeded weights, and three 1,500-byte inputs, the
+// second with 600 bytes of batch padding.
+ByteFormer seeded_model(int64_t n_classes, Numerics numerics, uint64_t seed) {
   auto o = ByteFormerOptions::preset("tiny");
-  o.n_classes = 4;
+  o.n_classes = n_classes;
   o.max_num_tokens = 1024;
-  o.numerics = GetParam();
-  torch::manual_seed(3);
-  ByteFormer model(o);
+  o.numerics = numerics;
+  torch::manual_seed(seed);
+  return ByteFormer(o);
+}
+
+torch::Tensor padded_inputs() {
   auto x = torch::randint(0, 256, {3, 1500}, torch::kLong);
   x.index_put_({1, torch::indexing::Slice(900, torch::indexing::None)}, -1);
+  return x;
+}
+
+TEST_P(Autocast, ForwardAndBackwardRunInBf16AndStayCloseToFloat32) {
+  auto model = seeded_model(4, GetParam(), 3);
+  const auto x = padded_inputs();
   auto ref = model->forward(x).detach();
   torch::Tensor logits;
   {
@@ -81,15 +92,9 @@ TEST(Autocast, InferenceProjectionsRunInBf16) {
 // merging, batch padding and both numerics.
 TEST_P(Autocast, Bf16InferencePathStaysCloseToFloat32) {
   if (!bf16_products()) GTEST_SKIP() << "no bf16 products here (oneDNN off or a CPU without bf16 arithmetic)";
-  auto o = ByteFormerOptions::preset("tiny");
-  o.n_classes = 10;
-  o.max_num_tokens = 1024;
-  o.numerics = GetParam();
-  torch::manual_seed(4);
-  ByteFormer model(o);
+  auto model = seeded_model(10, GetParam(), 4);
   model->eval();
-  auto x = torch::randint(0, 256, {3, 1500}, torch::kLong);
-  x.index_put_({1, torch::indexing::Slice(900, torch::indexing::None)}, -1);
+  const auto x = padded_inputs();
   c10::InferenceMode inference;
   const auto ref = model->forward(x);  // float32
   torch::Tensor fast, modules;
