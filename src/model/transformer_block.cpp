@@ -31,8 +31,14 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 }
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
-  // CPU float32 training: the products through train_linear.h; otherwise the modules'.
-  auto h = linear(fc1, apply_norm(norm, x));  // (B, N, ffn)
+  auto n = apply_norm(norm, x);
+  // CPU float32 training: fc1, GELU and fc2 as one function by rows (train_linear.h);
+  // otherwise the modules'. CoreNet's ffn_dropout (index 3) is 0 for every preset.
+  if (train_linear_applies(n)) {
+    auto y = train_ffn(n, fc1->weight, fc1->bias, fc2->weight, fc2->bias);
+    return F::dropout(y, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+  }
+  auto h = linear(fc1, n);  // (B, N, ffn)
   // Exact (erf) GELU, as CoreNet's activation `gelu`; in place when no gradient is needed.
   if (torch::GradMode::is_enabled()) {
     h = torch::gelu(h);

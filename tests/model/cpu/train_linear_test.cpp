@@ -55,6 +55,45 @@ INSTANTIATE_TEST_SUITE_P(Shapes, TrainLinear,
                                            std::make_tuple(int64_t{3000}, int64_t{256}, int64_t{64}),
                                            std::make_tuple(int64_t{2048}, int64_t{48}, int64_t{48})));
 
+// train_ffn: fc2(gelu(fc1(x))) as one function, against the same three steps in float64, for
+// rows in one task, several tasks of 1024 and a short last one, on two threads.
+class TrainFfn : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};
+
+TEST_P(TrainFfn, ValuesAndGradientsMatchFloat64) {
+  const auto [M, C, F] = GetParam();
+  if (!onednn_built()) GTEST_SKIP() << "this build has no oneDNN: the model does not use train_ffn";
+  const test::ScopedThreads two_threads(2);
+  torch::manual_seed(M + C + F);
+  const int64_t B = M % 2 == 0 ? 2 : 1;
+  auto x = torch::randn({B, M / B, C}).requires_grad_(true);
+  auto w1 = (torch::randn({F, C}) * 0.2).requires_grad_(true);
+  auto b1 = torch::randn({F}).requires_grad_(true);
+  auto w2 = (torch::randn({C, F}) * 0.1).requires_grad_(true);
+  auto b2 = torch::randn({C}).requires_grad_(true);
+  std::vector<torch::Tensor> ours{x, w1, b1, w2, b2}, theirs;
+  for (const auto& t : ours) theirs.push_back(t.detach().to(torch::kDouble).requires_grad_(true));
+  namespace nnf = torch::nn::functional;
+  auto y = train_ffn(x, w1, b1, w2, b2);
+  auto ref = nnf::linear(torch::gelu(nnf::linear(theirs[0], theirs[1], theirs[2])), theirs[3], theirs[4]);
+  ASSERT_EQ(y.sizes(), ref.sizes());
+  EXPECT_LE(max_abs(y.to(torch::kDouble) - ref), 1e-5 * max_abs(ref));
+  auto upstream = torch::randn(ref.sizes());
+  (y * upstream).sum().backward();
+  (ref * upstream.to(torch::kDouble)).sum().backward();
+  const char* names[] = {"x", "fc1 weight", "fc1 bias", "fc2 weight", "fc2 bias"};
+  for (size_t i = 0; i < ours.size(); ++i) {
+    ASSERT_TRUE(ours[i].grad().defined()) << names[i];
+    ASSERT_EQ(ours[i].grad().sizes(), theirs[i].grad().sizes()) << names[i];
+    EXPECT_LE(max_abs(ours[i].grad().to(torch::kDouble) - theirs[i].grad()), 1e-5 * max_abs(theirs[i].grad()))
+        << names[i] << " M=" << M;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TrainFfn,
+                         ::testing::Values(std::make_tuple(int64_t{7}, int64_t{64}, int64_t{256}),
+                                           std::make_tuple(int64_t{2500}, int64_t{64}, int64_t{256}),
+                                           std::make_tuple(int64_t{1024}, int64_t{48}, int64_t{96})));
+
 TEST(TrainLinearErrors, ShapesAndTypes) {
   auto x = torch::randn({5, 8});
   EXPECT_THROW(train_linear(x, torch::randn({4, 7}), torch::randn({4})), c10::Error);

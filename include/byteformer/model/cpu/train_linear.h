@@ -19,6 +19,16 @@ bool train_linear_applies(const torch::Tensor& x);
 /// product runs on one thread over rows.
 torch::Tensor train_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
+/// fc2(gelu(fc1(x))) with autograd, for x where train_linear applies: one autograd function
+/// whose forward runs each task's rows through fc1, the exact GELU and fc2 on one thread (the
+/// (rows, F) activations in cache), and whose backward does the same by rows: fc2's input
+/// gradient, GELU's derivative, fc1's input gradient, and the two weight gradients as per-task
+/// partials summed in a fixed order. Saves x and fc1's output (the GELU is recomputed in the
+/// backward), one (M, F) tensor fewer than the three modules. The same numbers as
+/// fc2(gelu(fc1(x))) up to float32 rounding.
+torch::Tensor train_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                        const torch::Tensor& w2, const torch::Tensor& b2);
+
 /// fc(x): through train_linear where it applies (train_linear_applies), else the module itself.
 torch::Tensor linear(torch::nn::Linear& fc, const torch::Tensor& x);
 
