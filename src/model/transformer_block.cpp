@@ -12,11 +12,9 @@ namespace byteformer {
 namespace F = torch::nn::functional;
 
 namespace {
-// The inference paths (window_attention.h, PreNormFfn::add_to_inference): no autograd, CPU,
-// float32/64, not under autocast (which keeps the windowed code and out-of-place residuals).
-bool cpu_inference_path(const torch::Tensor& t) {
-  return !torch::GradMode::is_enabled() && cpu_float_outside_autocast(t);
-}
+// The float32/64 inference paths (window_attention.h, PreNormFfn::add_to_inference): no
+// autograd, CPU, not under autocast (cpu_parallel.h's InferencePath::kFloat).
+bool cpu_inference_path(const torch::Tensor& t) { return cpu_inference_path_for(t) == InferencePath::kFloat; }
 }  // namespace
 
 PreNormMhaImpl::PreNormMhaImpl(int64_t embed_dim, int64_t num_heads) {
