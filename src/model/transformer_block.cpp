@@ -2,6 +2,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "byteformer/model/cpu/train_attention.h"
 #include "byteformer/model/cpu/train_linear.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/cpu/window_attention.h"
@@ -139,6 +140,18 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
                                      valid_len, pad_token, window_, shift_, bf16);
     pre_norm_ffn->add_to_inference(y, bf16);
     return y;
+  }
+  if (!qkv.defined() && valid_len.defined() && train_linear_applies(x) &&
+      (!is_training() || (dropout_ == 0.0 && drop_path_rate_ <= 0.0))) {
+    // CPU float32 training, masked numerics: the attention sublayer with its residual as one
+    // autograd function over tasks of a few windows (train_attention.h).
+    const auto& mha = *pre_norm_mha;
+    const AttentionSublayerWeights weights{mha.norm->weight,         mha.norm->bias,           mha.norm->options.eps(),
+                                           mha.attn->qkv_proj->weight, mha.attn->qkv_proj->bias,
+                                           mha.attn->out_proj->weight, mha.attn->out_proj->bias,
+                                           mha.attn->num_heads()};
+    auto y = train_attention_sublayer(x, valid_len, window_, shift_, weights);  // (B, N, C)
+    return y + drop_path(pre_norm_ffn(y));
   }
   auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor
   if (!is_training() && !torch::GradMode::is_enabled() && a.scalar_type() == x.scalar_type()) {

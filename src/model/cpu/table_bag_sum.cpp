@@ -6,6 +6,11 @@ namespace byteformer {
 
 namespace {
 
+// The backward's work units: kBagBlocks table blocks per task (8 blocks of 257 rows of C = 64
+// floats: 526 KB, inside L2) and runs of kBagTokens tokens (a 64 KB run of the gradient).
+constexpr int64_t kBagBlocks = 8;
+constexpr int64_t kBagTokens = 256;
+
 torch::Tensor bag_sum_forward(const torch::Tensor& table, const torch::Tensor& bags, int64_t k) {
   const auto starts = torch::arange(0, bags.numel(), k, bags.options());
   return std::get<0>(torch::embedding_bag(table, bags, starts, /*scale_grad_by_freq=*/false, /*mode=*/0 /* sum */));
@@ -28,16 +33,28 @@ class TableBagSum : public torch::autograd::Function<TableBagSum> {
     const int64_t rows = ctx->saved_data["rows"].toInt();
     const auto g = grads[0].contiguous();  // (M, C)
     const int64_t M = g.size(0), C = g.size(1);
-    auto dtable = torch::zeros({rows, C}, g.options());  // (k*V, C)
+    auto dtable = torch::empty({rows, C}, g.options());  // (k*V, C); each task zeroes its blocks
+    const int64_t block = rows / k;                       // V rows per table block
     const int64_t* ids = bags.data_ptr<int64_t>();
     AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "table_bag_sum_backward", [&] {
       const scalar_t* src = g.data_ptr<scalar_t>();
       scalar_t* dst = dtable.data_ptr<scalar_t>();
-      parallel_tasks(k, [&](int64_t j) {  // block j of the table belongs to this task alone
-        for (int64_t m = 0; m < M; ++m) {
-          scalar_t* row = dst + ids[m * k + j] * C;
-          const scalar_t* from = src + m * C;
-          for (int64_t c = 0; c < C; ++c) row[c] += from[c];
+      // Blocks [j0, j1) of the table belong to this task alone, and each of their rows sums its
+      // tokens in token order (so the gradient does not depend on the thread count). Tokens go
+      // in runs of kBagTokens, each run's gradient rows read once for all the task's blocks
+      // (one pass over the whole gradient per block read it k times from memory).
+      parallel_tasks((k + kBagBlocks - 1) / kBagBlocks, [&](int64_t t) {
+        const int64_t j0 = t * kBagBlocks, j1 = std::min(k, j0 + kBagBlocks);
+        std::fill(dst + j0 * block * C, dst + j1 * block * C, scalar_t(0));
+        for (int64_t m0 = 0; m0 < M; m0 += kBagTokens) {
+          const int64_t m1 = std::min(M, m0 + kBagTokens);
+          for (int64_t j = j0; j < j1; ++j) {
+            for (int64_t m = m0; m < m1; ++m) {
+              scalar_t* row = dst + ids[m * k + j] * C;
+              const scalar_t* from = src + m * C;
+              for (int64_t c = 0; c < C; ++c) row[c] += from[c];
+            }
+          }
         }
       });
     });
@@ -48,8 +65,8 @@ class TableBagSum : public torch::autograd::Function<TableBagSum> {
 }  // namespace
 
 torch::Tensor table_bag_sum(const torch::Tensor& table, const torch::Tensor& bags, int64_t k) {
-  TORCH_CHECK(table.dim() == 2 && bags.dim() == 1 && k > 0 && bags.numel() % k == 0,
-              "table_bag_sum: expected a (rows, C) table and k * M row ids, got ", table.sizes(), ", ", bags.sizes(),
+  TORCH_CHECK(table.dim() == 2 && bags.dim() == 1 && k > 0 && bags.numel() % k == 0 && table.size(0) % k == 0,
+              "table_bag_sum: expected a (k * V, C) table and k * M row ids, got ", table.sizes(), ", ", bags.sizes(),
               ", k = ", k);
   if (!torch::GradMode::is_enabled() || !table.requires_grad() || !cpu_float_outside_autocast(table))
     return bag_sum_forward(table, bags, k);
