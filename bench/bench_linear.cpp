@@ -144,6 +144,45 @@ int main(int argc, char** argv) {
     fmt::print("{:<44} {:>9.1f} {:>9.1f} {:>6.2f}x  {} / {}\n", fmt::format("K {} x N {}", s.K, s.N), f32, bf16,
                bf16 / f32, f32_kernel, bf16_kernel);
   }
+  // The training paths' weight gradients, dW (N, K) = dY^T X over R rows of one task (the
+  // quickstart model's shapes, C = 64): ATen's mm (OpenBLAS) on the transposed view, against
+  // oneDNN reading dY^T in place (a transposed source) and against dY^T copied then multiplied.
+  fmt::print("\n{:<44} {:>9} {:>9} {:>9}  {}\n", "weight gradient dY^T X, one thread", "OpenBLAS", "oneDNN T",
+             "copy+DNN", "kernel (transposed source)");
+  struct GradShape {
+    const char* name;
+    int64_t N, K, R;
+  };
+  const GradShape grads[] = {{"qkv_proj N 192 K 64, 512 rows", 192, 64, 512},
+                             {"out_proj N 64 K 64, 512 rows", 64, 64, 512},
+                             {"fc1 N 256 K 64, 1024 rows", 256, 64, 1024},
+                             {"fc2 N 64 K 256, 1024 rows", 64, 256, 1024}};
+  for (const auto& g : grads) {
+    auto dy = torch::randn({g.R, g.N}), x = torch::randn({g.R, g.K}), dw = torch::empty({g.N, g.K});
+    const double flops = 2.0 * g.N * g.K * g.R;
+    byteformer::set_onednn_enabled(false);
+    const double blas = gflops(flops, 400, [&] { at::mm_out(dw, dy.t(), x); });
+    byteformer::set_onednn_enabled(true);
+    using dt = dnnl::memory::data_type;
+    const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    dnnl::stream stream(engine);
+    const dnnl::memory::desc src({g.N, g.R}, dt::f32, {1, g.N}), weights({g.R, g.K}, dt::f32, {g.K, 1}),
+        dst({g.N, g.K}, dt::f32, {g.K, 1});
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), engine);
+    const dnnl::matmul product(pd);
+    dnnl::memory a(src, engine, dy.data_ptr<float>()), b(weights, engine, x.data_ptr<float>()),
+        c(dst, engine, dw.data_ptr<float>());
+    const double transposed = gflops(flops, 400, [&] {
+      product.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+      stream.wait();
+    });
+    auto dw3 = dw.unsqueeze(0);
+    const double copied = gflops(flops, 400, [&] {
+      const auto dyt = dy.t().contiguous().unsqueeze(0);
+      byteformer::batched_matmul_into(dw3, dyt, x.unsqueeze(0), 1.0);
+    });
+    fmt::print("{:<44} {:>9.1f} {:>9.1f} {:>9.1f}  {}\n", g.name, blas, transposed, copied, pd.impl_info_str());
+  }
   byteformer::set_compute_threads(threads);
 #endif
   return 0;

@@ -106,28 +106,58 @@ Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, b
   return r;
 }
 
-double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false) {
+// Seconds per step in each phase of a train step (forward with the loss, backward, AdamW).
+struct StepPhases {
+  double forward = 0, backward = 0, optimizer = 0;
+  std::map<std::string, double> forward_stages;  // the forward's stages (as the eval's)
+};
+
+double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false,
+                  StepPhases* phases = nullptr) {
   const torch::Device device = byteformer::module_device(*model);
   model->train();
   model->set_fused_token_reduction(fused);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.05));
   auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
   auto y = torch::randint(0, model->options().n_classes, {batch}, torch::kLong).to(device);
+  StepPhases sum;
+  auto last = Clock::now();
   auto step = [&] {
+    auto t0 = Clock::now();
     opt.zero_grad();
+    last = Clock::now();
     torch::Tensor loss;
     {
       byteformer::AutocastGuard autocast(bf16, device.type());  // as common.mixed_precision
       loss = torch::nn::functional::cross_entropy(model->forward(x), y);
     }
+    sync(loss);
+    auto t1 = Clock::now();
     loss.backward();
+    sync(model->parameters().front());
+    auto t2 = Clock::now();
     opt.step();
     sync(model->parameters().front());
+    sum.forward += std::chrono::duration<double>(t1 - t0).count();
+    sum.backward += std::chrono::duration<double>(t2 - t1).count();
+    sum.optimizer += std::chrono::duration<double>(Clock::now() - t2).count();
   };
   step();
+  sum = StepPhases{};
+  if (phases != nullptr)
+    model->set_stage_observer([&](const std::string& stage) {
+      sum.forward_stages[stage] += seconds_since(last);
+      last = Clock::now();
+    });
   auto t = Clock::now();
   for (int i = 0; i < reps; ++i) step();
-  return batch * reps / seconds_since(t);
+  const double rate = batch * reps / seconds_since(t);
+  model->set_stage_observer(nullptr);
+  if (phases != nullptr) {
+    *phases = {sum.forward / reps, sum.backward / reps, sum.optimizer / reps, sum.forward_stages};
+    for (auto& kv : phases->forward_stages) kv.second /= reps;
+  }
+  return rate;
 }
 
 // Seconds, GFLOP/s and % of the fp32 peak of each stage of a fused batch-4 eval forward.
@@ -236,8 +266,9 @@ int main(int argc, char** argv) {
     const int64_t batch = quickstart ? kQuickstartBatch : 4;
     ByteFormer model(quickstart ? quickstart_workload() : workload(is_tiff ? 32 : 4));
     model->set_first_block_lookup(first_block_lookup);
+    StepPhases phases;
     auto run = [&](int n) {
-      return is_train ? Result{train_step(model, batch, bytes, n, true, bf16), {}}
+      return is_train ? Result{train_step(model, batch, bytes, n, true, bf16, &phases), {}}
                       : eval_forward(model, batch, bytes, n, true, bf16);
     };
     Result r;
@@ -259,6 +290,12 @@ int main(int argc, char** argv) {
                                                         ? "bf16 through oneDNN (the inference paths)"
                                                         : "autocast's (no bf16 arithmetic here, or oneDNN off)");
     for (const auto& kv : r.stage_seconds) fmt::print("  {:<16} {:>8.3f} s\n", kv.first, kv.second);
+    if (is_train) {
+      fmt::print("  per step: forward {:.1f} ms, backward {:.1f} ms, AdamW {:.1f} ms; forward stages:",
+                 phases.forward * 1e3, phases.backward * 1e3, phases.optimizer * 1e3);
+      for (const auto& kv : phases.forward_stages) fmt::print(" {} {:.1f}", kv.first, kv.second * 1e3);
+      fmt::print(" ms\n");
+    }
     return 0;
   }
   const int reps = quick ? 1 : 3;
