@@ -113,7 +113,8 @@ class ByteFormerImpl : public torch::nn::Module {
  private:
   /// Runs rows of equal treatment. valid_bytes: (B) real bytes per row, or undefined (all real).
   torch::Tensor forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes);
-  void check_input(const torch::Tensor& bytes, const torch::Tensor& lengths) const;
+  /// lo, hi: the smallest and largest byte value; lengths: (B) bytes per row.
+  void check_input(int64_t lo, int64_t hi, const torch::Tensor& lengths) const;
 
   ByteFormerOptions options_;
   bool fused_token_reduction_ = true;

@@ -69,15 +69,16 @@ class TrainFfn : public torch::autograd::Function<TrainFfn> {
     const int64_t M = rows.size(0);
     const auto w1c = w1.contiguous(), w2c = w2.contiguous(), b1c = b1.contiguous(), b2c = b2.contiguous();
     auto h = torch::empty({M, F}, rows.options());  // fc1's output, saved
+    auto g = torch::empty({M, F}, rows.options());  // its GELU, saved (not recomputed: erf is costly)
     auto y = torch::empty({M, C}, rows.options());
     parallel_tasks((M + kFfnRows - 1) / kFfnRows, [&](int64_t t) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
-      auto hc = h.slice(0, r0, r1), yc = y.slice(0, r0, r1);
+      auto hc = h.slice(0, r0, r1), gc = g.slice(0, r0, r1), yc = y.slice(0, r0, r1);
       linear_into(hc, rows.slice(0, r0, r1), w1c, b1c, LinearEpilogue::kStore);
-      auto g = at::gelu(hc);  // exact (erf) GELU, as CoreNet's `gelu`
-      linear_into(yc, g, w2c, b2c, LinearEpilogue::kStore);
+      at::gelu_out(gc, hc);  // exact (erf) GELU, as CoreNet's `gelu`
+      linear_into(yc, gc, w2c, b2c, LinearEpilogue::kStore);
     });
-    ctx->save_for_backward({rows, h, w1c, w2c});
+    ctx->save_for_backward({rows, h, g, w1c, w2c});
     ctx->saved_data["x_sizes"] = x.sizes().vec();
     return y.view(x.sizes());
   }
@@ -86,7 +87,7 @@ class TrainFfn : public torch::autograd::Function<TrainFfn> {
                                                torch::autograd::tensor_list grads) {
     torch::NoGradGuard no_grad;
     const auto saved = ctx->get_saved_variables();
-    const auto &rows = saved[0], &h = saved[1], &w1 = saved[2], &w2 = saved[3];
+    const auto &rows = saved[0], &h = saved[1], &g = saved[2], &w1 = saved[3], &w2 = saved[4];
     const int64_t M = rows.size(0), C = rows.size(1), F = h.size(1);
     auto dy = grads[0].reshape({M, C}).contiguous();
     const auto w1t = w1.t().contiguous(), w2t = w2.t().contiguous();  // (C, F), (F, C)
@@ -101,7 +102,7 @@ class TrainFfn : public torch::autograd::Function<TrainFfn> {
       auto dg = torch::empty({r1 - r0, F}, rows.options());
       linear_into(dg, dyc, w2t, torch::Tensor(), LinearEpilogue::kStore);  // dG = dY W2
       auto dw2c = dw2[t];
-      at::mm_out(dw2c, dyc.t(), at::gelu(hc));  // dW2 += dY^T gelu(H)
+      at::mm_out(dw2c, dyc.t(), g.slice(0, r0, r1));  // dW2 += dY^T gelu(H)
       auto dh = at::gelu_backward(dg, hc);     // dH = dG gelu'(H)
       auto dxc = dx.slice(0, r0, r1);
       linear_into(dxc, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dX = dH W1

@@ -23,9 +23,10 @@ torch::Tensor train_linear(const torch::Tensor& x, const torch::Tensor& weight, 
 /// whose forward runs each task's rows through fc1, the exact GELU and fc2 on one thread (the
 /// (rows, F) activations in cache), and whose backward does the same by rows: fc2's input
 /// gradient, GELU's derivative, fc1's input gradient, and the two weight gradients as per-task
-/// partials summed in a fixed order. Saves x and fc1's output (the GELU is recomputed in the
-/// backward), one (M, F) tensor fewer than the three modules. The same numbers as
-/// fc2(gelu(fc1(x))) up to float32 rounding.
+/// partials summed in a fixed order. Saves x, fc1's output and its GELU, as the three modules
+/// do (recomputing the GELU in the backward saved an (M, F) tensor but cost one more erf per
+/// element: 167 us per 1,024 x 256 task on this machine, against 234 us for fc1's product). The
+/// same numbers as fc2(gelu(fc1(x))) up to float32 rounding.
 torch::Tensor train_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
                         const torch::Tensor& w2, const torch::Tensor& b2);
 
