@@ -308,19 +308,22 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
 }
 
 void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha) {
-  TORCH_CHECK(a.dim() == 3 && b.dim() == 3 && out.dim() == 3 && b.size(0) == a.size(0) && b.size(1) == a.size(2) &&
-                  out.size(0) == a.size(0) && out.size(1) == a.size(1) && out.size(2) == b.size(2),
-              "batched_matmul_into: expected (n, M, K) x (n, K, N) -> (n, M, N), got ", a.sizes(), " x ", b.sizes(),
-              " -> ", out.sizes());
+  const int64_t r = a.dim();
+  TORCH_CHECK((r == 3 || r == 4) && b.dim() == r && out.dim() == r && b.size(0) == a.size(0) &&
+                  out.size(0) == a.size(0) && (r == 3 || (b.size(1) == a.size(1) && out.size(1) == a.size(1))) &&
+                  b.size(r - 2) == a.size(r - 1) && out.size(r - 2) == a.size(r - 2) && out.size(r - 1) == b.size(r - 1),
+              "batched_matmul_into: expected (n, [H,] M, K) x (n, [H,] K, N) -> (n, [H,] M, N), got ", a.sizes(), " x ",
+              b.sizes(), " -> ", out.sizes());
   TORCH_CHECK(a.device().is_cpu() && a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
               "batched_matmul_into: expected CPU tensors of one dtype");
   if (out.numel() == 0) return;
 #ifdef BYTEFORMER_HAVE_ONEDNN
   // oneDNN's kernels read rows or columns with unit stride (the layouts of the attention's q, k^T,
-  // v slices); anything else goes to ATen.
-  auto unit_inner = [](const torch::Tensor& t) { return t.stride(2) == 1 || t.stride(1) == 1; };
-  if (onednn_enabled() && a.scalar_type() == torch::kFloat && a.size(1) > 1 && a.size(2) > 1 && b.size(2) > 1 &&
-      a.stride(2) == 1 && out.stride(2) == 1 && unit_inner(b)) {
+  // v slices); anything else goes to ATen. Two batch dimensions (windows, heads) go to oneDNN as
+  // one product, whatever their strides: one call for all heads of a few windows.
+  const bool unit_inner_b = b.stride(r - 1) == 1 || b.stride(r - 2) == 1;
+  if (onednn_enabled() && a.scalar_type() == torch::kFloat && a.size(r - 2) > 1 && a.size(r - 1) > 1 &&
+      b.size(r - 1) > 1 && a.stride(r - 1) == 1 && out.stride(r - 1) == 1 && unit_inner_b) {
     const auto& product = batched_product_for(out, a, b, static_cast<float>(alpha));
     const auto& engine = cpu_engine();
     auto desc = [](const torch::Tensor& t) {
@@ -334,6 +337,13 @@ void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch
     return;
   }
 #endif
+  if (r == 4) {
+    for (int64_t h = 0; h < a.size(1); ++h) {
+      auto o = out.select(1, h);
+      batched_matmul_into(o, a.select(1, h), b.select(1, h), alpha);
+    }
+    return;
+  }
   at::bmm_out(out, a, b);
   if (alpha != 1.0) out.mul_(alpha);
 }

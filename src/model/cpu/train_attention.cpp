@@ -96,6 +96,11 @@ void add_to_tokens(torch::Tensor& dst, const torch::Tensor& slots_in, const Task
   });
 }
 
+// (n, H, w, C / H): the H heads of columns [first, first + C) of (n, w, >= first + C) rows.
+torch::Tensor heads_of(const torch::Tensor& rows, int64_t first, int64_t C, int64_t heads) {
+  return rows.slice(2, first, first + C).view({rows.size(0), rows.size(1), heads, C / heads}).permute({0, 2, 1, 3});
+}
+
 class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
@@ -113,7 +118,10 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
     auto hn = torch::empty({R, C}, o);                          // normalised slots, saved
     auto mean = torch::empty({R, 1}, o), rstd = torch::empty({R, 1}, o);
     auto qkv = torch::empty({R, 3 * C}, o);                     // saved, q unscaled
-    auto probs = torch::empty({heads, plan.windows, w, w}, o);  // saved
+    auto probs = torch::empty({plan.windows, heads, w, w}, o);  // saved
+    // (Gl, 1, 1, w): 0 for a valid key, -inf for a masked one.
+    const auto key_bias = torch::zeros({plan.windows, 1, 1, w}, o).masked_fill_(
+        plan.key_valid.logical_not().view({plan.windows, 1, 1, w}), -std::numeric_limits<double>::infinity());
     auto att = torch::empty({R, C}, o);                         // the heads' output, saved
     const auto qkv_wc = qkv_w.contiguous(), out_wc = out_w.contiguous();
     const std::vector<int64_t> norm_shape{C};
@@ -128,20 +136,14 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       rstd.slice(0, r.r0, r.r1).copy_(rs.view({m, 1}));
       auto qkv_t = qkv.slice(0, r.r0, r.r1);  // (m, 3C)
       linear_into(qkv_t, h, qkv_wc, qkv_b, LinearEpilogue::kStore);
+      // All heads of the task's windows at once: (n, H, w, d) views of the qkv and output rows.
       const auto q3 = qkv_t.view({n, w, 3 * C});
-      auto a3 = att.slice(0, r.r0, r.r1).view({n, w, C});
-      const auto masked = plan.key_valid.slice(0, r.g0, r.g1).logical_not().unsqueeze(1);  // (n, 1, w)
-      for (int64_t hd = 0; hd < heads; ++hd) {
-        auto p = probs[hd].slice(0, r.g0, r.g1);  // (n, w, w)
-        const auto q = q3.slice(2, hd * d, (hd + 1) * d);                   // (n, w, d)
-        const auto k = q3.slice(2, C + hd * d, C + (hd + 1) * d);           // (n, w, d)
-        const auto v = q3.slice(2, 2 * C + hd * d, 2 * C + (hd + 1) * d);  // (n, w, d)
-        batched_matmul_into(p, q, k.transpose(1, 2), scale);                // scores
-        p.masked_fill_(masked, -std::numeric_limits<double>::infinity());
-        at::_softmax_out(p, p, /*dim=*/-1, /*half_to_float=*/false);
-        auto a = a3.slice(2, hd * d, (hd + 1) * d);  // (n, w, d)
-        batched_matmul_into(a, p, v, 1.0);
-      }
+      auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
+      batched_matmul_into(p, heads_of(q3, 0, C, heads), heads_of(q3, C, C, heads).transpose(2, 3), scale);  // scores
+      p.add_(key_bias.slice(0, r.g0, r.g1));  // -inf at masked keys (a broadcast add: 10x masked_fill_'s speed)
+      at::_softmax_out(p, p, /*dim=*/-1, /*half_to_float=*/false);
+      auto a = heads_of(att.slice(0, r.r0, r.r1).view({n, w, C}), 0, C, heads);
+      batched_matmul_into(a, p, heads_of(q3, 2 * C, C, heads), 1.0);
       auto out = torch::empty({m, C}, o);
       linear_into(out, att.slice(0, r.r0, r.r1), out_wc, out_b, LinearEpilogue::kStore);
       add_to_tokens(y, out, tt);
@@ -193,23 +195,17 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       const auto q3 = qkv.slice(0, r.r0, r.r1).view({n, w, 3 * C});
       auto dq3 = dqkv.view({n, w, 3 * C});
       const auto da3 = da.view({n, w, C});
-      auto dp = torch::empty({n, w, w}, o);
-      for (int64_t hd = 0; hd < heads; ++hd) {
-        const auto p = probs[hd].slice(0, r.g0, r.g1);  // (n, w, w)
-        const auto q = q3.slice(2, hd * d, (hd + 1) * d);
-        const auto k = q3.slice(2, C + hd * d, C + (hd + 1) * d);
-        const auto v = q3.slice(2, 2 * C + hd * d, 2 * C + (hd + 1) * d);
-        const auto ga = da3.slice(2, hd * d, (hd + 1) * d);  // (n, w, d)
-        auto dq = dq3.slice(2, hd * d, (hd + 1) * d);
-        auto dk = dq3.slice(2, C + hd * d, C + (hd + 1) * d);
-        auto dv = dq3.slice(2, 2 * C + hd * d, 2 * C + (hd + 1) * d);
-        // The transposed left operands as copies: oneDNN's path reads its left operand by rows.
-        batched_matmul_into(dv, p.transpose(1, 2).contiguous(), ga, 1.0);  // dV = P^T dA
-        batched_matmul_into(dp, ga, v.transpose(1, 2), 1.0);               // dP = dA V^T
-        const auto ds = at::_softmax_backward_data(dp, p, -1, p.scalar_type());  // P (dP - rowsum(dP P))
-        batched_matmul_into(dq, ds, k, scale);                                    // dQ = s dS K
-        batched_matmul_into(dk, ds.transpose(1, 2).contiguous(), q, scale);      // dK = s dS^T Q
-      }
+      const auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
+      const auto q = heads_of(q3, 0, C, heads), k = heads_of(q3, C, C, heads), v = heads_of(q3, 2 * C, C, heads);
+      const auto ga = heads_of(da3, 0, C, heads);  // (n, H, w, d)
+      auto dq = heads_of(dq3, 0, C, heads), dk = heads_of(dq3, C, C, heads), dv = heads_of(dq3, 2 * C, C, heads);
+      // The transposed left operands as copies: oneDNN's path reads its left operand by rows.
+      batched_matmul_into(dv, p.transpose(2, 3).contiguous(), ga, 1.0);  // dV = P^T dA
+      auto dp = torch::empty({n, heads, w, w}, o);
+      batched_matmul_into(dp, ga, v.transpose(2, 3), 1.0);                    // dP = dA V^T
+      const auto ds = at::_softmax_backward_data(dp, p, -1, p.scalar_type());  // P (dP - rowsum(dP P))
+      batched_matmul_into(dq, ds, k, scale);                                   // dQ = s dS K
+      batched_matmul_into(dk, ds.transpose(2, 3).contiguous(), q, scale);     // dK = s dS^T Q
       auto d_qkv_b_t = d_qkv_b[t], d_qkv_w_t = d_qkv_w[t];
       at::sum_out(d_qkv_b_t, dqkv, {0});
       at::mm_out(d_qkv_w_t, dqkv.t(), hn.slice(0, r.r0, r.r1));  // dW_qkv = dQKV^T Hn
