@@ -31,12 +31,6 @@ PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropou
 
 torch::Tensor PreNormFfnImpl::forward(const torch::Tensor& x) {
   auto n = apply_norm(norm, x);
-  // CPU float32 training: fc1, GELU and fc2 as one function by rows (train_linear.h);
-  // otherwise the modules'. CoreNet's ffn_dropout (index 3) is 0 for every preset.
-  if (train_linear_applies(n)) {
-    auto y = train_ffn(n, fc1->weight, fc1->bias, fc2->weight, fc2->bias);
-    return F::dropout(y, F::DropoutFuncOptions().p(dropout_).training(is_training()));
-  }
   auto h = linear(fc1, n);  // (B, N, ffn)
   // Exact (erf) GELU, as CoreNet's activation `gelu`; in place when no gradient is needed.
   if (torch::GradMode::is_enabled()) {
@@ -151,7 +145,11 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
                                            mha.attn->out_proj->weight, mha.attn->out_proj->bias,
                                            mha.attn->num_heads()};
     auto y = train_attention_sublayer(x, valid_len, window_, shift_, weights);  // (B, N, C)
-    return y + drop_path(pre_norm_ffn(y));
+    const auto& ffn = *pre_norm_ffn;
+    // The FFN sublayer with its residual likewise (train_linear.h); CoreNet's ffn_dropout
+    // (pre_norm_ffn.3) is 0 for every preset.
+    return train_ffn_sublayer(y, {ffn.norm->weight, ffn.norm->bias, ffn.norm->options.eps(), ffn.fc1->weight,
+                                  ffn.fc1->bias, ffn.fc2->weight, ffn.fc2->bias});
   }
   auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor
   if (!is_training() && !torch::GradMode::is_enabled() && a.scalar_type() == x.scalar_type()) {

@@ -56,29 +56,38 @@ class TrainLinear : public torch::autograd::Function<TrainLinear> {
   }
 };
 
-// Rows per task of the FFN (train_ffn): four of linear_into's 256-row chunks; a (1024, 256)
-// float32 activation is 1 MB.
+// Rows per task of the FFN sublayer (train_ffn_sublayer): four of linear_into's 256-row chunks;
+// a (1024, 256) float32 activation is 1 MB.
 constexpr int64_t kFfnRows = 1024;
 
-class TrainFfn : public torch::autograd::Function<TrainFfn> {
+class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1,
-                               const torch::Tensor& b1, const torch::Tensor& w2, const torch::Tensor& b2) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& norm_w, const torch::Tensor& norm_b, const torch::Tensor& w1,
+                               const torch::Tensor& b1, const torch::Tensor& w2, const torch::Tensor& b2, double eps) {
     const int64_t F = w1.size(0), C = w1.size(1);
     auto rows = x.reshape({-1, C}).contiguous();  // (M, C)
     const int64_t M = rows.size(0);
     const auto w1c = w1.contiguous(), w2c = w2.contiguous(), b1c = b1.contiguous(), b2c = b2.contiguous();
-    auto h = torch::empty({M, F}, rows.options());  // fc1's output, saved
-    auto g = torch::empty({M, F}, rows.options());  // its GELU, saved (not recomputed: erf is costly)
-    auto y = torch::empty({M, C}, rows.options());
+    const auto o = rows.options();
+    auto hn = torch::empty({M, C}, o);                                   // the normalised rows, saved
+    auto mean = torch::empty({M, 1}, o), rstd = torch::empty({M, 1}, o);  // their statistics, saved
+    auto h = torch::empty({M, F}, o);  // fc1's output, saved
+    auto g = torch::empty({M, F}, o);  // its GELU, saved (not recomputed: erf is costly)
+    auto y = rows.clone();             // the residual; the FFN's output is added in fc2's product
+    const std::vector<int64_t> norm_shape{C};
     parallel_tasks((M + kFfnRows - 1) / kFfnRows, [&](int64_t t) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
-      auto hc = h.slice(0, r0, r1), gc = g.slice(0, r0, r1), yc = y.slice(0, r0, r1);
-      linear_into(hc, rows.slice(0, r0, r1), w1c, b1c, LinearEpilogue::kStore);
+      auto hc = h.slice(0, r0, r1), gc = g.slice(0, r0, r1), yc = y.slice(0, r0, r1), hnc = hn.slice(0, r0, r1);
+      auto [n, mu, rs] = at::native_layer_norm(rows.slice(0, r0, r1), norm_shape, norm_w, norm_b, eps);
+      hnc.copy_(n);
+      mean.slice(0, r0, r1).copy_(mu.view({r1 - r0, 1}));
+      rstd.slice(0, r0, r1).copy_(rs.view({r1 - r0, 1}));
+      linear_into(hc, hnc, w1c, b1c, LinearEpilogue::kStore);
       at::gelu_out(gc, hc);  // exact (erf) GELU, as CoreNet's `gelu`
-      linear_into(yc, gc, w2c, b2c, LinearEpilogue::kStore);
+      linear_into(yc, gc, w2c, b2c, LinearEpilogue::kAccumulate);
     });
-    ctx->save_for_backward({rows, h, g, w1c, w2c});
+    ctx->save_for_backward({rows, norm_w, norm_b, hn, mean, rstd, h, g, w1c, w2c});
     ctx->saved_data["x_sizes"] = x.sizes().vec();
     return y.view(x.sizes());
   }
@@ -87,46 +96,69 @@ class TrainFfn : public torch::autograd::Function<TrainFfn> {
                                                torch::autograd::tensor_list grads) {
     torch::NoGradGuard no_grad;
     const auto saved = ctx->get_saved_variables();
-    const auto &rows = saved[0], &h = saved[1], &g = saved[2], &w1 = saved[3], &w2 = saved[4];
+    const auto &rows = saved[0], &norm_w = saved[1], &norm_b = saved[2], &hn = saved[3], &mean = saved[4],
+               &rstd = saved[5], &h = saved[6], &g = saved[7], &w1 = saved[8], &w2 = saved[9];
     const int64_t M = rows.size(0), C = rows.size(1), F = h.size(1);
+    const auto o = rows.options();
     auto dy = grads[0].reshape({M, C}).contiguous();
     const auto w1t = w1.t().contiguous(), w2t = w2.t().contiguous();  // (C, F), (F, C)
     const int64_t tasks = std::max<int64_t>(1, (M + kFfnRows - 1) / kFfnRows);
-    auto dx = torch::empty({M, C}, rows.options());
-    auto dw1 = torch::zeros({tasks, F, C}, rows.options()), dw2 = torch::zeros({tasks, C, F}, rows.options());
-    auto db1 = torch::zeros({tasks, F}, rows.options());
+    auto dx = torch::empty({M, C}, o);
+    auto dw1 = torch::zeros({tasks, F, C}, o), dw2 = torch::zeros({tasks, C, F}, o);
+    auto db1 = torch::zeros({tasks, F}, o), dnw = torch::zeros({tasks, C}, o), dnb = torch::zeros({tasks, C}, o);
+    const std::vector<int64_t> norm_shape{C};
     parallel_tasks(tasks, [&](int64_t t) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
       if (r1 <= r0) return;
       const auto dyc = dy.slice(0, r0, r1), hc = h.slice(0, r0, r1), xc = rows.slice(0, r0, r1);
-      auto dg = torch::empty({r1 - r0, F}, rows.options());
+      const auto hnc = hn.slice(0, r0, r1), mc = mean.slice(0, r0, r1), rc = rstd.slice(0, r0, r1);
+      auto dg = torch::empty({r1 - r0, F}, o);
       linear_into(dg, dyc, w2t, torch::Tensor(), LinearEpilogue::kStore);  // dG = dY W2
       auto dw2c = dw2[t];
       at::mm_out(dw2c, dyc.t(), g.slice(0, r0, r1));  // dW2 += dY^T gelu(H)
-      auto dh = at::gelu_backward(dg, hc);     // dH = dG gelu'(H)
-      auto dxc = dx.slice(0, r0, r1);
-      linear_into(dxc, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dX = dH W1
+      auto dh = at::gelu_backward(dg, hc);            // dH = dG gelu'(H)
+      auto dhn = torch::empty({r1 - r0, C}, o);
+      linear_into(dhn, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dH W1
       auto dw1c = dw1[t];
-      at::mm_out(dw1c, dh.t(), xc);  // dW1 += dH^T X
+      at::mm_out(dw1c, dh.t(), hnc);  // dW1 += dH^T Hn
       auto db1c = db1[t];
       at::sum_out(db1c, dh, {0});
+      // The norm: its input gradient by LibTorch's kernel, its parameters' as plain sums over the
+      // task's rows (the kernel sums those in an order that depends on the thread count).
+      const auto dxn = std::get<0>(
+          at::native_layer_norm_backward(dhn, xc, norm_shape, mc, rc, norm_w, norm_b, {true, false, false}));
+      auto dnwc = dnw[t], dnbc = dnb[t];
+      at::sum_out(dnwc, dhn * ((xc - mc) * rc), {0});  // sum dHn * x_hat
+      at::sum_out(dnbc, dhn, {0});
+      auto dxc = dx.slice(0, r0, r1);
+      at::add_out(dxc, dyc, dxn);  // the residual's gradient and the FFN's
     });
-    return {dx.view(ctx->saved_data["x_sizes"].toIntVector()), dw1.sum(0), db1.sum(0), dw2.sum(0), dy.sum(0)};
+    return {dx.view(ctx->saved_data["x_sizes"].toIntVector()),
+            dnw.sum(0),
+            dnb.sum(0),
+            dw1.sum(0),
+            db1.sum(0),
+            dw2.sum(0),
+            dy.sum(0),
+            torch::Tensor()};
   }
 };
 
 }  // namespace
 
-torch::Tensor train_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
-                        const torch::Tensor& w2, const torch::Tensor& b2) {
+torch::Tensor train_ffn_sublayer(const torch::Tensor& x, const FfnSublayerWeights& wt) {
+  const auto &w1 = wt.fc1_weight, &b1 = wt.fc1_bias, &w2 = wt.fc2_weight, &b2 = wt.fc2_bias;
   TORCH_CHECK(w1.dim() == 2 && w2.dim() == 2 && w2.size(0) == w1.size(1) && w2.size(1) == w1.size(0) &&
                   x.dim() >= 1 && x.size(-1) == w1.size(1) && b1.defined() && b2.defined() &&
-                  b1.numel() == w1.size(0) && b2.numel() == w2.size(0),
-              "train_ffn: expected x (..., C), fc1 (F, C) with bias (F), fc2 (C, F) with bias (C); got x ", x.sizes(),
-              ", fc1 ", w1.sizes(), ", fc2 ", w2.sizes());
-  for (const auto* t : {&x, &w1, &b1, &w2, &b2})
-    TORCH_CHECK(t->device().is_cpu() && t->scalar_type() == torch::kFloat, "train_ffn: expected float32 CPU tensors");
-  return TrainFfn::apply(x, w1, b1, w2, b2);
+                  b1.numel() == w1.size(0) && b2.numel() == w2.size(0) && wt.norm_weight.defined() &&
+                  wt.norm_bias.defined() && wt.norm_weight.numel() == w1.size(1) &&
+                  wt.norm_bias.numel() == w1.size(1),
+              "train_ffn_sublayer: expected x (..., C), a norm of (C), fc1 (F, C) with bias (F), fc2 (C, F) with "
+              "bias (C); got x ", x.sizes(), ", fc1 ", w1.sizes(), ", fc2 ", w2.sizes());
+  for (const auto* t : {&x, &wt.norm_weight, &wt.norm_bias, &w1, &b1, &w2, &b2})
+    TORCH_CHECK(t->device().is_cpu() && t->scalar_type() == torch::kFloat,
+                "train_ffn_sublayer: expected float32 CPU tensors");
+  return TrainFfnSublayer::apply(x, wt.norm_weight, wt.norm_bias, w1, b1, w2, b2, wt.eps);
 }
 
 bool train_linear_applies(const torch::Tensor& x) {

@@ -55,38 +55,73 @@ INSTANTIATE_TEST_SUITE_P(Shapes, TrainLinear,
                                            std::make_tuple(int64_t{3000}, int64_t{256}, int64_t{64}),
                                            std::make_tuple(int64_t{2048}, int64_t{48}, int64_t{48})));
 
-// train_ffn: fc2(gelu(fc1(x))) as one function, against the same three steps in float64, for
-// rows in one task, several tasks of 1024 and a short last one, on two threads.
+// train_ffn_sublayer: x + fc2(gelu(fc1(LayerNorm(x)))) as one function, against the same steps
+// in float64, for rows in one task, several tasks of 1024 and a short last one, on two threads;
+// and its gradients the same on one thread as on two.
 class TrainFfn : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};
+
+std::vector<torch::Tensor> ffn_inputs(int64_t M, int64_t C, int64_t F) {
+  const int64_t B = M % 2 == 0 ? 2 : 1;
+  return {torch::randn({B, M / B, C}), 1.0 + 0.1 * torch::randn({C}), 0.1 * torch::randn({C}),
+          torch::randn({F, C}) * 0.2,  torch::randn({F}),               torch::randn({C, F}) * 0.1,
+          torch::randn({C})};
+}
+
+// The value and the gradients of x and the six parameters of sum(ffn(x) * upstream).
+std::vector<torch::Tensor> ffn_run(const std::vector<torch::Tensor>& in, const torch::Tensor& upstream, bool ours) {
+  std::vector<torch::Tensor> t;
+  for (const auto& v : in) t.push_back((ours ? v.clone() : v.to(torch::kDouble)).requires_grad_(true));
+  namespace nnf = torch::nn::functional;
+  torch::Tensor y;
+  if (ours) {
+    y = train_ffn_sublayer(t[0], {t[1], t[2], 1e-5, t[3], t[4], t[5], t[6]});
+  } else {
+    const int64_t C = in[0].size(-1);
+    auto n = nnf::layer_norm(t[0], nnf::LayerNormFuncOptions({C}).weight(t[1]).bias(t[2]).eps(1e-5));
+    y = t[0] + nnf::linear(torch::gelu(nnf::linear(n, t[3], t[4])), t[5], t[6]);
+  }
+  (y * upstream.to(y.scalar_type())).sum().backward();
+  std::vector<torch::Tensor> out{y.detach()};
+  for (const auto& v : t) out.push_back(v.grad());
+  return out;
+}
+
+const char* kFfnNames[] = {"value", "x", "norm weight", "norm bias", "fc1 weight", "fc1 bias", "fc2 weight", "fc2 bias"};
 
 TEST_P(TrainFfn, ValuesAndGradientsMatchFloat64) {
   const auto [M, C, F] = GetParam();
-  if (!onednn_built()) GTEST_SKIP() << "this build has no oneDNN: the model does not use train_ffn";
+  if (!onednn_built()) GTEST_SKIP() << "this build has no oneDNN: the model does not use train_ffn_sublayer";
   const test::ScopedThreads two_threads(2);
   torch::manual_seed(M + C + F);
-  const int64_t B = M % 2 == 0 ? 2 : 1;
-  auto x = torch::randn({B, M / B, C}).requires_grad_(true);
-  auto w1 = (torch::randn({F, C}) * 0.2).requires_grad_(true);
-  auto b1 = torch::randn({F}).requires_grad_(true);
-  auto w2 = (torch::randn({C, F}) * 0.1).requires_grad_(true);
-  auto b2 = torch::randn({C}).requires_grad_(true);
-  std::vector<torch::Tensor> ours{x, w1, b1, w2, b2}, theirs;
-  for (const auto& t : ours) theirs.push_back(t.detach().to(torch::kDouble).requires_grad_(true));
-  namespace nnf = torch::nn::functional;
-  auto y = train_ffn(x, w1, b1, w2, b2);
-  auto ref = nnf::linear(torch::gelu(nnf::linear(theirs[0], theirs[1], theirs[2])), theirs[3], theirs[4]);
-  ASSERT_EQ(y.sizes(), ref.sizes());
-  EXPECT_LE(max_abs(y.to(torch::kDouble) - ref), 1e-5 * max_abs(ref));
-  auto upstream = torch::randn(ref.sizes());
-  (y * upstream).sum().backward();
-  (ref * upstream.to(torch::kDouble)).sum().backward();
-  const char* names[] = {"x", "fc1 weight", "fc1 bias", "fc2 weight", "fc2 bias"};
+  const auto in = ffn_inputs(M, C, F);
+  const auto upstream = torch::randn(in[0].sizes());
+  const auto ours = ffn_run(in, upstream, true), theirs = ffn_run(in, upstream, false);
   for (size_t i = 0; i < ours.size(); ++i) {
-    ASSERT_TRUE(ours[i].grad().defined()) << names[i];
-    ASSERT_EQ(ours[i].grad().sizes(), theirs[i].grad().sizes()) << names[i];
-    EXPECT_LE(max_abs(ours[i].grad().to(torch::kDouble) - theirs[i].grad()), 1e-5 * max_abs(theirs[i].grad()))
-        << names[i] << " M=" << M;
+    ASSERT_TRUE(ours[i].defined()) << kFfnNames[i];
+    ASSERT_EQ(ours[i].sizes(), theirs[i].sizes()) << kFfnNames[i];
+    // float32 against float64: sums of C or F products (forward, input gradients) and of M rows
+    // (weight gradients), each within a relative 1e-5 of the largest value.
+    EXPECT_LE(max_abs(ours[i].to(torch::kDouble) - theirs[i]), 1e-5 * max_abs(theirs[i])) << kFfnNames[i]
+                                                                                             << " M=" << M;
   }
+}
+
+TEST_P(TrainFfn, GradientsDoNotDependOnTheThreadCount) {
+  const auto [M, C, F] = GetParam();
+  if (!onednn_built()) GTEST_SKIP() << "this build has no oneDNN: the model does not use train_ffn_sublayer";
+  torch::manual_seed(M);
+  const auto in = ffn_inputs(M, C, F);
+  const auto upstream = torch::randn(in[0].sizes());
+  std::vector<torch::Tensor> one, two;
+  {
+    const test::ScopedThreads threads(1);
+    one = ffn_run(in, upstream, true);
+  }
+  {
+    const test::ScopedThreads threads(2);
+    two = ffn_run(in, upstream, true);
+  }
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(torch::equal(one[i], two[i])) << kFfnNames[i];
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, TrainFfn,

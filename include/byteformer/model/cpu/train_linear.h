@@ -19,16 +19,25 @@ bool train_linear_applies(const torch::Tensor& x);
 /// product runs on one thread over rows.
 torch::Tensor train_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
-/// fc2(gelu(fc1(x))) with autograd, for x where train_linear applies: one autograd function
-/// whose forward runs each task's rows through fc1, the exact GELU and fc2 on one thread (the
-/// (rows, F) activations in cache), and whose backward does the same by rows: fc2's input
-/// gradient, GELU's derivative, fc1's input gradient, and the two weight gradients as per-task
-/// partials summed in a fixed order. Saves x, fc1's output and its GELU, as the three modules
-/// do (recomputing the GELU in the backward saved an (M, F) tensor but cost one more erf per
-/// element: 167 us per 1,024 x 256 task on this machine, against 234 us for fc1's product). The
-/// same numbers as fc2(gelu(fc1(x))) up to float32 rounding.
-torch::Tensor train_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
-                        const torch::Tensor& w2, const torch::Tensor& b2);
+/// The FFN sublayer's parameters: CoreNet's pre_norm_ffn.0 (the LayerNorm), .1 (fc1), .4 (fc2).
+struct FfnSublayerWeights {
+  torch::Tensor norm_weight, norm_bias;  // (C), (C)
+  double eps = 1e-5;
+  torch::Tensor fc1_weight, fc1_bias;  // (F, C), (F)
+  torch::Tensor fc2_weight, fc2_bias;  // (C, F), (C)
+};
+
+/// x + fc2(gelu(fc1(LayerNorm(x)))) with autograd, for x where train_linear applies: the whole
+/// FFN sublayer of a pre-norm block (no dropout) as one autograd function. Its forward runs each
+/// task's rows through the norm, fc1, the exact GELU and fc2 (the residual added in fc2's
+/// product) on one thread, the (rows, F) activations in cache; its backward does the same by
+/// rows: fc2's input gradient, GELU's derivative, fc1's, the norm's, and the weight gradients as
+/// per-task partials summed in a fixed order (so they do not depend on the thread count). Saves
+/// x, the normalised rows and their statistics, fc1's output and its GELU (recomputing the GELU
+/// in the backward saved an (M, F) tensor but cost one more erf per element: 167 us per
+/// 1,024 x 256 task on this machine, against 234 us for fc1's product). The same numbers as
+/// the modules up to float32 rounding.
+torch::Tensor train_ffn_sublayer(const torch::Tensor& x, const FfnSublayerWeights& weights);
 
 /// fc(x): through train_linear where it applies (train_linear_applies), else the module itself.
 torch::Tensor linear(torch::nn::Linear& fc, const torch::Tensor& x);
