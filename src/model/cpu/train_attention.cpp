@@ -7,6 +7,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "small_window_attention.h"
 #include "window_slots.h"
 
 namespace byteformer {
@@ -101,6 +102,12 @@ torch::Tensor heads_of(const torch::Tensor& rows, int64_t first, int64_t C, int6
   return rows.slice(2, first, first + C).view({rows.size(0), rows.size(1), heads, C / heads}).permute({0, 2, 1, 3});
 }
 
+// Whether the window-heads go to the hand-written kernels (float32, windows and heads small
+// enough for their stack scratch) rather than to the library's batched products.
+bool small_windows(const torch::Tensor& x, int64_t w, int64_t d) {
+  return x.scalar_type() == torch::kFloat && w <= kSmallWindow && d <= kSmallHead;
+}
+
 class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
@@ -119,9 +126,13 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
     auto mean = torch::empty({R, 1}, o), rstd = torch::empty({R, 1}, o);
     auto qkv = torch::empty({R, 3 * C}, o);                     // saved, q unscaled
     auto probs = torch::empty({plan.windows, heads, w, w}, o);  // saved
-    // (Gl, 1, 1, w): 0 for a valid key, -inf for a masked one.
-    const auto key_bias = torch::zeros({plan.windows, 1, 1, w}, o).masked_fill_(
-        plan.key_valid.logical_not().view({plan.windows, 1, 1, w}), -std::numeric_limits<double>::infinity());
+    const bool small = small_windows(x, w, d);
+    const bool* key_valid_p = plan.key_valid.data_ptr<bool>();
+    // (Gl, 1, 1, w): 0 for a valid key, -inf for a masked one (the library products' path).
+    torch::Tensor key_bias;
+    if (!small)
+      key_bias = torch::zeros({plan.windows, 1, 1, w}, o).masked_fill_(
+          plan.key_valid.logical_not().view({plan.windows, 1, 1, w}), -std::numeric_limits<double>::infinity());
     auto att = torch::empty({R, C}, o);                         // the heads' output, saved
     const auto qkv_wc = qkv_w.contiguous(), out_wc = out_w.contiguous();
     const std::vector<int64_t> norm_shape{C};
@@ -136,14 +147,29 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       rstd.slice(0, r.r0, r.r1).copy_(rs.view({m, 1}));
       auto qkv_t = qkv.slice(0, r.r0, r.r1);  // (m, 3C)
       linear_into(qkv_t, h, qkv_wc, qkv_b, LinearEpilogue::kStore);
-      // All heads of the task's windows at once: (n, H, w, d) views of the qkv and output rows.
-      const auto q3 = qkv_t.view({n, w, 3 * C});
-      auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
-      batched_matmul_into(p, heads_of(q3, 0, C, heads), heads_of(q3, C, C, heads).transpose(2, 3), scale);  // scores
-      p.add_(key_bias.slice(0, r.g0, r.g1));  // -inf at masked keys (a broadcast add: 10x masked_fill_'s speed)
-      at::_softmax_out(p, p, /*dim=*/-1, /*half_to_float=*/false);
-      auto a = heads_of(att.slice(0, r.r0, r.r1).view({n, w, C}), 0, C, heads);
-      batched_matmul_into(a, p, heads_of(q3, 2 * C, C, heads), 1.0);
+      if (small) {
+        // Each window-head by hand (small_window_attention.h).
+        const float* qkv_p = qkv_t.data_ptr<float>();
+        float* probs_p = probs.data_ptr<float>();
+        float* att_p = att.data_ptr<float>() + r.r0 * C;
+        for (int64_t g = r.g0; g < r.g1; ++g) {
+          const int64_t row0 = (g - r.g0) * w;
+          for (int64_t hd = 0; hd < heads; ++hd) {
+            const float* q = qkv_p + row0 * 3 * C + hd * d;
+            const SmallWindowHead head{q, q + C, q + 2 * C, 3 * C, key_valid_p + g * w, w, d, static_cast<float>(scale)};
+            small_window_forward(head, probs_p + (g * heads + hd) * w * w, att_p + row0 * C + hd * d, C);
+          }
+        }
+      } else {
+        // All heads of the task's windows at once: (n, H, w, d) views of the qkv and output rows.
+        const auto q3 = qkv_t.view({n, w, 3 * C});
+        auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
+        batched_matmul_into(p, heads_of(q3, 0, C, heads), heads_of(q3, C, C, heads).transpose(2, 3), scale);
+        p.add_(key_bias.slice(0, r.g0, r.g1));  // -inf at masked keys (a broadcast add: 10x masked_fill_'s speed)
+        at::_softmax_out(p, p, /*dim=*/-1, /*half_to_float=*/false);
+        auto a = heads_of(att.slice(0, r.r0, r.r1).view({n, w, C}), 0, C, heads);
+        batched_matmul_into(a, p, heads_of(q3, 2 * C, C, heads), 1.0);
+      }
       auto out = torch::empty({m, C}, o);
       linear_into(out, att.slice(0, r.r0, r.r1), out_wc, out_b, LinearEpilogue::kStore);
       add_to_tokens(y, out, tt);
@@ -171,6 +197,8 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
     const int64_t w = ctx->saved_data["window"].toInt(), heads = ctx->saved_data["heads"].toInt();
     const int64_t B = x.size(0), N = x.size(1), C = x.size(2), d = C / heads, T = plan.tasks();
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    const bool small = small_windows(x, w, d);
+    const bool* key_valid_p = plan.key_valid.data_ptr<bool>();
     const auto rows = x.reshape({B * N, C}).contiguous();
     const auto dy = grads[0].reshape({B * N, C}).contiguous();  // (B*N, C)
     auto dx = dy.clone();                                        // the residual's share
@@ -195,17 +223,34 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       const auto q3 = qkv.slice(0, r.r0, r.r1).view({n, w, 3 * C});
       auto dq3 = dqkv.view({n, w, 3 * C});
       const auto da3 = da.view({n, w, C});
-      const auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
-      const auto q = heads_of(q3, 0, C, heads), k = heads_of(q3, C, C, heads), v = heads_of(q3, 2 * C, C, heads);
-      const auto ga = heads_of(da3, 0, C, heads);  // (n, H, w, d)
-      auto dq = heads_of(dq3, 0, C, heads), dk = heads_of(dq3, C, C, heads), dv = heads_of(dq3, 2 * C, C, heads);
-      // The transposed left operands as copies: oneDNN's path reads its left operand by rows.
-      batched_matmul_into(dv, p.transpose(2, 3).contiguous(), ga, 1.0);  // dV = P^T dA
-      auto dp = torch::empty({n, heads, w, w}, o);
-      batched_matmul_into(dp, ga, v.transpose(2, 3), 1.0);                    // dP = dA V^T
-      const auto ds = at::_softmax_backward_data(dp, p, -1, p.scalar_type());  // P (dP - rowsum(dP P))
-      batched_matmul_into(dq, ds, k, scale);                                   // dQ = s dS K
-      batched_matmul_into(dk, ds.transpose(2, 3).contiguous(), q, scale);     // dK = s dS^T Q
+      if (small) {
+        const float* qkv_p = qkv.data_ptr<float>() + r.r0 * 3 * C;
+        const float* probs_p = probs.data_ptr<float>();
+        const float* da_p = da.data_ptr<float>();
+        float* dqkv_p = dqkv.data_ptr<float>();
+        for (int64_t g = r.g0; g < r.g1; ++g) {
+          const int64_t row0 = (g - r.g0) * w;
+          for (int64_t hd = 0; hd < heads; ++hd) {
+            const float* q = qkv_p + row0 * 3 * C + hd * d;
+            const SmallWindowHead head{q, q + C, q + 2 * C, 3 * C, key_valid_p + g * w, w, d, static_cast<float>(scale)};
+            float* dq = dqkv_p + row0 * 3 * C + hd * d;
+            small_window_backward(head, probs_p + (g * heads + hd) * w * w, da_p + row0 * C + hd * d, C, dq, dq + C,
+                                  dq + 2 * C, 3 * C);
+          }
+        }
+      } else {
+        const auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
+        const auto q = heads_of(q3, 0, C, heads), k = heads_of(q3, C, C, heads), v = heads_of(q3, 2 * C, C, heads);
+        const auto ga = heads_of(da3, 0, C, heads);  // (n, H, w, d)
+        auto dq = heads_of(dq3, 0, C, heads), dk = heads_of(dq3, C, C, heads), dv = heads_of(dq3, 2 * C, C, heads);
+        // The transposed left operands as copies: oneDNN's path reads its left operand by rows.
+        batched_matmul_into(dv, p.transpose(2, 3).contiguous(), ga, 1.0);  // dV = P^T dA
+        auto dp = torch::empty({n, heads, w, w}, o);
+        batched_matmul_into(dp, ga, v.transpose(2, 3), 1.0);                    // dP = dA V^T
+        const auto ds = at::_softmax_backward_data(dp, p, -1, p.scalar_type());  // P (dP - rowsum(dP P))
+        batched_matmul_into(dq, ds, k, scale);                                   // dQ = s dS K
+        batched_matmul_into(dk, ds.transpose(2, 3).contiguous(), q, scale);     // dK = s dS^T Q
+      }
       auto d_qkv_b_t = d_qkv_b[t], d_qkv_w_t = d_qkv_w[t];
       at::sum_out(d_qkv_b_t, dqkv, {0});
       at::mm_out(d_qkv_w_t, dqkv.t(), hn.slice(0, r.r0, r.r1));  // dW_qkv = dQKV^T Hn

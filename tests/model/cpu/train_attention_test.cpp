@@ -1,5 +1,6 @@
 // train_attention_sublayer (train_attention.h) against the attention sublayer written with
-// plain LibTorch operators (LayerNorm, masked_window, the product, mask and softmax per head,
+// plain LibTorch operators (float32 windows of up to 64 run hand-written kernels, larger ones
+// and float64 the library's products) (LayerNorm, masked_window, the product, mask and softmax per head,
 // masked_unwindow, the residual): values and the gradients of x and the seven parameters, in
 // float64 and float32, with window padding, shifts, batch padding and windows without a valid
 // key; and the same gradients on one thread as on two.
@@ -130,8 +131,11 @@ INSTANTIATE_TEST_SUITE_P(
         // Shifted windows of 8 over 37 tokens, batch padding: samples of 37, 20 and 3 tokens, so
         // that some windows have no valid key (their tokens get zeros) and tasks skip them.
         Case{16, 2, 8, 4, {37, 20, 3, 37}, 1e-5},
-        // Windows of 128 shifted by 64 over 300 tokens (four windows a task), one sample of one
-        // token.
+        // Windows of 64 with heads of 64 (the largest the hand-written float32 kernels take,
+        // small_window_attention.h), shifted by 32.
+        Case{128, 2, 64, 32, {100, 64, 7}, 1e-5},
+        // Windows of 128 shifted by 64 over 300 tokens (four windows a task; float32 through the
+        // library's batched products), one sample of one token.
         Case{24, 3, 128, 64, {300, 130, 1}, 1e-6}));
 
 TEST(TrainAttentionErrors, ShapesAndTypes) {

@@ -1,0 +1,164 @@
+#include "small_window_attention.h"
+
+// Lanes (below) is a 64-byte vector: GCC warns that passing one by value changes the ABI
+// without AVX-512. Its helpers are always inlined into the kernels, so no call passes one.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#include <limits>
+
+namespace byteformer {
+
+namespace {
+
+// Lanes of the partial sums and maxima and of the products' accumulators (an AVX-512 register
+// of floats): the loops below keep kLanes independent accumulators (a float reduction in one
+// accumulator is not reordered without -ffast-math).
+constexpr int64_t kLanes = 16;
+
+// e^x for x <= 0 (softmax's shifted scores), to about 2 ulp: Cody-Waite reduction by ln 2 and
+// Cephes' degree-6 polynomial for expf, then 2^n by the exponent bits. Below -80 (e^-80 is
+// 1.8e-35 of the row's largest term) it returns e^-80. Written for the vectoriser: no branches.
+__attribute__((always_inline)) inline float exp_nonpositive(float x) {
+  x = x < -80.f ? -80.f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round(x / ln 2): 1.5 * 2^23
+  const float r = x - n * 0.693359375f - n * -2.12194440e-4f;            // x - n ln 2, two parts
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n, n in [-116, 0]
+  return p * __builtin_bit_cast(float, bits);
+}
+
+// Sum of x[0..n) by kLanes partial sums.
+__attribute__((always_inline)) inline float lane_sum(const float* x, int64_t n) {
+  float acc[kLanes] = {0.f};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) acc[l] += x[j + l];
+  float s = 0.f;
+  for (; j < n; ++j) s += x[j];
+  for (int64_t l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+// Largest of x[0..n) by kLanes partial maxima.
+__attribute__((always_inline)) inline float lane_max(const float* x, int64_t n) {
+  float acc[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) acc[l] = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  float m = -std::numeric_limits<float>::infinity();
+  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
+  for (int64_t l = 0; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
+  return m;
+}
+
+// kLanes floats as one value (GCC's vector extension): one AVX-512 register in the avx512f
+// clones, split into narrower ones elsewhere. Loads and stores through memcpy: unaligned.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
+  Lanes v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+__attribute__((always_inline)) inline void store_lanes(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof v); }
+
+// out[r][n] = sum_k A[r][k] B[k][n] for R rows (row strides lda, ldb, ldo) and n < N, kLanes
+// outputs of R rows at a time: R independent accumulators in registers over k (one accumulator
+// waited on each multiply-add's latency, and accumulating into `out` on each store).
+template <int R>
+__attribute__((always_inline)) inline void rows_times(const float* A, int64_t lda, int64_t K, const float* B,
+                                                      int64_t ldb, int64_t N, float* out, int64_t ldo) {
+  int64_t n0 = 0;
+  for (; n0 + kLanes <= N; n0 += kLanes) {
+    Lanes acc[R] = {};
+    for (int64_t k = 0; k < K; ++k) {
+      const Lanes b = load_lanes(B + k * ldb + n0);
+      for (int r = 0; r < R; ++r) acc[r] += A[r * lda + k] * b;
+    }
+    for (int r = 0; r < R; ++r) store_lanes(out + r * ldo + n0, acc[r]);
+  }
+  for (; n0 < N; ++n0)
+    for (int r = 0; r < R; ++r) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; ++k) acc += A[r * lda + k] * B[k * ldb + n0];
+      out[r * ldo + n0] = acc;
+    }
+}
+
+// The same for M rows: four at a time, then one at a time.
+__attribute__((always_inline)) inline void mat_mul(const float* A, int64_t lda, int64_t M, int64_t K, const float* B,
+                                                   int64_t ldb, int64_t N, float* out, int64_t ldo) {
+  int64_t r0 = 0;
+  for (; r0 + 4 <= M; r0 += 4) rows_times<4>(A + r0 * lda, lda, K, B, ldb, N, out + r0 * ldo, ldo);
+  for (; r0 < M; ++r0) rows_times<1>(A + r0 * lda, lda, K, B, ldb, N, out + r0 * ldo, ldo);
+}
+
+// dst (cols, rows) = src (rows, cols)^T, src with row stride lds.
+__attribute__((always_inline)) inline void transpose(const float* src, int64_t lds, int64_t rows, int64_t cols,
+                                                     float* dst) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * rows + i] = src[i * lds + j];
+}
+
+}  // namespace
+
+// Both kernels are compiled for AVX-512 and AVX2 as well, chosen when the program loads (the
+// build targets baseline x86-64).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void small_window_forward(const SmallWindowHead& h,
+                                                                                       float* probs, float* out,
+                                                                                       int64_t ldo) {
+  const int64_t w = h.w, d = h.d;
+  float kt[kSmallHead * kSmallWindow];  // k^T (d, w)
+  float keep[kSmallWindow], bias[kSmallWindow];
+  for (int64_t j = 0; j < w; ++j) {
+    keep[j] = h.key_valid[j] ? 1.f : 0.f;
+    bias[j] = h.key_valid[j] ? 0.f : -std::numeric_limits<float>::infinity();
+  }
+  transpose(h.k, h.ld, w, d, kt);
+  mat_mul(h.q, h.ld, w, d, kt, w, w, probs, w);  // q k^T (w, w)
+  for (int64_t i = 0; i < w; ++i) {
+    // Softmax of the scaled scores over the valid keys: masked keys are -inf before the maximum
+    // and 0 after exp.
+    float* s = probs + i * w;
+    for (int64_t j = 0; j < w; ++j) s[j] = s[j] * h.scale + bias[j];
+    const float m = lane_max(s, w);
+    for (int64_t j = 0; j < w; ++j) s[j] = keep[j] * exp_nonpositive(s[j] - m);
+    const float inv = 1.f / lane_sum(s, w);
+    for (int64_t j = 0; j < w; ++j) s[j] *= inv;
+  }
+  mat_mul(probs, w, w, w, h.v, h.ld, d, out, ldo);  // P v (w, d)
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void small_window_backward(
+    const SmallWindowHead& h, const float* probs, const float* dout, int64_t ldo, float* dq, float* dk, float* dv,
+    int64_t ldd) {
+  const int64_t w = h.w, d = h.d;
+  float vt[kSmallHead * kSmallWindow];                     // v^T (d, w)
+  float ds[kSmallWindow * kSmallWindow], t[kSmallWindow * kSmallWindow];  // (w, w)
+  float prod[kSmallWindow];
+  transpose(h.v, h.ld, w, d, vt);
+  transpose(probs, w, w, w, t);                         // P^T
+  mat_mul(t, w, w, w, dout, ldo, d, dv, ldd);           // dV = P^T dO
+  mat_mul(dout, ldo, w, d, vt, w, w, ds, w);            // dP = dO v^T
+  for (int64_t i = 0; i < w; ++i) {
+    // dS_i = P_i (dP_i - <P_i, dP_i>), with the scores' scale folded in.
+    const float* p = probs + i * w;
+    float* g = ds + i * w;
+    for (int64_t j = 0; j < w; ++j) prod[j] = p[j] * g[j];
+    const float dot = lane_sum(prod, w);
+    for (int64_t j = 0; j < w; ++j) g[j] = h.scale * p[j] * (g[j] - dot);
+  }
+  mat_mul(ds, w, w, w, h.k, h.ld, d, dq, ldd);  // dQ = s dS k
+  transpose(ds, w, w, w, t);                    // s dS^T
+  mat_mul(t, w, w, w, h.q, h.ld, d, dk, ldd);   // dK = s dS^T q
+}
+
+}  // namespace byteformer
