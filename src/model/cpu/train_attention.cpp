@@ -203,20 +203,21 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
     const auto dy = grads[0].reshape({B * N, C}).contiguous();  // (B*N, C)
     auto dx = dy.clone();                                        // the residual's share
     const auto o = rows.options();
-    auto d_qkv_w = torch::empty({T, 3 * C, C}, o), d_qkv_b = torch::empty({T, 3 * C}, o);
-    auto d_out_w = torch::empty({T, C, C}, o), d_out_b = torch::empty({T, C}, o);
-    auto d_norm_w = torch::empty({T, C}, o), d_norm_b = torch::empty({T, C}, o);
+    // Per group of tasks (cpu_parallel.h): partial sums of the parameters' gradients.
+    const int64_t G = task_groups(T, kMaxGradientGroups);
+    auto d_qkv_w = torch::zeros({G, 3 * C, C}, o), d_qkv_b = torch::zeros({G, 3 * C}, o);
+    auto d_out_w = torch::zeros({G, C, C}, o), d_out_b = torch::zeros({G, C}, o);
+    auto d_norm_w = torch::zeros({G, C}, o), d_norm_b = torch::zeros({G, C}, o);
     const auto out_wt = out_w.t().contiguous(), qkv_wt = qkv_w.t().contiguous();  // (C, C), (C, 3C)
     const std::vector<int64_t> norm_shape{C};
-    parallel_tasks(T, [&](int64_t t) {
+    parallel_task_groups(T, kMaxGradientGroups, [&](int64_t t, int64_t gi) {
       const auto r = task_range(plan, w, t);
       const int64_t n = r.g1 - r.g0, m = r.r1 - r.r0;
       const auto tt = task_tokens(plan, r);
       const auto dout = gather_slots(dy, tt, m);  // (m, C); window padding's outputs were dropped
       const auto att_t = att.slice(0, r.r0, r.r1);
-      auto d_out_b_t = d_out_b[t], d_out_w_t = d_out_w[t];
-      at::sum_out(d_out_b_t, dout, {0});
-      at::mm_out(d_out_w_t, dout.t(), att_t);  // dW_out = dOut^T A
+      d_out_b[gi].add_(dout.sum(0));
+      d_out_w[gi].addmm_(dout.t(), att_t);  // dW_out += dOut^T A
       auto da = torch::empty({m, C}, o);
       linear_into(da, dout, out_wt, torch::Tensor(), LinearEpilogue::kStore);  // dA = dOut W_out
       auto dqkv = torch::empty({m, 3 * C}, o);
@@ -251,9 +252,8 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
         batched_matmul_into(dq, ds, k, scale);                                   // dQ = s dS K
         batched_matmul_into(dk, ds.transpose(2, 3).contiguous(), q, scale);     // dK = s dS^T Q
       }
-      auto d_qkv_b_t = d_qkv_b[t], d_qkv_w_t = d_qkv_w[t];
-      at::sum_out(d_qkv_b_t, dqkv, {0});
-      at::mm_out(d_qkv_w_t, dqkv.t(), hn.slice(0, r.r0, r.r1));  // dW_qkv = dQKV^T Hn
+      d_qkv_b[gi].add_(dqkv.sum(0));
+      d_qkv_w[gi].addmm_(dqkv.t(), hn.slice(0, r.r0, r.r1));  // dW_qkv += dQKV^T Hn
       auto dhn = torch::empty({m, C}, o);
       linear_into(dhn, dqkv, qkv_wt, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dQKV W_qkv
       const auto xs = gather_slots(rows, tt, m);
@@ -262,9 +262,8 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
                                                                   norm_b, {true, false, false}));
       // The norm's own parameter gradients as plain sums over the task's rows: LibTorch's
       // kernel sums them in an order that depends on the thread count.
-      auto d_norm_w_t = d_norm_w[t], d_norm_b_t = d_norm_b[t];
-      at::sum_out(d_norm_w_t, dhn * ((xs - mean_t) * rstd_t), {0});  // sum dHn * x_hat
-      at::sum_out(d_norm_b_t, dhn, {0});
+      d_norm_w[gi].add_((dhn * ((xs - mean_t) * rstd_t)).sum(0));  // sum dHn * x_hat
+      d_norm_b[gi].add_(dhn.sum(0));
       add_to_tokens(dx, dxs, tt);
     });
     return {dx.view({B, N, C}), d_norm_w.sum(0), d_norm_b.sum(0), d_qkv_w.sum(0), d_qkv_b.sum(0), d_out_w.sum(0),

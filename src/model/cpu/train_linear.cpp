@@ -104,32 +104,30 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
     const auto w1t = w1.t().contiguous(), w2t = w2.t().contiguous();  // (C, F), (F, C)
     const int64_t tasks = std::max<int64_t>(1, (M + kFfnRows - 1) / kFfnRows);
     auto dx = torch::empty({M, C}, o);
-    auto dw1 = torch::zeros({tasks, F, C}, o), dw2 = torch::zeros({tasks, C, F}, o);
-    auto db1 = torch::zeros({tasks, F}, o), dnw = torch::zeros({tasks, C}, o), dnb = torch::zeros({tasks, C}, o);
+    // Per group of tasks (cpu_parallel.h): partial sums of the parameters' gradients.
+    const int64_t G = task_groups(tasks, kMaxGradientGroups);
+    auto dw1 = torch::zeros({G, F, C}, o), dw2 = torch::zeros({G, C, F}, o);
+    auto db1 = torch::zeros({G, F}, o), dnw = torch::zeros({G, C}, o), dnb = torch::zeros({G, C}, o);
     const std::vector<int64_t> norm_shape{C};
-    parallel_tasks(tasks, [&](int64_t t) {
+    parallel_task_groups(tasks, kMaxGradientGroups, [&](int64_t t, int64_t gi) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
       if (r1 <= r0) return;
       const auto dyc = dy.slice(0, r0, r1), hc = h.slice(0, r0, r1), xc = rows.slice(0, r0, r1);
       const auto hnc = hn.slice(0, r0, r1), mc = mean.slice(0, r0, r1), rc = rstd.slice(0, r0, r1);
       auto dg = torch::empty({r1 - r0, F}, o);
       linear_into(dg, dyc, w2t, torch::Tensor(), LinearEpilogue::kStore);  // dG = dY W2
-      auto dw2c = dw2[t];
-      at::mm_out(dw2c, dyc.t(), g.slice(0, r0, r1));  // dW2 += dY^T gelu(H)
+      dw2[gi].addmm_(dyc.t(), g.slice(0, r0, r1));  // dW2 += dY^T gelu(H)
       auto dh = at::gelu_backward(dg, hc);            // dH = dG gelu'(H)
       auto dhn = torch::empty({r1 - r0, C}, o);
       linear_into(dhn, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dH W1
-      auto dw1c = dw1[t];
-      at::mm_out(dw1c, dh.t(), hnc);  // dW1 += dH^T Hn
-      auto db1c = db1[t];
-      at::sum_out(db1c, dh, {0});
+      dw1[gi].addmm_(dh.t(), hnc);  // dW1 += dH^T Hn
+      db1[gi].add_(dh.sum(0));
       // The norm: its input gradient by LibTorch's kernel, its parameters' as plain sums over the
       // task's rows (the kernel sums those in an order that depends on the thread count).
       const auto dxn = std::get<0>(
           at::native_layer_norm_backward(dhn, xc, norm_shape, mc, rc, norm_w, norm_b, {true, false, false}));
-      auto dnwc = dnw[t], dnbc = dnb[t];
-      at::sum_out(dnwc, dhn * ((xc - mc) * rc), {0});  // sum dHn * x_hat
-      at::sum_out(dnbc, dhn, {0});
+      dnw[gi].add_((dhn * ((xc - mc) * rc)).sum(0));  // sum dHn * x_hat
+      dnb[gi].add_(dhn.sum(0));
       auto dxc = dx.slice(0, r0, r1);
       at::add_out(dxc, dyc, dxn);  // the residual's gradient and the FFN's
     });

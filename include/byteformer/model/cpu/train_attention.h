@@ -27,7 +27,10 @@ struct AttentionSublayerWeights {
 /// their tokens, the norm, qkv_proj, each head's scores, mask, softmax and product, and
 /// out_proj, then adds its tokens' outputs to the result (every token is in one window, so tasks
 /// write disjoint rows). The backward does the same per task in reverse; the weight gradients
-/// are per-task partials summed in a fixed order, so they do not depend on the thread count.
+/// are partial sums per fixed group of tasks (parallel_task_groups), added in a fixed order, so
+/// they do not depend on the thread count. Float32 windows of up to 64 slots with heads of up
+/// to 64 run their attention in hand-written kernels (small_window_attention.h); larger ones,
+/// and float64, the library's batched products.
 /// Saves the normalised tokens, their statistics, qkv, the probabilities and the heads' output.
 /// CPU float32 or float64 (the tests' reference precision); no double backward.
 torch::Tensor train_attention_sublayer(const torch::Tensor& x, const torch::Tensor& valid_len, int64_t window,
