@@ -17,9 +17,11 @@ torch::Tensor bag_sum_forward(const torch::Tensor& table, const torch::Tensor& b
 }
 
 // dst row ids[m * k + j] += src row m (C values), for j in [j0, j1), then m in [m0, m1).
+// Always inlined: in scatter_rows_f32 it is compiled for that function's targets.
 template <typename T>
-void scatter_rows(T* __restrict dst, const T* __restrict src, const int64_t* ids, int64_t k, int64_t j0, int64_t j1,
-                  int64_t m0, int64_t m1, int64_t C) {
+__attribute__((always_inline)) inline void scatter_rows(T* __restrict dst, const T* __restrict src, const int64_t* ids,
+                                                        int64_t k, int64_t j0, int64_t j1, int64_t m0, int64_t m1,
+                                                        int64_t C) {
   for (int64_t j = j0; j < j1; ++j)
     for (int64_t m = m0; m < m1; ++m) {
       T* row = dst + ids[m * k + j] * C;
@@ -34,12 +36,7 @@ void scatter_rows(T* __restrict dst, const T* __restrict src, const int64_t* ids
 __attribute__((target_clones("avx512f", "avx2", "default"))) void scatter_rows_f32(
     float* __restrict dst, const float* __restrict src, const int64_t* ids, int64_t k, int64_t j0, int64_t j1,
     int64_t m0, int64_t m1, int64_t C) {
-  for (int64_t j = j0; j < j1; ++j)
-    for (int64_t m = m0; m < m1; ++m) {
-      float* row = dst + ids[m * k + j] * C;
-      const float* from = src + m * C;
-      for (int64_t c = 0; c < C; ++c) row[c] += from[c];
-    }
+  scatter_rows<float>(dst, src, ids, k, j0, j1, m0, m1, C);
 }
 
 void scatter_rows(float* dst, const float* src, const int64_t* ids, int64_t k, int64_t j0, int64_t j1, int64_t m0,
