@@ -135,21 +135,23 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     pre_norm_ffn->add_to_inference(y, bf16);
     return y;
   }
-  if (!qkv.defined() && valid_len.defined() && train_linear_applies(x) &&
-      (!is_training() || (dropout_ == 0.0 && drop_path_rate_ <= 0.0))) {
-    // CPU float32 training, masked numerics: the attention sublayer with its residual as one
-    // autograd function over tasks of a few windows (train_attention.h).
+  // CPU float32 training without dropout or stochastic depth: each sublayer with its residual
+  // as one autograd function (train_attention.h for masked numerics, train_linear.h's FFN
+  // sublayer for both numerics); CoreNet's ffn_dropout (pre_norm_ffn.3) is 0 for every preset.
+  const bool fused_training = !qkv.defined() && train_linear_applies(x) &&
+                              (!is_training() || (dropout_ == 0.0 && drop_path_rate_ <= 0.0));
+  auto ffn_sublayer = [this](const torch::Tensor& y) {
+    const auto& ffn = *pre_norm_ffn;
+    return train_ffn_sublayer(y, {ffn.norm->weight, ffn.norm->bias, ffn.norm->options.eps(), ffn.fc1->weight,
+                                  ffn.fc1->bias, ffn.fc2->weight, ffn.fc2->bias});
+  };
+  if (fused_training && valid_len.defined()) {
     const auto& mha = *pre_norm_mha;
     const AttentionSublayerWeights weights{mha.norm->weight,         mha.norm->bias,           mha.norm->options.eps(),
                                            mha.attn->qkv_proj->weight, mha.attn->qkv_proj->bias,
                                            mha.attn->out_proj->weight, mha.attn->out_proj->bias,
                                            mha.attn->num_heads()};
-    auto y = train_attention_sublayer(x, valid_len, window_, shift_, weights);  // (B, N, C)
-    const auto& ffn = *pre_norm_ffn;
-    // The FFN sublayer with its residual likewise (train_linear.h); CoreNet's ffn_dropout
-    // (pre_norm_ffn.3) is 0 for every preset.
-    return train_ffn_sublayer(y, {ffn.norm->weight, ffn.norm->bias, ffn.norm->options.eps(), ffn.fc1->weight,
-                                  ffn.fc1->bias, ffn.fc2->weight, ffn.fc2->bias});
+    return ffn_sublayer(train_attention_sublayer(x, valid_len, window_, shift_, weights));  // (B, N, C)
   }
   auto a = attention(x, valid_len, qkv);  // (B, N, C), a fresh tensor
   if (!is_training() && !torch::GradMode::is_enabled() && a.scalar_type() == x.scalar_type()) {
@@ -164,6 +166,7 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
   }
   a = F::dropout(a, F::DropoutFuncOptions().p(dropout_).training(is_training()));  // pre_norm_mha.2
   auto y = x + drop_path(a);
+  if (fused_training) return ffn_sublayer(y);  // CoreNet numerics
   return y + drop_path(pre_norm_ffn(y));
 }
 

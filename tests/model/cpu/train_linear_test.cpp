@@ -152,12 +152,16 @@ TEST(TrainLinear, AppliesOnlyToFloat32CpuTrainingOutsideAutocast) {
 }
 
 // A training step's gradients of every parameter of a small ByteFormer (the quickstart's shape:
-// C=64, 4 heads, FFN 256, one window of 32, masked) with train_linear and the oneDNN attention
-// core, against the same model on the modules' products (oneDNN off).
-TEST(TrainLinear, ModelGradientsMatchTheModulesProducts) {
+// C=64, 4 heads, FFN 256, one window of 32) with the training functions (train_linear.h,
+// train_attention.h), against the same model on the modules' products (oneDNN off); masked
+// numerics (both sublayers fused) and CoreNet's (the FFN sublayer fused).
+class ModelGradients : public ::testing::TestWithParam<Numerics> {};
+
+TEST_P(ModelGradients, MatchTheModulesProducts) {
   if (!onednn_built()) GTEST_SKIP() << "this build has no oneDNN";
   const test::ScopedThreads two_threads(2);
   auto o = ByteFormerOptions::preset("tiny");
+  o.numerics = GetParam();
   o.embed_dim = 64;
   o.num_heads = 4;
   o.ffn_dim = 256;
@@ -189,6 +193,8 @@ TEST(TrainLinear, ModelGradientsMatchTheModulesProducts) {
     EXPECT_LE(max_abs(fast[i] - plain[i]), 1e-4 * std::max(1e-3, max_abs(plain[i]))) << names[i];
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Numerics, ModelGradients, ::testing::Values(Numerics::kMasked, Numerics::kCoreNet));
 
 }  // namespace
 }  // namespace byteformer
