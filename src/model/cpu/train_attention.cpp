@@ -7,6 +7,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "row_norm.h"
 #include "small_window_attention.h"
 #include "window_slots.h"
 
@@ -135,16 +136,13 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
           plan.key_valid.logical_not().view({plan.windows, 1, 1, w}), -std::numeric_limits<double>::infinity());
     auto att = torch::empty({R, C}, o);                         // the heads' output, saved
     const auto qkv_wc = qkv_w.contiguous(), out_wc = out_w.contiguous();
-    const std::vector<int64_t> norm_shape{C};
     parallel_tasks(plan.tasks(), [&](int64_t t) {
       const auto r = task_range(plan, w, t);
       const int64_t n = r.g1 - r.g0, m = r.r1 - r.r0;
       const auto tt = task_tokens(plan, r);
       const auto xs = gather_slots(rows, tt, m);  // (m, C)
-      auto [h, mu, rs] = at::native_layer_norm(xs, norm_shape, norm_w, norm_b, eps);
-      hn.slice(0, r.r0, r.r1).copy_(h);
-      mean.slice(0, r.r0, r.r1).copy_(mu.view({m, 1}));
-      rstd.slice(0, r.r0, r.r1).copy_(rs.view({m, 1}));
+      const auto h = hn.slice(0, r.r0, r.r1);  // (m, C)
+      norm_rows_into(xs, norm_w, norm_b, eps, h, mean.slice(0, r.r0, r.r1), rstd.slice(0, r.r0, r.r1));
       auto qkv_t = qkv.slice(0, r.r0, r.r1);  // (m, 3C)
       linear_into(qkv_t, h, qkv_wc, qkv_b, LinearEpilogue::kStore);
       if (small) {
@@ -209,7 +207,6 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
     auto d_out_w = torch::zeros({G, C, C}, o), d_out_b = torch::zeros({G, C}, o);
     auto d_norm_w = torch::zeros({G, C}, o), d_norm_b = torch::zeros({G, C}, o);
     const auto out_wt = out_w.t().contiguous(), qkv_wt = qkv_w.t().contiguous();  // (C, C), (C, 3C)
-    const std::vector<int64_t> norm_shape{C};
     parallel_task_groups(T, kMaxGradientGroups, [&](int64_t t, int64_t gi) {
       const auto r = task_range(plan, w, t);
       const int64_t n = r.g1 - r.g0, m = r.r1 - r.r0;
@@ -221,9 +218,6 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       auto da = torch::empty({m, C}, o);
       linear_into(da, dout, out_wt, torch::Tensor(), LinearEpilogue::kStore);  // dA = dOut W_out
       auto dqkv = torch::empty({m, 3 * C}, o);
-      const auto q3 = qkv.slice(0, r.r0, r.r1).view({n, w, 3 * C});
-      auto dq3 = dqkv.view({n, w, 3 * C});
-      const auto da3 = da.view({n, w, C});
       if (small) {
         const float* qkv_p = qkv.data_ptr<float>() + r.r0 * 3 * C;
         const float* probs_p = probs.data_ptr<float>();
@@ -240,6 +234,9 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
           }
         }
       } else {
+        const auto q3 = qkv.slice(0, r.r0, r.r1).view({n, w, 3 * C});
+        auto dq3 = dqkv.view({n, w, 3 * C});
+        const auto da3 = da.view({n, w, C});
         const auto p = probs.slice(0, r.g0, r.g1);  // (n, H, w, w)
         const auto q = heads_of(q3, 0, C, heads), k = heads_of(q3, C, C, heads), v = heads_of(q3, 2 * C, C, heads);
         const auto ga = heads_of(da3, 0, C, heads);  // (n, H, w, d)
@@ -257,13 +254,8 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       auto dhn = torch::empty({m, C}, o);
       linear_into(dhn, dqkv, qkv_wt, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dQKV W_qkv
       const auto xs = gather_slots(rows, tt, m);
-      const auto mean_t = mean.slice(0, r.r0, r.r1), rstd_t = rstd.slice(0, r.r0, r.r1);  // (m, 1)
-      const auto dxs = std::get<0>(at::native_layer_norm_backward(dhn, xs, norm_shape, mean_t, rstd_t, norm_w,
-                                                                  norm_b, {true, false, false}));
-      // The norm's own parameter gradients as plain sums over the task's rows: LibTorch's
-      // kernel sums them in an order that depends on the thread count.
-      d_norm_w[gi].add_((dhn * ((xs - mean_t) * rstd_t)).sum(0));  // sum dHn * x_hat
-      d_norm_b[gi].add_(dhn.sum(0));
+      const auto dxs = norm_rows_backward(dhn, xs, mean.slice(0, r.r0, r.r1), rstd.slice(0, r.r0, r.r1), norm_w,
+                                          norm_b, d_norm_w[gi], d_norm_b[gi]);
       add_to_tokens(dx, dxs, tt);
     });
     return {dx.view({B, N, C}), d_norm_w.sum(0), d_norm_b.sum(0), d_qkv_w.sum(0), d_qkv_b.sum(0), d_out_w.sum(0),

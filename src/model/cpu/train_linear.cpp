@@ -2,6 +2,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
+#include "row_norm.h"
 
 namespace byteformer {
 
@@ -75,14 +76,10 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
     auto h = torch::empty({M, F}, o);  // fc1's output, saved
     auto g = torch::empty({M, F}, o);  // its GELU, saved (not recomputed: erf is costly)
     auto y = rows.clone();             // the residual; the FFN's output is added in fc2's product
-    const std::vector<int64_t> norm_shape{C};
     parallel_tasks((M + kFfnRows - 1) / kFfnRows, [&](int64_t t) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
       auto hc = h.slice(0, r0, r1), gc = g.slice(0, r0, r1), yc = y.slice(0, r0, r1), hnc = hn.slice(0, r0, r1);
-      auto [n, mu, rs] = at::native_layer_norm(rows.slice(0, r0, r1), norm_shape, norm_w, norm_b, eps);
-      hnc.copy_(n);
-      mean.slice(0, r0, r1).copy_(mu.view({r1 - r0, 1}));
-      rstd.slice(0, r0, r1).copy_(rs.view({r1 - r0, 1}));
+      norm_rows_into(rows.slice(0, r0, r1), norm_w, norm_b, eps, hnc, mean.slice(0, r0, r1), rstd.slice(0, r0, r1));
       linear_into(hc, hnc, w1c, b1c, LinearEpilogue::kStore);
       at::gelu_out(gc, hc);  // exact (erf) GELU, as CoreNet's `gelu`
       linear_into(yc, gc, w2c, b2c, LinearEpilogue::kAccumulate);
@@ -108,7 +105,6 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
     const int64_t G = task_groups(tasks, kMaxGradientGroups);
     auto dw1 = torch::zeros({G, F, C}, o), dw2 = torch::zeros({G, C, F}, o);
     auto db1 = torch::zeros({G, F}, o), dnw = torch::zeros({G, C}, o), dnb = torch::zeros({G, C}, o);
-    const std::vector<int64_t> norm_shape{C};
     parallel_task_groups(tasks, kMaxGradientGroups, [&](int64_t t, int64_t gi) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
       if (r1 <= r0) return;
@@ -122,12 +118,7 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
       linear_into(dhn, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dH W1
       dw1[gi].addmm_(dh.t(), hnc);  // dW1 += dH^T Hn
       db1[gi].add_(dh.sum(0));
-      // The norm: its input gradient by LibTorch's kernel, its parameters' as plain sums over the
-      // task's rows (the kernel sums those in an order that depends on the thread count).
-      const auto dxn = std::get<0>(
-          at::native_layer_norm_backward(dhn, xc, norm_shape, mc, rc, norm_w, norm_b, {true, false, false}));
-      dnw[gi].add_((dhn * ((xc - mc) * rc)).sum(0));  // sum dHn * x_hat
-      dnb[gi].add_(dhn.sum(0));
+      const auto dxn = norm_rows_backward(dhn, xc, mc, rc, norm_w, norm_b, dnw[gi], dnb[gi]);
       auto dxc = dx.slice(0, r0, r1);
       at::add_out(dxc, dyc, dxn);  // the residual's gradient and the FFN's
     });

@@ -95,19 +95,19 @@ void parallel_tasks(int64_t n, const Task& task) {
 /// ByteFormer-Ti) held 112 MB of them per weight.
 constexpr int64_t kMaxGradientGroups = 32;
 
-/// Runs task(t, g) for t in [0, tasks) in min(tasks, max_groups) groups g of consecutive tasks,
-/// each group's tasks in order on one thread (groups spread over the threads as parallel_tasks
-/// does). A group's tasks can sum into one partial result in a fixed order: which tasks form a
-/// group does not depend on the thread count.
+/// The number of groups parallel_task_groups makes.
+inline int64_t task_groups(int64_t tasks, int64_t max_groups) { return std::min(tasks, max_groups); }
+
+/// Runs task(t, g) for t in [0, tasks) in task_groups(tasks, max_groups) groups g of consecutive
+/// tasks, each group's tasks in order on one thread (groups spread over the threads as
+/// parallel_tasks does). A group's tasks can sum into one partial result in a fixed order: which
+/// tasks form a group does not depend on the thread count.
 template <typename Task>
 void parallel_task_groups(int64_t tasks, int64_t max_groups, const Task& task) {
-  const int64_t groups = std::min(tasks, max_groups);
+  const int64_t groups = task_groups(tasks, max_groups);
   parallel_tasks(groups, [&](int64_t g) {
     for (int64_t t = g * tasks / groups; t < (g + 1) * tasks / groups; ++t) task(t, g);
   });
 }
-
-/// The number of groups parallel_task_groups makes.
-inline int64_t task_groups(int64_t tasks, int64_t max_groups) { return std::min(tasks, max_groups); }
 
 }  // namespace byteformer
