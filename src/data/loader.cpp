@@ -1,8 +1,10 @@
 #include "byteformer/data/loader.h"
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "byteformer/transforms/rng.h"
 
@@ -80,19 +82,39 @@ void DataLoader::start(std::vector<std::vector<int64_t>> batches, int64_t epoch,
   for (int64_t i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
 }
 
-Batch DataLoader::make_batch(int64_t position) const {
+Batch DataLoader::make_batch(int64_t position, bool parallel) const {
   const auto& ids = batches_[static_cast<size_t>(position)];
+  const auto n = static_cast<int64_t>(ids.size());
+  // Each sample has its own generator, so the samples can be made in any order and on any
+  // thread: the batch is the same on one thread as on the intra-op pool.
+  std::vector<std::optional<ProcessedSample>> made(static_cast<size_t>(n));
+  std::vector<std::string> why(static_cast<size_t>(n));
+  const auto make = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const auto k = static_cast<size_t>(i);
+      torch::Generator gen = make_generator(sample_seed(options_.seed, epoch_, ids[k]));
+      try {
+        made[k] = (*pipeline_)(ids[k], gen);
+      } catch (const std::exception& e) {
+        // An undecodable file is reported and skipped, never fatal.
+        why[k] = e.what();
+      }
+    }
+  };
+  if (parallel) {
+    at::parallel_for(0, n, /*grain_size=*/8, make);
+  } else {
+    make(0, n);
+  }
   std::vector<ProcessedSample> samples;
   std::vector<int64_t> kept;
   std::vector<std::string> errors;
-  for (int64_t id : ids) {
-    torch::Generator gen = make_generator(sample_seed(options_.seed, epoch_, id));
-    try {
-      samples.push_back((*pipeline_)(id, gen));
-      kept.push_back(id);
-    } catch (const std::exception& e) {
-      // An undecodable file is reported and skipped, never fatal.
-      errors.push_back(e.what());
+  for (size_t k = 0; k < made.size(); ++k) {
+    if (made[k]) {
+      samples.push_back(std::move(*made[k]));
+      kept.push_back(ids[k]);
+    } else {
+      errors.push_back(std::move(why[k]));
     }
   }
   Batch b = collate(std::move(samples), std::move(kept), pipeline_->num_classes());
@@ -112,7 +134,7 @@ void DataLoader::worker_loop() {
       position = next_claim_++;
     }
     try {
-      Batch b = make_batch(position);
+      Batch b = make_batch(position, /*parallel=*/false);
       std::lock_guard<std::mutex> lock(mutex_);
       ready_.emplace(position, std::move(b));
     } catch (...) {
@@ -126,7 +148,7 @@ void DataLoader::worker_loop() {
 std::optional<Batch> DataLoader::next() {
   if (options_.workers == 0) {
     if (next_consume_ >= num_batches()) return std::nullopt;
-    return make_batch(next_consume_++);
+    return make_batch(next_consume_++, /*parallel=*/true);
   }
   std::unique_lock<std::mutex> lock(mutex_);
   if (next_consume_ >= num_batches()) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "byteformer/model/device.h"
+#include "train/fused_update.h"
 
 namespace byteformer {
 
@@ -21,11 +22,23 @@ void ModelEma::update(const ByteFormer& model) {
   const auto src = model->state_dict();
   const auto dst = ema_->state_dict();
   TORCH_CHECK(src.size() == dst.size(), "ModelEma::update - ", src.size(), " tensors, expected ", dst.size());
+  // Contiguous float32 CPU tensors in one pass each (fused_update.h); the rest as CoreNet writes it.
+  const auto fusable = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided &&
+           t.is_contiguous();
+  };
+  std::vector<EmaSlice> slices;
   for (size_t i = 0; i < dst.size(); ++i) {
     TORCH_CHECK(src[i].first == dst[i].first, "ModelEma::update - key ", src[i].first, " vs ", dst[i].first);
     auto ema_v = dst[i].second;
-    ema_v.copy_(ema_v * (1.0 - momentum_) + momentum_ * src[i].second.detach());
+    const auto model_v = src[i].second.detach();
+    if (fusable(ema_v) && fusable(model_v) && ema_v.numel() == model_v.numel()) {
+      slices.push_back({ema_v.data_ptr<float>(), model_v.data_ptr<float>(), ema_v.numel()});
+    } else {
+      ema_v.copy_(ema_v * (1.0 - momentum_) + momentum_ * model_v);
+    }
   }
+  ema_update(slices, static_cast<float>(1.0 - momentum_), static_cast<float>(momentum_));
 }
 
 }  // namespace byteformer

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "byteformer/io/config.h"
+#include "train/fused_update.h"
 
 namespace byteformer {
 
@@ -22,6 +23,78 @@ OptimizerOptions OptimizerOptions::from_config(const Config& c) {
   check(o.eps > 0, "optim.eps");
   return o;
 }
+
+namespace {
+
+bool plain_float(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided &&
+         t.is_contiguous() && !t.is_sparse();
+}
+
+/// LibTorch's AdamW with its step as one pass per parameter (fused_update.h) when every parameter,
+/// gradient and moment is a contiguous float32 CPU tensor; otherwise LibTorch's own step. The state
+/// (step, exp_avg, exp_avg_sq per parameter) is LibTorch's, so saved training states load in both.
+class FusedAdamW final : public torch::optim::AdamW {
+ public:
+  using torch::optim::AdamW::AdamW;
+
+  torch::Tensor step(LossClosure closure) override {
+    if (!fusable()) return torch::optim::AdamW::step(std::move(closure));
+    torch::NoGradGuard no_grad;
+    torch::Tensor loss;
+    if (closure != nullptr) {
+      at::AutoGradMode enable_grad(true);
+      loss = closure();
+    }
+    std::vector<AdamWSlice> slices;
+    for (auto& group : param_groups_) {
+      const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+      const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+      for (auto& p : group.params()) {
+        if (!p.grad().defined()) continue;
+        auto& slot = state_[c10::guts::to_string(p.unsafeGetTensorImpl())];
+        if (!slot) {
+          auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+          fresh->step(0);
+          fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+          fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+          slot = std::move(fresh);
+        }
+        auto& st = static_cast<torch::optim::AdamWParamState&>(*slot);
+        st.step(st.step() + 1);
+        const double bias_correction1 = 1 - std::pow(beta1, st.step());
+        const double bias_correction2 = 1 - std::pow(beta2, st.step());
+        slices.push_back({p.data_ptr<float>(), p.grad().data_ptr<float>(), st.exp_avg().data_ptr<float>(),
+                          st.exp_avg_sq().data_ptr<float>(), p.numel(),
+                          static_cast<float>(o.weight_decay() != 0 ? 1 - o.lr() * o.weight_decay() : 1.0),
+                          static_cast<float>(beta1), static_cast<float>(1 - beta1), static_cast<float>(beta2),
+                          static_cast<float>(1 - beta2), static_cast<float>(std::sqrt(bias_correction2)),
+                          static_cast<float>(o.eps()), static_cast<float>(-o.lr() / bias_correction1)});
+      }
+    }
+    adamw_update(slices);
+    return loss;
+  }
+
+ private:
+  bool fusable() const {
+    for (const auto& group : param_groups_) {
+      if (static_cast<const torch::optim::AdamWOptions&>(group.options()).amsgrad()) return false;
+      for (const auto& p : group.params()) {
+        if (!p.grad().defined()) continue;
+        if (!plain_float(p) || !plain_float(p.grad())) return false;
+        const auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+        if (it == state_.end()) continue;
+        const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+        for (const auto* m : {&st.exp_avg(), &st.exp_avg_sq()})
+          if (!plain_float(*m) || m->numel() != p.numel()) return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const OptimizerOptions& o,
                                                 std::vector<std::string>* decay_names,
@@ -44,7 +117,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const 
   if (!no_decay.empty())
     groups.emplace_back(no_decay,
                         std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(base).weight_decay(0.0)));
-  return std::make_unique<torch::optim::AdamW>(std::move(groups), base);
+  return std::make_unique<FusedAdamW>(std::move(groups), base);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -121,6 +121,38 @@ TEST(Loader, PadsSkipsBrokenFilesAndIgnoresThreadCount) {
   std::filesystem::remove_all(root);
 }
 
+// With no worker threads a batch's samples are made on the intra-op pool (pieces of 8): the
+// batches, the skipped file's error and their order are those of one worker thread.
+TEST(Loader, NoWorkersSpreadsABatchOverTheIntraOpThreads) {
+  const std::string root = test::make_temp_dir("loaderpool");
+  test::make_tiny_images(root, 6, 1, /*broken=*/true);
+  auto index = std::make_shared<DatasetIndex>(scan_image_folder(root + "/train"));
+  ASSERT_EQ(index->size(), 13u);
+  Config c = tiny_config();
+  c.apply_override("image_augmentation.pil_save.file_encoding=PNG");
+  auto pipe = std::make_shared<BytePipeline>(BytePipelineOptions::from_config(c, Modality::kImage, true), index);
+  SamplerOptions so;
+  so.batch_size = 13;
+  so.seed = 3;
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  DataLoader pooled(pipe, {0, 2, 7});
+  const auto a = drain(pooled, make_epoch_batches(13, so, 1), 1);
+  at::set_num_threads(threads);
+  DataLoader worker(pipe, {1, 2, 7});
+  const auto b = drain(worker, make_epoch_batches(13, so, 1), 1);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].size(), 12);
+  EXPECT_EQ(a[0].indices, b[0].indices);
+  EXPECT_TRUE(torch::equal(a[0].bytes, b[0].bytes));
+  EXPECT_TRUE(torch::equal(a[0].labels, b[0].labels));
+  ASSERT_EQ(a[0].errors.size(), 1u);
+  EXPECT_EQ(a[0].errors, b[0].errors);
+  EXPECT_NE(a[0].errors[0].find("zz_broken.png"), std::string::npos) << a[0].errors[0];
+  std::filesystem::remove_all(root);
+}
+
 TEST(Loader, AudioMixupGivesSoftTargets) {
   const std::string root = test::make_temp_dir("audioload");
   test::make_tiny_speech_commands(root, 6);

@@ -1,7 +1,9 @@
 // The trainer's parts against CoreNet's formulas and LibTorch's own functions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "byteformer/io/config.h"
 #include "byteformer/model/byteformer.h"
@@ -62,6 +64,108 @@ TEST(Optimizer, NoDecayOnOneDimensionalParamsOnly) {
   EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[1].options()).lr(), 0.125);
 }
 
+// make_adamw's one-pass step against LibTorch's AdamW::step on the same groups: five steps with
+// the same gradients; float rounding differs only where the one pass fuses a multiply-add.
+std::unique_ptr<torch::optim::AdamW> libtorch_adamw(ByteFormer& model, const std::vector<std::string>& decay_names,
+                                                    double weight_decay) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& item : model->named_parameters())
+    (std::find(decay_names.begin(), decay_names.end(), item.key()) != decay_names.end() ? decay : no_decay)
+        .push_back(item.value());
+  auto base = torch::optim::AdamWOptions(0.0).betas({0.9, 0.99}).eps(1e-8);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(base).weight_decay(weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(base).weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups), base);
+}
+
+void set_gradients(ByteFormer& model, int64_t step) {
+  torch::manual_seed(100 + step);
+  for (auto& p : model->parameters()) p.mutable_grad() = torch::randn_like(p) * (0.5 + step);
+}
+
+double max_param_difference(ByteFormer& a, ByteFormer& b) {
+  double worst = 0;
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) worst = std::max(worst, (pa[i] - pb[i]).abs().max().item<double>());
+  return worst;
+}
+
+TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
+  ByteFormer ours(tiny_model_options()), ref(tiny_model_options());
+  {
+    torch::NoGradGuard g;
+    ref->load_state_dict(ours->state_dict(), "model");
+  }
+  OptimizerOptions opt;
+  opt.weight_decay = 0.05;
+  opt.no_decay_bn_filter_bias = true;
+  opt.beta2 = 0.99;
+  std::vector<std::string> decay;
+  auto fused = make_adamw(*ours, opt, &decay);
+  auto plain = libtorch_adamw(ref, decay, opt.weight_decay);
+  const auto before = ours->classifier->weight.clone();
+  for (int64_t step = 0; step < 5; ++step) {
+    set_learning_rate(*fused, 0.01 * (step + 1));
+    set_learning_rate(*plain, 0.01 * (step + 1));
+    set_gradients(ours, step);
+    set_gradients(ref, step);
+    fused->step();
+    plain->step();
+  }
+  // The parameters moved (about lr per step) and agree to float rounding.
+  EXPECT_GT((ours->classifier->weight - before).abs().max().item<double>(), 0.05);
+  EXPECT_LT(max_param_difference(ours, ref), 2e-6);
+  // The state is LibTorch's: the same step count and moments, saved and loaded by AdamW's own code.
+  torch::serialize::OutputArchive saved;
+  fused->save(saved);
+  std::stringstream bytes;
+  saved.save_to(bytes);
+  auto resumed = libtorch_adamw(ours, decay, opt.weight_decay);
+  torch::serialize::InputArchive loaded;
+  loaded.load_from(bytes);
+  resumed->load(loaded);
+  for (auto* o : {resumed.get(), plain.get()}) {
+    set_learning_rate(*o, 0.02);
+  }
+  set_gradients(ours, 5);
+  set_gradients(ref, 5);
+  resumed->step();  // LibTorch's step on the one-pass step's state
+  plain->step();
+  EXPECT_LT(max_param_difference(ours, ref), 2e-6);
+  const auto& st = static_cast<torch::optim::AdamWParamState&>(
+      *resumed->state().at(c10::guts::to_string(ours->classifier->weight.unsafeGetTensorImpl())));
+  EXPECT_EQ(st.step(), 6);
+}
+
+TEST(Optimizer, OtherDtypesTakeLibTorchsStep) {
+  ByteFormer ours(tiny_model_options()), ref(tiny_model_options());
+  {
+    torch::NoGradGuard g;
+    ref->load_state_dict(ours->state_dict(), "model");
+  }
+  ours->to(torch::kFloat64);
+  ref->to(torch::kFloat64);
+  OptimizerOptions opt;
+  opt.weight_decay = 0.05;
+  opt.no_decay_bn_filter_bias = true;
+  opt.beta2 = 0.99;
+  std::vector<std::string> decay;
+  auto fused = make_adamw(*ours, opt, &decay);
+  auto plain = libtorch_adamw(ref, decay, opt.weight_decay);
+  for (int64_t step = 0; step < 3; ++step) {
+    set_learning_rate(*fused, 0.01);
+    set_learning_rate(*plain, 0.01);
+    set_gradients(ours, step);
+    set_gradients(ref, step);
+    fused->step();
+    plain->step();
+  }
+  EXPECT_EQ(max_param_difference(ours, ref), 0.0);  // the same code: bit for bit
+}
+
 TEST(Loss, MatchesLibTorchCrossEntropyWithLabelSmoothing) {
   torch::manual_seed(0);
   const auto logits = torch::randn({5, 7});
@@ -85,6 +189,20 @@ TEST(Ema, FollowsCoreNetUpdate) {
   }
   ema.update(model);
   EXPECT_TRUE(torch::allclose(ema.model()->classifier->weight, before * 0.75 + 0.25 * model->classifier->weight));
+  // Every tensor, after the model moved everywhere: ema * 0.75 + 0.25 * model.
+  std::vector<torch::Tensor> expected;
+  {
+    torch::NoGradGuard g;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p));
+    const auto m = model->state_dict();
+    const auto e = ema.model()->state_dict();
+    for (size_t i = 0; i < e.size(); ++i) expected.push_back(e[i].second * 0.75 + 0.25 * m[i].second);
+  }
+  ema.update(model);
+  const auto e = ema.model()->state_dict();
+  ASSERT_EQ(e.size(), expected.size());
+  for (size_t i = 0; i < e.size(); ++i)
+    EXPECT_TRUE(torch::allclose(e[i].second, expected[i], 1e-6, 1e-7)) << e[i].first;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Batches of model input made by `dataset.workers` threads ahead of the trainer (prefetch).
 // Each sample gets its own generator seeded by (seed, epoch, sample index), so the bytes do not
-// depend on the number of threads or on where a resumed run starts.
+// depend on the number of threads or on where a resumed run starts. With no worker threads
+// (`dataset.workers: 0`) each batch is made when asked for, its samples spread over the
+// caller's intra-op threads: on a machine with few cores that keeps a loader thread from
+// taking a core away from the training step's threads.
 //
 //   DataLoader loader(pipeline, {/*workers=*/4, /*prefetch=*/2, /*seed=*/0});
 //   loader.start(make_epoch_batches(n, sampler_options, epoch), epoch);
@@ -35,7 +38,7 @@ struct Batch {
 };
 
 struct LoaderOptions {
-  int64_t workers = 0;   // dataset.workers; 0 = in the calling thread
+  int64_t workers = 0;   // dataset.workers; 0 = in the calling thread, on its intra-op pool
   int64_t prefetch = 2;  // batches made ahead per worker (dataset.prefetch_factor)
   uint64_t seed = 0;     // common.seed
 };
@@ -64,7 +67,8 @@ class DataLoader {
   const BytePipeline& pipeline() const { return *pipeline_; }
 
  private:
-  Batch make_batch(int64_t position) const;
+  /// `parallel`: the samples on the intra-op thread pool (workers = 0, between training steps).
+  Batch make_batch(int64_t position, bool parallel) const;
   void worker_loop();
 
   std::shared_ptr<const BytePipeline> pipeline_;
