@@ -5,7 +5,7 @@
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator] [--device cuda[:N]]
 //                           [--profile tiff|jpeg|tiff-bf16|jpeg-bf16|tiff-train|jpeg-train|quickstart-train[-bf16]
 //                            [--reps N | --trace FILE.json]
-//                            [--no-first-block-lookup]]
+//                            [--no-first-block-lookup] [--libtorch-adamw]]
 //
 // --device cuda runs the four workloads (TIFF-224 and JPEG k=4, eval and train step, batch 4) on
 // a GPU, float32 and bf16 autocast (scripts/gpu_check.sh). --profile runs only the fused eval forward (or, with -train, the train step; with
@@ -16,6 +16,8 @@
 // per operator). --no-first-block-lookup computes the first block's qkv by its product (the
 // model's default folds it into lookups for short kernels); BYTEFORMER_ONEDNN=0 in the
 // environment runs the linear layers on OpenBLAS instead of oneDNN: both for A/B runs.
+// Train steps use the trainer's optimiser (make_adamw: CoreNet's groups, the one-pass step);
+// --libtorch-adamw steps the same groups with LibTorch's AdamW::step, for A/B runs.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -34,6 +36,7 @@
 #include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/runtime.h"
 #include "byteformer/train/autocast.h"
+#include "byteformer/train/optimizer.h"
 
 namespace {
 
@@ -113,11 +116,20 @@ struct StepPhases {
 };
 
 double train_step(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false,
-                  StepPhases* phases = nullptr) {
+                  StepPhases* phases = nullptr, bool libtorch_adamw = false) {
   const torch::Device device = byteformer::module_device(*model);
   model->train();
   model->set_fused_token_reduction(fused);
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.05));
+  // The trainer's optimiser (CoreNet's groups, the one-pass step) or, with --libtorch-adamw, the
+  // same groups through LibTorch's AdamW::step.
+  byteformer::OptimizerOptions optim;
+  optim.weight_decay = 0.05;
+  optim.no_decay_bn_filter_bias = true;
+  optim.beta2 = 0.999;
+  optim.one_pass_step = !libtorch_adamw;
+  auto opt_ptr = byteformer::make_adamw(*model, optim);
+  byteformer::set_learning_rate(*opt_ptr, 1e-4);
+  auto& opt = *opt_ptr;
   auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
   auto y = torch::randint(0, model->options().n_classes, {batch}, torch::kLong).to(device);
   StepPhases sum;
@@ -201,9 +213,11 @@ int main(int argc, char** argv) {
   int profile_reps = 3;
   std::string trace;
   bool first_block_lookup = true;
+  bool libtorch_adamw = false;
   std::string device_spec = "cpu";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--no-first-block-lookup")) first_block_lookup = false;
+    if (!std::strcmp(argv[i], "--libtorch-adamw")) libtorch_adamw = true;
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     if (!std::strcmp(argv[i], "--default-allocator")) default_allocator = true;
@@ -268,7 +282,7 @@ int main(int argc, char** argv) {
     model->set_first_block_lookup(first_block_lookup);
     StepPhases phases;
     auto run = [&](int n) {
-      return is_train ? Result{train_step(model, batch, bytes, n, true, bf16, &phases), {}}
+      return is_train ? Result{train_step(model, batch, bytes, n, true, bf16, &phases, libtorch_adamw), {}}
                       : eval_forward(model, batch, bytes, n, true, bf16);
     };
     Result r;

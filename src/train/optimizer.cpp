@@ -117,6 +117,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const 
   if (!no_decay.empty())
     groups.emplace_back(no_decay,
                         std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(base).weight_decay(0.0)));
+  if (!o.one_pass_step) return std::make_unique<torch::optim::AdamW>(std::move(groups), base);
   return std::make_unique<FusedAdamW>(std::move(groups), base);
 }
 

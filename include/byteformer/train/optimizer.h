@@ -19,6 +19,9 @@ struct OptimizerOptions {
   double beta1 = 0.9;                  // optim.adamw.beta1
   double beta2 = 0.98;                 // optim.adamw.beta2
   double eps = 1e-8;                   // optim.eps
+  /// The step as one pass per float32 tensor (train/fused_update.h); false: LibTorch's AdamW::step
+  /// (not a config key; `bench_model --libtorch-adamw` compares the two).
+  bool one_pass_step = true;
 
   static OptimizerOptions from_config(const Config& config);
 };
