@@ -28,17 +28,22 @@ void ModelEma::update(const ByteFormer& model) {
            t.is_contiguous();
   };
   std::vector<EmaSlice> slices;
+  std::vector<torch::Tensor> written;
   for (size_t i = 0; i < dst.size(); ++i) {
     TORCH_CHECK(src[i].first == dst[i].first, "ModelEma::update - key ", src[i].first, " vs ", dst[i].first);
     auto ema_v = dst[i].second;
     const auto model_v = src[i].second.detach();
     if (fusable(ema_v) && fusable(model_v) && ema_v.numel() == model_v.numel()) {
       slices.push_back({ema_v.data_ptr<float>(), model_v.data_ptr<float>(), ema_v.numel()});
+      written.push_back(ema_v);
     } else {
       ema_v.copy_(ema_v * (1.0 - momentum_) + momentum_ * model_v);
     }
   }
   ema_update(slices, static_cast<float>(1.0 - momentum_), static_cast<float>(momentum_));
+  // Written through raw pointers: bump the versions as copy_ would, so that the EMA model's caches
+  // keyed by them (its reduction table, oneDNN's weights) are rebuilt at its next forward.
+  for (auto& t : written) t.unsafeGetTensorImpl()->bump_version();
 }
 
 }  // namespace byteformer

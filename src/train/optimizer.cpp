@@ -73,6 +73,11 @@ class FusedAdamW final : public torch::optim::AdamW {
       }
     }
     adamw_update(slices);
+    // Written through raw pointers: bump each parameter's version as its in-place operators would,
+    // so that caches keyed by it (the reduction table, oneDNN's weights) see the new values.
+    for (auto& group : param_groups_)
+      for (auto& p : group.params())
+        if (p.grad().defined()) p.unsafeGetTensorImpl()->bump_version();
     return loss;
   }
 

@@ -107,6 +107,7 @@ TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
   auto fused = make_adamw(*ours, opt, &decay);
   auto plain = libtorch_adamw(ref, decay, opt.weight_decay);
   const auto before = ours->classifier->weight.clone();
+  const auto version_before = ours->classifier->weight._version();
   for (int64_t step = 0; step < 5; ++step) {
     set_learning_rate(*fused, 0.01 * (step + 1));
     set_learning_rate(*plain, 0.01 * (step + 1));
@@ -115,6 +116,8 @@ TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
     fused->step();
     plain->step();
   }
+  // Each step bumps the parameters' versions, as LibTorch's in-place operators do.
+  EXPECT_GE(ours->classifier->weight._version() - version_before, 5u);
   // The parameters moved (about lr per step) and agree to float rounding.
   EXPECT_GT((ours->classifier->weight - before).abs().max().item<double>(), 0.05);
   EXPECT_LT(max_param_difference(ours, ref), 2e-6);
@@ -203,6 +206,24 @@ TEST(Ema, FollowsCoreNetUpdate) {
   ASSERT_EQ(e.size(), expected.size());
   for (size_t i = 0; i < e.size(); ++i)
     EXPECT_TRUE(torch::allclose(e[i].second, expected[i], 1e-6, 1e-7)) << e[i].first;
+}
+
+// The EMA model's forward after an update is that of its new weights: the update must not leave
+// the caches keyed by the weights' versions (the reduction table, oneDNN's weights) stale.
+TEST(Ema, ForwardAfterAnUpdateUsesTheNewWeights) {
+  ByteFormer model(tiny_model_options());
+  ModelEma ema(model, 0.5);
+  torch::NoGradGuard g;
+  const auto x = torch::randint(0, 256, {2, 64}, torch::kInt64);
+  const auto before = ema.model()->forward(x);  // fills the caches
+  for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.1);
+  ema.update(model);
+  ByteFormer fresh(tiny_model_options());
+  fresh->load_state_dict(ema.model()->state_dict(), "model");
+  fresh->eval();
+  const auto after = ema.model()->forward(x);
+  EXPECT_FALSE(torch::allclose(after, before));
+  EXPECT_TRUE(torch::allclose(after, fresh->forward(x), 1e-5, 1e-6));
 }
 
 }  // namespace

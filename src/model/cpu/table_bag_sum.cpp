@@ -11,9 +11,77 @@ namespace {
 constexpr int64_t kBagBlocks = 8;
 constexpr int64_t kBagTokens = 256;
 
+// The forward's work units: each task gathers a run of tokens block by block, a few table blocks
+// at a time, so a block's rows are read from L2 for the whole run instead of from L3 token by
+// token: about 512 KB of table blocks (eight of 257 rows at C = 64) and 512 KB of the run's output
+// (2,048 tokens at C = 64). On the quickstart model's forward (k = 168, 7,168 tokens, one thread):
+// 6.5-6.9 ms against embedding_bag's 10-11.5 ms (one-off probe).
+constexpr int64_t kGatherTableBytes = 512 * 1024;
+constexpr int64_t kGatherOutputBytes = 512 * 1024;
+
+// out row m += table rows ids[m * k + j] for j in [j0, j1), then m in [m0, m1): the rows of each
+// token in j order, as embedding_bag adds them, so the sums are the same bit for bit. A known C
+// keeps the token's sum in registers for the block (ByteFormer-Ti's 192, the quickstart's 64).
+// 16 floats as one value (a zmm register under AVX-512, two ymm under AVX2, four xmm otherwise).
+typedef float Float16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+template <int64_t C>
+__attribute__((always_inline)) inline void gather_rows_fixed(float* __restrict out, const float* __restrict table,
+                                                             const int64_t* ids, int64_t k, int64_t j0, int64_t j1,
+                                                             int64_t m0, int64_t m1) {
+  constexpr int64_t R = C / 16;
+  for (int64_t m = m0; m < m1; ++m) {
+    auto* o = reinterpret_cast<Float16*>(out + m * C);
+    Float16 acc[R];
+    for (int64_t r = 0; r < R; ++r) acc[r] = o[r];
+    const int64_t* id = ids + m * k;
+    for (int64_t j = j0; j < j1; ++j) {
+      const auto* row = reinterpret_cast<const Float16*>(table + id[j] * C);
+      for (int64_t r = 0; r < R; ++r) acc[r] += row[r];
+    }
+    for (int64_t r = 0; r < R; ++r) o[r] = acc[r];
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void gather_rows_f32(
+    float* __restrict out, const float* __restrict table, const int64_t* ids, int64_t k, int64_t j0, int64_t j1,
+    int64_t m0, int64_t m1, int64_t C) {
+  if (C == 64) return gather_rows_fixed<64>(out, table, ids, k, j0, j1, m0, m1);
+  if (C == 192) return gather_rows_fixed<192>(out, table, ids, k, j0, j1, m0, m1);
+  for (int64_t m = m0; m < m1; ++m) {
+    float* o = out + m * C;
+    for (int64_t j = j0; j < j1; ++j) {
+      const float* row = table + ids[m * k + j] * C;
+      for (int64_t c = 0; c < C; ++c) o[c] += row[c];
+    }
+  }
+}
+
 torch::Tensor bag_sum_forward(const torch::Tensor& table, const torch::Tensor& bags, int64_t k) {
-  const auto starts = torch::arange(0, bags.numel(), k, bags.options());
-  return std::get<0>(torch::embedding_bag(table, bags, starts, /*scale_grad_by_freq=*/false, /*mode=*/0 /* sum */));
+  if (!(table.device().is_cpu() && table.scalar_type() == torch::kFloat32 && bags.device().is_cpu() &&
+        bags.scalar_type() == torch::kInt64)) {
+    const auto starts = torch::arange(0, bags.numel(), k, bags.options());
+    return std::get<0>(torch::embedding_bag(table, bags, starts, /*scale_grad_by_freq=*/false, /*mode=*/0 /* sum */));
+  }
+  const auto t = table.contiguous();
+  const auto b = bags.contiguous();
+  const int64_t M = b.numel() / k, C = t.size(1);
+  auto out = torch::zeros({M, C}, t.options());  // (M, C)
+  const float* rows = t.data_ptr<float>();
+  const int64_t* ids = b.data_ptr<int64_t>();
+  float* dst = out.data_ptr<float>();
+  const int64_t V = t.size(0) / k;
+  const int64_t blocks = std::max<int64_t>(1, kGatherTableBytes / std::max<int64_t>(1, V * C * 4));
+  // Tasks: runs of at most kGatherOutputBytes of output, as many as a multiple of the thread count.
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  int64_t tasks = std::max<int64_t>(1, (M * C * 4 + kGatherOutputBytes - 1) / kGatherOutputBytes);
+  tasks = (tasks + threads - 1) / threads * threads;
+  const int64_t run = std::max<int64_t>(1, (M + tasks - 1) / tasks);
+  parallel_tasks((M + run - 1) / run, [&](int64_t task) {
+    const int64_t m0 = task * run, m1 = std::min(M, m0 + run);
+    for (int64_t j0 = 0; j0 < k; j0 += blocks) gather_rows_f32(dst, rows, ids, k, j0, std::min(k, j0 + blocks), m0, m1, C);
+  });
+  return out;
 }
 
 // dst row ids[m * k + j] += src row m (C values), for j in [j0, j1), then m in [m0, m1).

@@ -45,6 +45,26 @@ TEST(TableBagSum, ForwardAndTableGradientMatchEmbeddingBag) {
   }
 }
 
+// The float32 forward (blocked by runs of tokens and groups of table blocks, the last group short
+// where k = 84) adds each token's rows in the order embedding_bag does: the same sums bit for bit,
+// on one thread and on two.
+TEST(TableBagSum, Float32ForwardIsEmbeddingBagsSumBitForBit) {
+  for (const int64_t k : {1, 5, 84, 168}) {
+    for (const int64_t C : {24, 64}) {
+      const int64_t V = 257, M = 1333;  // three runs, the last one short
+      const auto bags = make_bags(M, k, V, static_cast<uint64_t>(k + C));
+      const auto table = torch::randn({k * V, C});
+      const auto starts = torch::arange(0, bags.numel(), k, bags.options());
+      const auto ref = std::get<0>(torch::embedding_bag(table, bags, starts, false, 0));
+      for (const int threads : {1, 2}) {
+        test::ScopedThreads scoped(threads);
+        torch::NoGradGuard no_grad;
+        EXPECT_TRUE(torch::equal(table_bag_sum(table, bags, k), ref)) << "k " << k << " C " << C << " threads " << threads;
+      }
+    }
+  }
+}
+
 TEST(TableBagSum, GradientDoesNotDependOnTheThreadCount) {
   const int64_t k = 16, V = 257, C = 32, M = 2000;
   const auto bags = make_bags(M, k, V, 7);

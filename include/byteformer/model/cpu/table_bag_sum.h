@@ -7,7 +7,9 @@ namespace byteformer {
 
 /// out[m] = sum_{j<k} table[bags[m*k + j]], (M, C) for M = bags.numel() / k, where row
 /// bags[m*k + j] lies in block j of the table (j*V <= row < (j+1)*V), as the fused token
-/// reduction builds them. The forward is embedding_bag (mode sum). The backward, on CPU
+/// reduction builds them. The forward, on CPU float32, gathers runs of tokens block by block
+/// (about 512 KB of table blocks at a time, inside L2), adding each token's rows in embedding_bag's
+/// order (the same sums bit for bit); elsewhere it is embedding_bag (mode sum). The backward, on CPU
 /// float/double tensors, scatters the output gradient into the table's blocks, eight blocks
 /// per task over runs of 256 tokens (float32 compiled for AVX-512 and AVX2 too): no two tasks
 /// touch one row and each row sums in token order, so the gradient does not depend on the
