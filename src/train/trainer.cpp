@@ -276,7 +276,9 @@ Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const
   ProgressBar bar(out(), fmt::format("epoch {}/{}", epoch + 1, opt.max_epochs), total, stderr_is_terminal(),
                   opt.log_freq);
   model->train();
-  optimizer->zero_grad();
+  // Gradients are released, not zeroed (PyTorch 2's default): the backward then hands each
+  // parameter its new gradient instead of adding it to zeros.
+  model->zero_grad(/*set_to_none=*/true);
   bool window_has_grad = false;
   while (auto batch = train_loader->next()) {
     const int64_t b = batch->position;
@@ -307,7 +309,7 @@ Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const
         if (hooks.after_backward) hooks.after_backward(model);
         if (opt.grad_clip) torch::nn::utils::clip_grad_norm_(model->parameters(), *opt.grad_clip);
         optimizer->step();
-        optimizer->zero_grad();
+        model->zero_grad(/*set_to_none=*/true);
         ++c.iteration;
         if (ema) ema->update(model);
       }
