@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+#include <string>
+#include <type_traits>
+
 #include "byteformer/io/config.h"
 #include "train/fused_update.h"
 
@@ -25,6 +29,20 @@ OptimizerOptions OptimizerOptions::from_config(const Config& c) {
 }
 
 namespace {
+
+// The key of a parameter's state in Optimizer::state_: the TensorImpl's address as text in
+// LibTorch 1.13 (as c10::guts::to_string writes it), the address itself in LibTorch 2.x.
+template <typename Map>
+typename Map::key_type state_key(const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return text.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
 
 bool plain_float(const torch::Tensor& t) {
   return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided &&
@@ -52,7 +70,7 @@ class FusedAdamW final : public torch::optim::AdamW {
       const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
       for (auto& p : group.params()) {
         if (!p.grad().defined()) continue;
-        auto& slot = state_[c10::guts::to_string(p.unsafeGetTensorImpl())];
+        auto& slot = state_[state_key<decltype(state_)>(p)];
         if (!slot) {
           auto fresh = std::make_unique<torch::optim::AdamWParamState>();
           fresh->step(0);
@@ -88,7 +106,7 @@ class FusedAdamW final : public torch::optim::AdamW {
       for (const auto& p : group.params()) {
         if (!p.grad().defined()) continue;
         if (!plain_float(p) || !plain_float(p.grad())) return false;
-        const auto it = state_.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+        const auto it = state_.find(state_key<decltype(state_)>(p));
         if (it == state_.end()) continue;
         const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
         for (const auto* m : {&st.exp_avg(), &st.exp_avg_sq()})
