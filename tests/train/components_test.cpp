@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 #include "byteformer/io/config.h"
@@ -93,19 +94,37 @@ double max_param_difference(ByteFormer& a, ByteFormer& b) {
   return worst;
 }
 
-TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
-  ByteFormer ours(tiny_model_options()), ref(tiny_model_options());
+// Two models with the same weights in `dtype`: ours stepped by make_adamw, ref by LibTorch's
+// AdamW over the same groups.
+struct AdamWPair {
+  ByteFormer ours{tiny_model_options()}, ref{tiny_model_options()};
+  OptimizerOptions opt;
+  std::vector<std::string> decay;
+  std::unique_ptr<torch::optim::AdamW> fused, plain;
+};
+
+std::unique_ptr<AdamWPair> make_adamw_pair(torch::Dtype dtype) {
+  auto p = std::make_unique<AdamWPair>();
   {
     torch::NoGradGuard g;
-    ref->load_state_dict(ours->state_dict(), "model");
+    p->ref->load_state_dict(p->ours->state_dict(), "model");
   }
-  OptimizerOptions opt;
-  opt.weight_decay = 0.05;
-  opt.no_decay_bn_filter_bias = true;
-  opt.beta2 = 0.99;
-  std::vector<std::string> decay;
-  auto fused = make_adamw(*ours, opt, &decay);
-  auto plain = libtorch_adamw(ref, decay, opt.weight_decay);
+  p->ours->to(dtype);
+  p->ref->to(dtype);
+  p->opt.weight_decay = 0.05;
+  p->opt.no_decay_bn_filter_bias = true;
+  p->opt.beta2 = 0.99;
+  p->fused = make_adamw(*p->ours, p->opt, &p->decay);
+  p->plain = libtorch_adamw(p->ref, p->decay, p->opt.weight_decay);
+  return p;
+}
+
+TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
+  auto pair = make_adamw_pair(torch::kFloat32);
+  auto &ours = pair->ours, &ref = pair->ref;
+  auto &fused = pair->fused, &plain = pair->plain;
+  const auto& opt = pair->opt;
+  const auto& decay = pair->decay;
   const auto before = ours->classifier->weight.clone();
   const auto version_before = ours->classifier->weight._version();
   for (int64_t step = 0; step < 5; ++step) {
@@ -144,20 +163,9 @@ TEST(Optimizer, OnePassStepFollowsLibTorchAdamW) {
 }
 
 TEST(Optimizer, OtherDtypesTakeLibTorchsStep) {
-  ByteFormer ours(tiny_model_options()), ref(tiny_model_options());
-  {
-    torch::NoGradGuard g;
-    ref->load_state_dict(ours->state_dict(), "model");
-  }
-  ours->to(torch::kFloat64);
-  ref->to(torch::kFloat64);
-  OptimizerOptions opt;
-  opt.weight_decay = 0.05;
-  opt.no_decay_bn_filter_bias = true;
-  opt.beta2 = 0.99;
-  std::vector<std::string> decay;
-  auto fused = make_adamw(*ours, opt, &decay);
-  auto plain = libtorch_adamw(ref, decay, opt.weight_decay);
+  auto pair = make_adamw_pair(torch::kFloat64);
+  auto &ours = pair->ours, &ref = pair->ref;
+  auto &fused = pair->fused, &plain = pair->plain;
   for (int64_t step = 0; step < 3; ++step) {
     set_learning_rate(*fused, 0.01);
     set_learning_rate(*plain, 0.01);
