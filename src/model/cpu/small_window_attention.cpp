@@ -1,21 +1,12 @@
 #include "small_window_attention.h"
 
-#include "fast_exp.h"
-
-// Lanes (below) is a 64-byte vector: GCC warns that passing one by value changes the ABI
-// without AVX-512. Its helpers are always inlined into the kernels, so no call passes one.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 #include <limits>
+
+#include "lanes.h"
 
 namespace byteformer {
 
 namespace {
-
-// Lanes of the partial sums and maxima and of the products' accumulators (an AVX-512 register
-// of floats): the loops below keep kLanes independent accumulators (a float reduction in one
-// accumulator is not reordered without -ffast-math).
-constexpr int64_t kLanes = 16;
 
 // Sum of x[0..n) by kLanes partial sums.
 __attribute__((always_inline)) inline float lane_sum(const float* x, int64_t n) {
@@ -41,18 +32,6 @@ __attribute__((always_inline)) inline float lane_max(const float* x, int64_t n) 
   for (int64_t l = 0; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
   return m;
 }
-
-// kLanes floats as one value (GCC's vector extension): one AVX-512 register in the avx512f
-// clones, split into narrower ones elsewhere. Loads and stores through memcpy: unaligned.
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-
-__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
-  Lanes v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-__attribute__((always_inline)) inline void store_lanes(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof v); }
 
 // out[r][n] = sum_k A[r][k] B[k][n] for R rows (row strides lda, ldb, ldo) and n < N, kLanes
 // outputs of R rows at a time: R independent accumulators in registers over k (one accumulator

@@ -1,6 +1,7 @@
 #include "byteformer/model/cpu/table_bag_sum.h"
 
 #include "byteformer/model/cpu/cpu_parallel.h"
+#include "lanes.h"
 
 namespace byteformer {
 
@@ -15,31 +16,28 @@ constexpr int64_t kBagTokens = 256;
 // at a time, so a block's rows are read from L2 for the whole run instead of from L3 token by
 // token: about 512 KB of table blocks (eight of 257 rows at C = 64) and 512 KB of the run's output
 // (2,048 tokens at C = 64). On the quickstart model's forward (k = 168, 7,168 tokens, one thread):
-// 6.5-6.9 ms against embedding_bag's 10-11.5 ms (one-off probe).
+// 6.2-7.0 ms against embedding_bag's 11.5-12.8 ms (one-off probe).
 constexpr int64_t kGatherTableBytes = 512 * 1024;
 constexpr int64_t kGatherOutputBytes = 512 * 1024;
 
 // out row m += table rows ids[m * k + j] for j in [j0, j1), then m in [m0, m1): the rows of each
 // token in j order, as embedding_bag adds them, so the sums are the same bit for bit. A known C
 // keeps the token's sum in registers for the block (ByteFormer-Ti's 192, the quickstart's 64).
-// 16 floats as one value (a zmm register under AVX-512, two ymm under AVX2, four xmm otherwise).
-typedef float Float16 __attribute__((vector_size(64), aligned(4), may_alias));
-
 template <int64_t C>
 __attribute__((always_inline)) inline void gather_rows_fixed(float* __restrict out, const float* __restrict table,
                                                              const int64_t* ids, int64_t k, int64_t j0, int64_t j1,
                                                              int64_t m0, int64_t m1) {
-  constexpr int64_t R = C / 16;
+  constexpr int64_t R = C / kLanes;
   for (int64_t m = m0; m < m1; ++m) {
-    auto* o = reinterpret_cast<Float16*>(out + m * C);
-    Float16 acc[R];
-    for (int64_t r = 0; r < R; ++r) acc[r] = o[r];
+    float* o = out + m * C;
+    Lanes acc[R];
+    for (int64_t r = 0; r < R; ++r) acc[r] = load_lanes(o + r * kLanes);
     const int64_t* id = ids + m * k;
     for (int64_t j = j0; j < j1; ++j) {
-      const auto* row = reinterpret_cast<const Float16*>(table + id[j] * C);
-      for (int64_t r = 0; r < R; ++r) acc[r] += row[r];
+      const float* row = table + id[j] * C;
+      for (int64_t r = 0; r < R; ++r) acc[r] += load_lanes(row + r * kLanes);
     }
-    for (int64_t r = 0; r < R; ++r) o[r] = acc[r];
+    for (int64_t r = 0; r < R; ++r) store_lanes(o + r * kLanes, acc[r]);
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
-#include "fast_exp.h"
+#include "lanes.h"
 #include "row_norm.h"
 
 namespace byteformer {
