@@ -23,27 +23,19 @@ void ModelEma::update(const ByteFormer& model) {
   const auto dst = ema_->state_dict();
   TORCH_CHECK(src.size() == dst.size(), "ModelEma::update - ", src.size(), " tensors, expected ", dst.size());
   // Contiguous float32 CPU tensors in one pass each (fused_update.h); the rest as CoreNet writes it.
-  const auto fusable = [](const torch::Tensor& t) {
-    return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided &&
-           t.is_contiguous();
-  };
   std::vector<EmaSlice> slices;
-  std::vector<torch::Tensor> written;
   for (size_t i = 0; i < dst.size(); ++i) {
     TORCH_CHECK(src[i].first == dst[i].first, "ModelEma::update - key ", src[i].first, " vs ", dst[i].first);
     auto ema_v = dst[i].second;
     const auto model_v = src[i].second.detach();
-    if (fusable(ema_v) && fusable(model_v) && ema_v.numel() == model_v.numel()) {
+    if (fits_one_pass(ema_v) && fits_one_pass(model_v) && ema_v.numel() == model_v.numel()) {
+      ema_v.unsafeGetTensorImpl()->bump_version();  // written below through a raw pointer
       slices.push_back({ema_v.data_ptr<float>(), model_v.data_ptr<float>(), ema_v.numel()});
-      written.push_back(ema_v);
     } else {
       ema_v.copy_(ema_v * (1.0 - momentum_) + momentum_ * model_v);
     }
   }
   ema_update(slices, static_cast<float>(1.0 - momentum_), static_cast<float>(momentum_));
-  // Written through raw pointers: bump the versions as copy_ would, so that the EMA model's caches
-  // keyed by them (its reduction table, oneDNN's weights) are rebuilt at its next forward.
-  for (auto& t : written) t.unsafeGetTensorImpl()->bump_version();
 }
 
 }  // namespace byteformer

@@ -53,6 +53,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ema_range(cons
 
 }  // namespace
 
+bool fits_one_pass(const at::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided &&
+         t.is_contiguous();
+}
+
 void adamw_update(const std::vector<AdamWSlice>& slices) {
   const auto pieces = pieces_of(slices);
   at::parallel_for(0, static_cast<int64_t>(pieces.size()), 1, [&](int64_t begin, int64_t end) {

@@ -2,10 +2,17 @@
 // runs 5-10 operators per tensor (a parallel region and a temporary each): on the small models'
 // hundred-odd tensors those operators cost more than the arithmetic (issue 18).
 #pragma once
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <vector>
 
 namespace byteformer {
+
+/// Whether the one-pass updates take `t`: a defined, contiguous, strided float32 CPU tensor.
+/// They write through raw pointers, so the caller then bumps the tensor's version (as LibTorch's
+/// in-place operators do): caches keyed by it (the reduction table, oneDNN's weights) must see it.
+bool fits_one_pass(const at::Tensor& t);
 
 /// One parameter's AdamW update, LibTorch's AdamW::step (amsgrad off) per element, in float:
 ///   p = p * decay;  m = m * beta1 + one_minus_beta1 * g;  v = v * beta2 + one_minus_beta2 * g * g;

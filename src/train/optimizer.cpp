@@ -44,11 +44,6 @@ typename Map::key_type state_key(const torch::Tensor& p) {
   }
 }
 
-bool plain_float(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.layout() == torch::kStrided &&
-         t.is_contiguous() && !t.is_sparse();
-}
-
 /// LibTorch's AdamW with its step as one pass per parameter (fused_update.h) when every parameter,
 /// gradient and moment is a contiguous float32 CPU tensor; otherwise LibTorch's own step. The state
 /// (step, exp_avg, exp_avg_sq per parameter) is LibTorch's, so saved training states load in both.
@@ -82,6 +77,7 @@ class FusedAdamW final : public torch::optim::AdamW {
         st.step(st.step() + 1);
         const double bias_correction1 = 1 - std::pow(beta1, st.step());
         const double bias_correction2 = 1 - std::pow(beta2, st.step());
+        p.unsafeGetTensorImpl()->bump_version();  // written below through a raw pointer (fits_one_pass)
         slices.push_back({p.data_ptr<float>(), p.grad().data_ptr<float>(), st.exp_avg().data_ptr<float>(),
                           st.exp_avg_sq().data_ptr<float>(), p.numel(),
                           static_cast<float>(o.weight_decay() != 0 ? 1 - o.lr() * o.weight_decay() : 1.0),
@@ -91,11 +87,6 @@ class FusedAdamW final : public torch::optim::AdamW {
       }
     }
     adamw_update(slices);
-    // Written through raw pointers: bump each parameter's version as its in-place operators would,
-    // so that caches keyed by it (the reduction table, oneDNN's weights) see the new values.
-    for (auto& group : param_groups_)
-      for (auto& p : group.params())
-        if (p.grad().defined()) p.unsafeGetTensorImpl()->bump_version();
     return loss;
   }
 
@@ -105,12 +96,12 @@ class FusedAdamW final : public torch::optim::AdamW {
       if (static_cast<const torch::optim::AdamWOptions&>(group.options()).amsgrad()) return false;
       for (const auto& p : group.params()) {
         if (!p.grad().defined()) continue;
-        if (!plain_float(p) || !plain_float(p.grad())) return false;
+        if (!fits_one_pass(p) || !fits_one_pass(p.grad())) return false;
         const auto it = state_.find(state_key<decltype(state_)>(p));
         if (it == state_.end()) continue;
         const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
         for (const auto* m : {&st.exp_avg(), &st.exp_avg_sq()})
-          if (!plain_float(*m) || m->numel() != p.numel()) return false;
+          if (!fits_one_pass(*m) || m->numel() != p.numel()) return false;
       }
     }
     return true;
