@@ -2,7 +2,7 @@
 
 #include "byteformer/model/cpu/cpu_parallel.h"
 #include "byteformer/model/cpu/fast_linear.h"
-#include "lanes.h"
+#include "gelu.h"
 #include "row_norm.h"
 
 namespace byteformer {
@@ -12,21 +12,6 @@ namespace {
 // Rows per task of the weight gradient: a (1024, 256) float32 slice of the output gradient is
 // 1 MB, and each task's partial (N, K) product is small beside it.
 constexpr int64_t kGradRows = 1024;
-
-// dG *= gelu'(H) in place, for the exact GELU g = h Phi(h) the forward saved: gelu'(h) = Phi(h) +
-// h phi(h), with Phi(h) = g / h read off the saved output (1/2 at h = 0) and phi(h) =
-// e^(-h^2/2) / sqrt(2 pi) by exp_nonpositive. One exp per element where ATen's gelu_backward
-// evaluates erf and exp again: 1,024 x 256 rows in about a third of its 270-345 us (one thread).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gelu_backward_from_output(
-    float* __restrict dg, const float* __restrict h, const float* __restrict g, int64_t n) {
-  constexpr float kInvSqrt2Pi = 0.398942280401432678f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = h[i];
-    const float cdf = x != 0.f ? g[i] / x : 0.5f;
-    const float pdf = kInvSqrt2Pi * exp_nonpositive(-0.5f * x * x);
-    dg[i] *= cdf + x * pdf;
-  }
-}
 
 class TrainLinear : public torch::autograd::Function<TrainLinear> {
  public:
@@ -97,7 +82,7 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
       auto hc = h.slice(0, r0, r1), gc = g.slice(0, r0, r1), yc = y.slice(0, r0, r1), hnc = hn.slice(0, r0, r1);
       norm_rows_into(rows.slice(0, r0, r1), norm_w, norm_b, eps, hnc, mean.slice(0, r0, r1), rstd.slice(0, r0, r1));
       linear_into(hc, hnc, w1c, b1c, LinearEpilogue::kStore);
-      at::gelu_out(gc, hc);  // exact (erf) GELU, as CoreNet's `gelu`
+      gelu_forward(gc.data_ptr<float>(), hc.data_ptr<float>(), gc.numel());  // exact (erf) GELU, as CoreNet's `gelu`
       linear_into(yc, gc, w2c, b2c, LinearEpilogue::kAccumulate);
     });
     ctx->save_for_backward({rows, norm_w, norm_b, hn, mean, rstd, h, g, w1c, w2c});
