@@ -22,6 +22,11 @@ namespace {
 // FFN's chunks measured fastest at 256 rows in both BLASes (128: -6% for oneDNN, 512: -3%).
 constexpr int64_t kChunkRows = 256;
 
+// Rows of add_weight_gradient's products (their inner dimension): multiples of 64 up to 1,024,
+// so at most 16 kernels per layer shape. Fixed 256-row products added one after another ran the
+// quickstart model's shapes at 0.8-0.9x the rate of one product over the task's rows.
+constexpr int64_t kGradRowsStep = 64, kGradMaxRows = 1024;
+
 std::atomic<bool>& enabled_flag() {
   static std::atomic<bool> enabled{onednn_built()};
   return enabled;
@@ -129,6 +134,7 @@ struct ThreadBuffers {
   std::vector<uint8_t> scratch;
   std::vector<float> x_rows, out_rows;
   std::vector<c10::BFloat16> x_bf16;  // a chunk of x rounded to bfloat16 (bf16 products)
+  std::vector<float> grad_dy, grad_x;  // the padded rows of a short chunk of add_weight_gradient
   static float* sized(std::vector<float>& v, size_t n) {
     if (v.size() < n) v.assign(n, 0.f);
     return v.data();
@@ -223,6 +229,34 @@ const Product& batched_product_for(const torch::Tensor& out, const torch::Tensor
   });
 }
 
+// dW (N, K) += dY^T X over R rows (a multiple of kGradRowsStep): dY (R, N) read as its
+// transpose in place, X (R, K), both with the given row strides.
+const Product& weight_gradient_product_for(int64_t R, int64_t N, int64_t K, int64_t ldy, int64_t ldx) {
+  return cached_product({2, R, N, K, ldy, ldx}, [&] {
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc src({N, R}, dt::f32, {1, ldy});
+    const dnnl::memory::desc weights({R, K}, dt::f32, {ldx, 1});
+    const dnnl::memory::desc dst({N, K}, dt::f32, {K, 1});
+    dnnl::post_ops post;
+    post.append_sum(1.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(post);
+    return make_product(dnnl::matmul::desc(src, weights, dst), attr);
+  });
+}
+
+void run_weight_gradient(float* dw, const float* dy, int64_t ldy, const float* x, int64_t ldx, int64_t R, int64_t N,
+                         int64_t K) {
+  const auto& product = weight_gradient_product_for(R, N, K, ldy, ldx);
+  using dt = dnnl::memory::data_type;
+  const auto& engine = cpu_engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory({{N, R}, dt::f32, {1, ldy}}, engine, const_cast<float*>(dy))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory({{R, K}, dt::f32, {ldx, 1}}, engine, const_cast<float*>(x))},
+      {DNNL_ARG_DST, dnnl::memory({{N, K}, dt::f32, {K, 1}}, engine, dw)}};
+  execute(product, args);
+}
+
 #endif  // BYTEFORMER_HAVE_ONEDNN
 
 }  // namespace
@@ -305,6 +339,46 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
   }
 #endif
   aten_chunked_linear_into(out, x, weight, bias, epilogue);
+}
+
+void add_weight_gradient(torch::Tensor& dw, const torch::Tensor& dy, const torch::Tensor& x) {
+  TORCH_CHECK(dy.dim() == 2 && x.dim() == 2 && dy.size(0) == x.size(0) && dw.dim() == 2 &&
+                  dw.size(0) == dy.size(1) && dw.size(1) == x.size(1),
+              "add_weight_gradient: expected dw (N, K) += dy (M, N)^T x (M, K), got dw ", dw.sizes(), ", dy ",
+              dy.sizes(), ", x ", x.sizes());
+  TORCH_CHECK(dw.device().is_cpu() && dy.device().is_cpu() && x.device().is_cpu() &&
+                  dy.scalar_type() == dw.scalar_type() && x.scalar_type() == dw.scalar_type(),
+              "add_weight_gradient: expected CPU tensors of one dtype");
+  const int64_t M = dy.size(0), N = dw.size(0), K = dw.size(1);
+  if (M == 0) return;
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  if (onednn_enabled() && dw.scalar_type() == torch::kFloat && dw.is_contiguous() && (M == 1 || dy.stride(1) == 1) &&
+      (M == 1 || x.stride(1) == 1)) {
+    const float *dy_p = dy.data_ptr<float>(), *x_p = x.data_ptr<float>();
+    const int64_t ldy = dy.stride(0), ldx = x.stride(0), full = M / kGradRowsStep * kGradRowsStep;
+    float* dw_p = dw.data_ptr<float>();
+    for (int64_t r0 = 0; r0 < full; r0 += kGradMaxRows) {
+      const int64_t R = std::min(kGradMaxRows, full - r0);
+      run_weight_gradient(dw_p, dy_p + r0 * ldy, ldy, x_p + r0 * ldx, ldx, R, N, K);
+    }
+    if (full < M) {
+      // The last rows through zero-padded copies: the padding adds nothing to the sums.
+      auto& buffers = thread_buffers();
+      float* dyb = ThreadBuffers::sized(buffers.grad_dy, kGradRowsStep * N);
+      float* xb = ThreadBuffers::sized(buffers.grad_x, kGradRowsStep * K);
+      const int64_t m = M - full;
+      for (int64_t r = 0; r < m; ++r) {
+        std::memcpy(dyb + r * N, dy_p + (full + r) * ldy, N * sizeof(float));
+        std::memcpy(xb + r * K, x_p + (full + r) * ldx, K * sizeof(float));
+      }
+      std::memset(dyb + m * N, 0, (kGradRowsStep - m) * N * sizeof(float));
+      std::memset(xb + m * K, 0, (kGradRowsStep - m) * K * sizeof(float));
+      run_weight_gradient(dw_p, dyb, N, xb, K, kGradRowsStep, N, K);
+    }
+    return;
+  }
+#endif
+  dw.addmm_(dy.t(), x);
 }
 
 void batched_matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, double alpha) {

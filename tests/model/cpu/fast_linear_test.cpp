@@ -157,6 +157,30 @@ TEST(FastLinear, OneDnnMatchesATen) {
   }
 }
 
+// The training functions' weight gradient adds dy^T x to dw: against float64 for row counts
+// below, at and past its 64-row steps and 1,024-row products, rows read from wider tensors (row
+// strides above the width), with oneDNN and with ATen.
+TEST(FastLinear, AddWeightGradientMatchesFloat64) {
+  torch::manual_seed(5);
+  for (const bool on : {true, false}) {
+    const ScopedOneDnn scoped(on);
+    for (const int64_t M : {1, 63, 64, 300, 1024, 2500}) {
+      const auto dy_wide = torch::randn({M, 200}), x_wide = torch::randn({M, 70});
+      const auto dy = dy_wide.slice(1, 0, 192), x = x_wide.slice(1, 3, 67);  // (M, 192), (M, 64)
+      const auto start = torch::randn({192, 64});
+      auto dw = start.clone();
+      add_weight_gradient(dw, dy, x);
+      const auto want = start.to(torch::kDouble) + dy.to(torch::kDouble).t().mm(x.to(torch::kDouble));
+      // sums of M products: within a relative 1e-5 of the largest value
+      EXPECT_LE((dw.to(torch::kDouble) - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>())
+          << "M=" << M << " oneDNN " << on;
+    }
+  }
+  auto dw = torch::zeros({4, 3});
+  EXPECT_THROW(add_weight_gradient(dw, torch::randn({5, 4}), torch::randn({6, 3})), c10::Error);
+  EXPECT_THROW(add_weight_gradient(dw, torch::randn({5, 3}), torch::randn({5, 3})), c10::Error);
+}
+
 #ifdef BYTEFORMER_EXPECT_ONEDNN
 // setup.sh installs libdnnl-dev: a build here that silently fell back to ATen is a defect.
 TEST(FastLinear, BuiltWithOneDnn) {
