@@ -75,7 +75,7 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
     auto hn = torch::empty({M, C}, o);                                   // the normalised rows, saved
     auto mean = torch::empty({M, 1}, o), rstd = torch::empty({M, 1}, o);  // their statistics, saved
     auto h = torch::empty({M, F}, o);  // fc1's output, saved
-    auto g = torch::empty({M, F}, o);  // its GELU, saved (not recomputed: erf is costly)
+    auto g = torch::empty({M, F}, o);  // its GELU, saved (the backward reads Phi off it)
     auto y = rows.clone();             // the residual; the FFN's output is added in fc2's product
     parallel_tasks((M + kFfnRows - 1) / kFfnRows, [&](int64_t t) {
       const int64_t r0 = t * kFfnRows, r1 = std::min(M, r0 + kFfnRows);
