@@ -352,8 +352,9 @@ void add_weight_gradient(torch::Tensor& dw, const torch::Tensor& dy, const torch
   const int64_t M = dy.size(0), N = dw.size(0), K = dw.size(1);
   if (M == 0) return;
 #ifdef BYTEFORMER_HAVE_ONEDNN
-  if (onednn_enabled() && dw.scalar_type() == torch::kFloat && dw.is_contiguous() && (M == 1 || dy.stride(1) == 1) &&
-      (M == 1 || x.stride(1) == 1)) {
+  // oneDNN reads the rows with unit column stride (a row stride of its own each).
+  if (onednn_enabled() && dw.scalar_type() == torch::kFloat && dw.is_contiguous() && (N == 1 || dy.stride(1) == 1) &&
+      (K == 1 || x.stride(1) == 1)) {
     const float *dy_p = dy.data_ptr<float>(), *x_p = x.data_ptr<float>();
     const int64_t ldy = dy.stride(0), ldx = x.stride(0), full = M / kGradRowsStep * kGradRowsStep;
     float* dw_p = dw.data_ptr<float>();

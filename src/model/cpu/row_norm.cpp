@@ -72,7 +72,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void norm_rows_back
 // multiple of kLanes, the statistics and parameters contiguous.
 bool float_rows(std::initializer_list<const torch::Tensor*> rows, std::initializer_list<const torch::Tensor*> vectors) {
   for (const auto* t : rows)
-    if (t->scalar_type() != torch::kFloat || t->dim() != 2 || t->stride(1) != 1 || t->size(1) % kLanes != 0)
+    if (t->scalar_type() != torch::kFloat || t->dim() != 2 || t->stride(1) != 1 || t->size(1) == 0 ||
+        t->size(1) % kLanes != 0)
       return false;
   for (const auto* t : vectors)
     if (t->scalar_type() != torch::kFloat || !t->is_contiguous()) return false;

@@ -176,6 +176,13 @@ TEST(FastLinear, AddWeightGradientMatchesFloat64) {
           << "M=" << M << " oneDNN " << on;
     }
   }
+  // Columns that are not adjacent in memory (a transposed x): LibTorch's product, the same sums.
+  const auto dy = torch::randn({300, 192}), x = torch::randn({64, 300}).t();  // (300, 192), (300, 64)
+  const auto start = torch::randn({192, 64});
+  auto dw_t = start.clone();
+  add_weight_gradient(dw_t, dy, x);
+  const auto want = start.to(torch::kDouble) + dy.to(torch::kDouble).t().mm(x.to(torch::kDouble));
+  EXPECT_LE((dw_t.to(torch::kDouble) - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>());
   auto dw = torch::zeros({4, 3});
   EXPECT_THROW(add_weight_gradient(dw, torch::randn({5, 4}), torch::randn({6, 3})), c10::Error);
   EXPECT_THROW(add_weight_gradient(dw, torch::randn({5, 3}), torch::randn({5, 3})), c10::Error);
