@@ -341,7 +341,7 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor
   aten_chunked_linear_into(out, x, weight, bias, epilogue);
 }
 
-void add_weight_gradient(torch::Tensor& dw, const torch::Tensor& dy, const torch::Tensor& x) {
+void add_weight_gradient(torch::Tensor dw, const torch::Tensor& dy, const torch::Tensor& x) {
   TORCH_CHECK(dy.dim() == 2 && x.dim() == 2 && dy.size(0) == x.size(0) && dw.dim() == 2 &&
                   dw.size(0) == dy.size(1) && dw.size(1) == x.size(1),
               "add_weight_gradient: expected dw (N, K) += dy (M, N)^T x (M, K), got dw ", dw.sizes(), ", dy ",

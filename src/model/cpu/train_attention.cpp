@@ -214,8 +214,7 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
       const auto dout = gather_slots(dy, tt, m);  // (m, C); window padding's outputs were dropped
       const auto att_t = att.slice(0, r.r0, r.r1);
       d_out_b[gi].add_(dout.sum(0));
-      auto d_out_w_g = d_out_w[gi], d_qkv_w_g = d_qkv_w[gi];
-      add_weight_gradient(d_out_w_g, dout, att_t);  // dW_out += dOut^T A
+      add_weight_gradient(d_out_w[gi], dout, att_t);  // dW_out += dOut^T A
       auto da = torch::empty({m, C}, o);
       linear_into(da, dout, out_wt, torch::Tensor(), LinearEpilogue::kStore);  // dA = dOut W_out
       auto dqkv = torch::empty({m, 3 * C}, o);
@@ -251,7 +250,7 @@ class AttentionSublayer : public torch::autograd::Function<AttentionSublayer> {
         batched_matmul_into(dk, ds.transpose(2, 3).contiguous(), q, scale);     // dK = s dS^T Q
       }
       d_qkv_b[gi].add_(dqkv.sum(0));
-      add_weight_gradient(d_qkv_w_g, dqkv, hn.slice(0, r.r0, r.r1));  // dW_qkv += dQKV^T Hn
+      add_weight_gradient(d_qkv_w[gi], dqkv, hn.slice(0, r.r0, r.r1));  // dW_qkv += dQKV^T Hn
       auto dhn = torch::empty({m, C}, o);
       linear_into(dhn, dqkv, qkv_wt, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dQKV W_qkv
       const auto xs = gather_slots(rows, tt, m);

@@ -114,13 +114,12 @@ class TrainFfnSublayer : public torch::autograd::Function<TrainFfnSublayer> {
       auto dg = torch::empty({r1 - r0, F}, o);
       linear_into(dg, dyc, w2t, torch::Tensor(), LinearEpilogue::kStore);  // dG = dY W2
       const auto gc = g.slice(0, r0, r1);
-      auto dw2_g = dw2[gi], dw1_g = dw1[gi];
-      add_weight_gradient(dw2_g, dyc, gc);  // dW2 += dY^T gelu(H)
+      add_weight_gradient(dw2[gi], dyc, gc);  // dW2 += dY^T gelu(H)
       gelu_backward_from_output(dg.data_ptr<float>(), hc.data_ptr<float>(), gc.data_ptr<float>(), dg.numel());
       const auto& dh = dg;  // dH = dG gelu'(H)
       auto dhn = torch::empty({r1 - r0, C}, o);
       linear_into(dhn, dh, w1t, torch::Tensor(), LinearEpilogue::kStore);  // dHn = dH W1
-      add_weight_gradient(dw1_g, dh, hnc);  // dW1 += dH^T Hn
+      add_weight_gradient(dw1[gi], dh, hnc);  // dW1 += dH^T Hn
       db1[gi].add_(dh.sum(0));
       const auto dxn = norm_rows_backward(dhn, xc, mc, rc, norm_w, norm_b, dnw[gi], dnb[gi]);
       auto dxc = dx.slice(0, r0, r1);

@@ -31,13 +31,13 @@ enum class LinearEpilogue {
 void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                  LinearEpilogue epilogue);
 
-/// dw (N, K) += dy (M, N)^T x (M, K): a linear layer's weight gradient over M rows, on the
+/// dw (N, K) += dy (M, N)^T x (M, K) in place (dw a handle to the sums, as a slice of the
+/// training functions' per-group partials): a linear layer's weight gradient over M rows, on the
 /// calling thread (no autograd). float32 with a contiguous dw and rows of unit column stride goes
 /// through oneDNN when enabled, reading dy transposed in place, in products of up to 1,024 rows
 /// (a multiple of 64; the last rows through zero-padded copies), added in row order: the sum does
-/// not depend on the thread.
-/// Otherwise ATen's addmm_.
-void add_weight_gradient(torch::Tensor& dw, const torch::Tensor& dy, const torch::Tensor& x);
+/// not depend on the thread. Otherwise ATen's addmm_.
+void add_weight_gradient(torch::Tensor dw, const torch::Tensor& dy, const torch::Tensor& x);
 
 /// out (n, M, N) = alpha * a (n, M, K) b (n, K, N) for strided CPU tensors of one dtype (no
 /// autograd; inside at::parallel_for on the calling thread): the attention's per-window products, read straight from the
