@@ -13,6 +13,7 @@
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/cpu/runtime.h"
+#include "byteformer/model/cpu/reduction_table.h"
 #include "byteformer/model/cpu/table_bag_sum.h"
 #include "byteformer/model/windowing.h"
 
@@ -203,41 +204,33 @@ torch::Tensor ByteFormerImpl::forward(const torch::Tensor& input) {
   return logits;
 }
 
-torch::Tensor ByteFormerImpl::reduction_table() {
+torch::Tensor ByteFormerImpl::reduction_table(TableLayout layout) {
   const auto& o = options_;
   const int64_t k = o.conv_kernel_size, V = o.vocab_size, C = o.embed_dim;
   const auto& E0 = embeddings->weight;       // (V, C)
   const auto& W = token_reduction_net->weight;  // (C_out, C_in, k)
-  // Without autograd (inference) the table is reused until the weights change.
-  const bool cacheable = !torch::GradMode::is_enabled();
+  // Training: rows by byte value, one product and no reorder of the table either way (the
+  // table by position took 4.7 + 9.0 ms of a quickstart training step, this 2.3 + 3.8 ms in a
+  // one-off probe on this machine: (V, C) x (C, k*C) through LibTorch, then the result laid out
+  // by j and its gradient laid back, against oneDNN's products with no table copy).
+  if (layout == TableLayout::kByValue) {
+    table_cache_ = torch::Tensor();
+    return reduction_table_by_value(E0, W);  // (V*k, C)
+  }
+  // By position: inference (no autograd), where the table is reused until the weights change.
   const std::array<int64_t, 4> key{reinterpret_cast<int64_t>(E0.data_ptr()), static_cast<int64_t>(E0._version()),
                                    reinterpret_cast<int64_t>(W.data_ptr()), static_cast<int64_t>(W._version())};
-  if (cacheable && table_cache_.defined() && key == table_key_ && table_cache_.device() == E0.device() &&
+  if (table_cache_.defined() && key == table_key_ && table_cache_.device() == E0.device() &&
       table_cache_.scalar_type() == E0.scalar_type())
     return table_cache_;
-  // The padding row is zero and gets no gradient, as in the Embedding it replaces.
+  // The padding row is zero, as in the Embedding the table replaces.
   auto row_mask = torch::ones({V, 1}, E0.options());
   row_mask[V - 1] = 0;
-  torch::Tensor table;  // (k*V, C): T[j][v] = E[v] W_j^T
-  if (cacheable) {
-    table = torch::matmul(E0 * row_mask, W.permute({2, 1, 0})).reshape({k * V, C});  // k products (V, C) (C, C)
-  } else {
-    // Training: one (V, C) x (C, k*C) product, then the (V, k, C) result laid out by j (a copy);
-    // its backward is likewise one copy and two products. The k small products above and their
-    // backward took 4.6 + 7.1 ms of a quickstart training step (k = 168), this 3.7 + 4.6 ms.
-    // (Inference keeps the k products: its table, cached, stays bit for bit what it was.)
-    table = torch::mm(E0 * row_mask, W.permute({1, 2, 0}).reshape({C, k * C}))  // (V, k*C)
-                .view({V, k, C})
-                .permute({1, 0, 2})
-                .reshape({k * V, C});
-  }
-  if (cacheable) {
-    table_cache_ = table;
-    table_key_ = key;
-  } else {
-    table_cache_ = torch::Tensor();
-  }
-  return table;
+  // (k*V, C): T[j][v] = E[v] W_j^T, k products (V, C) (C, C); the first block's lookups
+  // (first_block_qkv.h) index this table by position too.
+  table_cache_ = torch::matmul(E0 * row_mask, W.permute({2, 1, 0})).reshape({k * V, C});
+  table_key_ = key;
+  return table_cache_;
 }
 
 torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::Tensor* rows_out) {
@@ -252,9 +245,12 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::
     return token_reduction_net(embeddings(idx).transpose(1, 2)).transpose(1, 2);  // (B, N, C)
   const int64_t B = idx.size(0), N = (idx.size(1) - k) / s + 1;
   // Always the table path, even where the plain convolution would be cheaper: the choice must
-  // not depend on the batch, or a file's logits would (float32 sums in another order).
-  const auto table = reduction_table();  // (k*V, C)
-  // Bag n of row b holds the k table rows j*V + x[b, n*s + j].
+  // not depend on the batch, or a file's logits would (float32 sums in another order). Rows by
+  // byte value where autograd records (training), by position otherwise (inference's cache).
+  const auto layout = torch::GradMode::is_enabled() ? TableLayout::kByValue : TableLayout::kByPosition;
+  const auto table = reduction_table(layout);  // (k*V, C)
+  // Bag n of row b names the k table entries T[j][x[b, n*s + j]] as j*V + x[b, n*s + j], whatever
+  // the layout (table_bag_sum finds the rows).
   torch::Tensor bags;  // (B*N*k)
   if (idx.device().is_cpu() && idx.scalar_type() == torch::kLong) {
     // One pass (the unfold, add and reshape took about 0.6 ms of a quickstart training step).
@@ -274,7 +270,7 @@ torch::Tensor ByteFormerImpl::embed_and_reduce(const torch::Tensor& idx, torch::
     bags = (idx.unfold(1, k, s) + offsets).reshape({B * N * k});
   }
   if (rows_out != nullptr) *rows_out = bags;
-  return table_bag_sum(table, bags, k).view({B, N, C});
+  return table_bag_sum(table, bags, k, layout).view({B, N, C});
 }
 
 torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const torch::Tensor& valid_bytes) {

@@ -23,6 +23,7 @@
 #include "byteformer/model/byteformer_options.h"
 #include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/first_block_qkv.h"
+#include "byteformer/model/cpu/table_bag_sum.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/transformer_block.h"
 
@@ -123,7 +124,9 @@ class ByteFormerImpl : public torch::nn::Module {
   void observe(const std::string& stage) const {
     if (observer_) observer_(stage);
   }
-  torch::Tensor reduction_table();
+  /// The fused token reduction's (k*V, C) table in `layout`: by value where autograd records
+  /// (training), by position and cached otherwise.
+  torch::Tensor reduction_table(TableLayout layout);
   torch::Tensor table_cache_;            // inference only
   ProductWeight classifier_product_;     // the classifier's weight for linear_into (bf16 copy)
   FirstBlockQkv first_block_qkv_;       // inference only

@@ -63,6 +63,10 @@ INSTANTIATE_TEST_SUITE_P(Sizes, SmallWindowAttention,
                          ::testing::Values(std::make_tuple(int64_t{1}, int64_t{1}), std::make_tuple(int64_t{7}, int64_t{3}),
                                            std::make_tuple(int64_t{32}, int64_t{16}),
                                            std::make_tuple(int64_t{33}, int64_t{17}),
+                                           // columns in blocks of 32, 16 and one by one; 16 x 16
+                                           // transposes and their edges
+                                           std::make_tuple(int64_t{48}, int64_t{40}),
+                                           std::make_tuple(int64_t{50}, int64_t{24}),
                                            std::make_tuple(int64_t{64}, int64_t{64})));
 
 }  // namespace
