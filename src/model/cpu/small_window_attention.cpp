@@ -113,7 +113,7 @@ __attribute__((always_inline)) inline void transpose_16x16(const float* src, int
   // Round h: new row i = (row i's element j, or row i+h's element j-h where j & h), new row i+h
   // = (row i's element j+h, or row i+h's element j where j & h), for i & h == 0 (index 16 +
   // j picks row i+h's element j).
-  auto round = [&r](int h, LaneIndex first, LaneIndex second) {
+  auto round = [&r](int h, const LaneIndex& first, const LaneIndex& second) {
     for (int i = 0; i < 16; ++i) {
       if (i & h) continue;
       const Lanes a = r[i], b = r[i + h];
