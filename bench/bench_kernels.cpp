@@ -9,15 +9,13 @@
 //
 //   build/bench/bench_kernels [--threads T]
 #include <chrono>
-#include <cstring>
 #include <functional>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "bench_setup.h"
 #include "byteformer/model/cpu/reduction_table.h"
-#include "byteformer/model/cpu/runtime.h"
 #include "byteformer/model/cpu/table_bag_sum.h"
 #include "model/cpu/small_window_attention.h"
 
@@ -112,11 +110,7 @@ void token_reduction_rows() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  byteformer::reexec_with_passive_threads(argv);
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 1; i < argc; ++i)
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-  byteformer::keep_freed_memory();
+  const int threads = byteformer::bench::setup(argc, argv);
   torch::manual_seed(0);
   byteformer::set_compute_threads(1);
   {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_setup.h"
 #include "byteformer/model/cpu/fast_linear.h"
 #include "byteformer/model/cpu/runtime.h"
 
@@ -68,12 +69,8 @@ std::pair<double, std::string> onednn_product(int64_t M, int64_t K, int64_t N, d
 }  // namespace
 
 int main(int argc, char** argv) {
-  byteformer::reexec_with_passive_threads(argv);
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 1; i < argc; ++i)
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+  const int threads = byteformer::bench::setup(argc, argv);
   byteformer::set_compute_threads(threads);
-  byteformer::keep_freed_memory();
   torch::manual_seed(0);
   c10::InferenceMode inference;
   if (!byteformer::onednn_built()) fmt::print("built without oneDNN: both columns run ATen\n");
