@@ -25,6 +25,30 @@ __attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
 
 __attribute__((always_inline)) inline void store_lanes(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof v); }
 
+// Lane numbers for __builtin_shuffle (16 ints; 16 + j names the second vector's lane j).
+typedef int32_t LaneIndex __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+// The lanes of v combined pairwise by `op` (halves, then quarters, ...): four shuffles deep,
+// where combining sixteen lanes one after another waits on sixteen dependent operations (a
+// softmax row's, a LayerNorm row's statistics).
+template <typename Op>
+__attribute__((always_inline)) inline float reduce_lanes(Lanes v, Op op) {
+  static_assert(kLanes == 16, "the masks below are for 16 lanes");
+  v = op(v, __builtin_shuffle(v, LaneIndex{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}));
+  v = op(v, __builtin_shuffle(v, LaneIndex{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11}));
+  v = op(v, __builtin_shuffle(v, LaneIndex{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
+  v = op(v, __builtin_shuffle(v, LaneIndex{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
+  return v[0];
+}
+
+__attribute__((always_inline)) inline float sum_of_lanes(Lanes v) {
+  return reduce_lanes(v, [](Lanes a, Lanes b) { return a + b; });
+}
+
+__attribute__((always_inline)) inline Lanes max_lanes(Lanes a, Lanes b) { return b > a ? b : a; }
+
+__attribute__((always_inline)) inline float max_of_lanes(Lanes v) { return reduce_lanes(v, max_lanes); }
+
 // e^x for x <= 0 (softmax's shifted scores, GELU's -h^2/2), to about 2 ulp: Cody-Waite reduction by ln 2 and
 // Cephes' degree-6 polynomial for expf, then 2^n by the exponent bits. Below -80 (e^-80 is
 // 1.8e-35 of the row's largest term) it returns e^-80. Written for the vectoriser: no branches.

@@ -8,12 +8,6 @@ namespace byteformer {
 
 namespace {
 
-__attribute__((always_inline)) inline float sum_lanes(Lanes v) {
-  float s = 0.f;
-  for (int64_t l = 0; l < kLanes; ++l) s += v[l];
-  return s;
-}
-
 // The rows' statistics and normalised values, C a multiple of kLanes: two passes over each row
 // (the mean, then the variance about it), kLanes partial sums each.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void norm_rows_f32(
@@ -25,13 +19,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void norm_rows_f32(
     const float* xi = x + i * ldx;
     Lanes s = {};
     for (int64_t c = 0; c < C; c += kLanes) s += load_lanes(xi + c);
-    const float mu = sum_lanes(s) * inv_c;
+    const float mu = sum_of_lanes(s) * inv_c;
     Lanes v = {};
     for (int64_t c = 0; c < C; c += kLanes) {
       const Lanes d = load_lanes(xi + c) - mu;
       v += d * d;
     }
-    const float r = 1.f / std::sqrt(sum_lanes(v) * inv_c + eps);
+    const float r = 1.f / std::sqrt(sum_of_lanes(v) * inv_c + eps);
     float* hi = hn + i * ldh;
     for (int64_t c = 0; c < C; c += kLanes)
       store_lanes(hi + c, (load_lanes(xi + c) - mu) * r * load_lanes(w + c) + load_lanes(b + c));
@@ -59,7 +53,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void norm_rows_back
       store_lanes(dw + c, load_lanes(dw + c) + dy * xh);
       store_lanes(db + c, load_lanes(db + c) + dy);
     }
-    const float a = sum_lanes(sg) * inv_c, bx = sum_lanes(sgx) * inv_c;
+    const float a = sum_of_lanes(sg) * inv_c, bx = sum_of_lanes(sgx) * inv_c;
     float* dxi = dx + i * lddx;
     for (int64_t c = 0; c < C; c += kLanes) {
       const Lanes xh = (load_lanes(xi + c) - mu) * r;

@@ -8,30 +8,12 @@ namespace byteformer {
 
 namespace {
 
-// Lane numbers for __builtin_shuffle (16 ints; 16 + j names the second vector's lane j).
-typedef int32_t LaneIndex __attribute__((vector_size(kLanes * sizeof(int32_t))));
-
-// The lanes of v combined pairwise by `op` (halves, then quarters, ...): four shuffles deep, where
-// adding sixteen lanes one after another waited on sixteen additions per softmax row (the
-// forward's largest cost at w = 32).
-template <typename Op>
-__attribute__((always_inline)) inline float reduce_lanes(Lanes v, Op op) {
-  v = op(v, __builtin_shuffle(v, LaneIndex{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}));
-  v = op(v, __builtin_shuffle(v, LaneIndex{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11}));
-  v = op(v, __builtin_shuffle(v, LaneIndex{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
-  v = op(v, __builtin_shuffle(v, LaneIndex{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
-  return v[0];
-}
-
-__attribute__((always_inline)) inline Lanes lanes_plus(Lanes a, Lanes b) { return a + b; }
-__attribute__((always_inline)) inline Lanes lanes_max(Lanes a, Lanes b) { return b > a ? b : a; }
-
 // Sum of x[0..n): kLanes partial sums (one per lane), combined pairwise, then the tail.
 __attribute__((always_inline)) inline float lane_sum(const float* x, int64_t n) {
   Lanes acc = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) acc += load_lanes(x + j);
-  float s = reduce_lanes(acc, lanes_plus);
+  float s = sum_of_lanes(acc);
   for (; j < n; ++j) s += x[j];
   return s;
 }
@@ -41,8 +23,8 @@ __attribute__((always_inline)) inline float lane_max(const float* x, int64_t n) 
   Lanes acc;
   for (int64_t l = 0; l < kLanes; ++l) acc[l] = -std::numeric_limits<float>::infinity();
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) acc = lanes_max(acc, load_lanes(x + j));
-  float m = reduce_lanes(acc, lanes_max);
+  for (; j + kLanes <= n; j += kLanes) acc = max_lanes(acc, load_lanes(x + j));
+  float m = max_of_lanes(acc);
   for (; j < n; ++j) m = x[j] > m ? x[j] : m;
   return m;
 }
