@@ -13,7 +13,7 @@ torch::Tensor right_factor(const torch::Tensor& w) {
   return w.reshape({C_out, C_in * k}).t().contiguous().view({C_in, k * C_out});  // (C_in, k * C_out)
 }
 
-// E with its padding row (the last) zero.
+// E with its padding row (the last) zero (autograd records the clone and the zeroing alike).
 torch::Tensor left_factor(const torch::Tensor& e) {
   auto em = e.clone();  // (V, C_in)
   em.select(0, e.size(0) - 1).zero_();
@@ -63,12 +63,9 @@ torch::Tensor reduction_table_by_value(const torch::Tensor& embedding, const tor
   if (!(embedding.device().is_cpu() && conv_weight.device().is_cpu() &&
         embedding.scalar_type() == conv_weight.scalar_type() &&
         (embedding.scalar_type() == torch::kFloat || embedding.scalar_type() == torch::kDouble))) {
-    // LibTorch's operators (CUDA, say): the same products and layout, autograd's backward.
-    auto mask = torch::ones({embedding.size(0), 1}, embedding.options());
-    mask[embedding.size(0) - 1] = 0;
-    const int64_t C_out = conv_weight.size(0), C_in = conv_weight.size(1), k = conv_weight.size(2);
-    return torch::mm(embedding * mask, conv_weight.reshape({C_out, C_in * k}).t().reshape({C_in, k * C_out}))
-        .view({-1, C_out});
+    // LibTorch's operators (CUDA, say): the same factors and product, autograd's backward (the
+    // padding row's zeroing in place on a clone gives it no gradient).
+    return torch::mm(left_factor(embedding), right_factor(conv_weight)).view({-1, conv_weight.size(0)});
   }
   return ReductionTable::apply(embedding, conv_weight);
 }

@@ -68,6 +68,32 @@ INSTANTIATE_TEST_SUITE_P(
                                          Shape{3, 2, 3, 1}),       // k = 1, a tiny vocabulary
                        ::testing::Bool(), ::testing::Values(torch::kFloat, torch::kDouble)));
 
+// Outside CPU float32/float64 (bfloat16 here; CUDA takes the same path) the table comes from
+// LibTorch's operators and autograd: the same layout, the padding row zero and without gradient.
+TEST(ReductionTable, LibTorchOperatorsGiveTheSameTableAndGradients) {
+  torch::manual_seed(3);
+  const int64_t V = 7, C_in = 3, C_out = 4, k = 2;
+  auto e = torch::randn({V, C_in}).to(torch::kBFloat16).requires_grad_(true);
+  auto w = torch::randn({C_out, C_in, k}).to(torch::kBFloat16).requires_grad_(true);
+  auto table = reduction_table_by_value(e, w);  // (V*k, C_out)
+  ASSERT_EQ(table.sizes(), (std::vector<int64_t>{V * k, C_out}));
+  auto g = torch::randn({V * k, C_out}).to(torch::kBFloat16);
+  table.backward(g);
+  auto e64 = e.detach().to(torch::kDouble).requires_grad_(true);
+  auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
+  auto expected = literal_table(e64, w64);
+  expected.backward(g.to(torch::kDouble));
+  // bfloat16 keeps 8 bits of mantissa: 2e-2 of the largest entry.
+  auto close = [](const torch::Tensor& got, const torch::Tensor& want, const char* what) {
+    const double scale = std::max(1.0, want.abs().max().item<double>());
+    EXPECT_LE((got.to(torch::kDouble) - want).abs().max().item<double>(), 2e-2 * scale) << what;
+  };
+  close(table.detach(), expected.detach(), "table");
+  close(e.grad(), e64.grad(), "dE");
+  close(w.grad(), w64.grad(), "dW");
+  EXPECT_EQ(e.grad()[V - 1].abs().max().item<double>(), 0.0);
+}
+
 TEST(ReductionTable, RejectsMismatchedShapes) {
   EXPECT_THROW(reduction_table_by_value(torch::randn({5, 4}), torch::randn({3, 2, 2})), c10::Error);
   EXPECT_THROW(reduction_table_by_value(torch::randn({5, 4, 1}), torch::randn({3, 4, 2})), c10::Error);
