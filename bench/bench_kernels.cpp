@@ -15,8 +15,8 @@
 #include <fmt/format.h>
 
 #include "bench_setup.h"
-#include "byteformer/model/cpu/reduction_table.h"
-#include "byteformer/model/cpu/table_bag_sum.h"
+#include "model/cpu/reduction_table.h"
+#include "model/cpu/table_bag_sum.h"
 #include "model/cpu/small_window_attention.h"
 
 namespace {
@@ -110,7 +110,7 @@ void token_reduction_rows() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = byteformer::bench::setup(argc, argv);
+  const int threads = byteformer::bench::setup(argc, argv, "The training step's hand-written kernels at the quickstart model's shapes");
   torch::manual_seed(0);
   byteformer::set_compute_threads(1);
   {

@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 
 #include "bench_setup.h"
-#include "byteformer/model/cpu/fast_linear.h"
-#include "byteformer/model/cpu/runtime.h"
+#include "model/cpu/fast_linear.h"
+#include "byteformer/runtime/runtime.h"
 
 #ifdef BYTEFORMER_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -69,7 +69,7 @@ std::pair<double, std::string> onednn_product(int64_t M, int64_t K, int64_t N, d
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = byteformer::bench::setup(argc, argv);
+  const int threads = byteformer::bench::setup(argc, argv, "The model's linear layers: OpenBLAS against oneDNN, float32 and bf16");
   byteformer::set_compute_threads(threads);
   torch::manual_seed(0);
   c10::InferenceMode inference;

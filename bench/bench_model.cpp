@@ -1,4 +1,4 @@
-// Model throughput on the workloads of issue 7 (ByteFormer-Ti, 1000 classes), with the plain
+// Model throughput on the benchmark workloads (ByteFormer-Ti, 1000 classes), with the plain
 // (CoreNet-like: embedding then Conv1d) and fused token reduction measured in the same run,
 // per-stage FLOP/s, and the machine's fp32/bf16 matrix-product peak through LibTorch.
 //
@@ -27,15 +27,16 @@
 #include <string>
 #include <thread>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "byteformer/io/config.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/device.h"
-#include "byteformer/model/cpu/fast_linear.h"
-#include "byteformer/model/cpu/runtime.h"
-#include "byteformer/train/autocast.h"
+#include "model/cpu/fast_linear.h"
+#include "byteformer/runtime/runtime.h"
+#include "byteformer/model/precision.h"
 #include "byteformer/train/optimizer.h"
 
 namespace {
@@ -215,16 +216,21 @@ int main(int argc, char** argv) {
   bool first_block_lookup = true;
   bool libtorch_adamw = false;
   std::string device_spec = "cpu";
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--no-first-block-lookup")) first_block_lookup = false;
-    if (!std::strcmp(argv[i], "--libtorch-adamw")) libtorch_adamw = true;
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    if (!std::strcmp(argv[i], "--default-allocator")) default_allocator = true;
-    if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) profile = argv[++i];
-    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) profile_reps = std::atoi(argv[++i]);
-    if (!std::strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
-    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device_spec = argv[++i];
+  CLI::App app("ByteFormer's throughput on the benchmark workloads (docs/PERFORMANCE.md, Benchmarks)");
+  app.add_option("--threads", threads, "Compute threads")->check(CLI::PositiveNumber);
+  app.add_flag("--quick", quick, "Fewer repetitions");
+  app.add_flag("--default-allocator", default_allocator, "Leave glibc's allocator settings as they are");
+  app.add_option("--profile", profile, "Run one workload alone: tiff, jpeg, tiff-bf16, jpeg-bf16, tiff-train, "
+                                       "jpeg-train, quickstart-train, quickstart-train-bf16");
+  app.add_option("--reps", profile_reps, "Repetitions of --profile")->check(CLI::PositiveNumber);
+  app.add_option("--trace", trace, "Write LibTorch's per-operator trace of --profile to this file");
+  app.add_option("--device", device_spec, "cpu, or cuda[:N]: the four workloads on a GPU");
+  app.add_flag("--no-first-block-lookup{false}", first_block_lookup, "The first block's qkv by its product");
+  app.add_flag("--libtorch-adamw", libtorch_adamw, "Step the optimiser groups with LibTorch's AdamW");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
   set_compute_threads(threads);
   if (!default_allocator) keep_freed_memory();  // as `byteformer train` and `eval` do
@@ -340,7 +346,7 @@ int main(int argc, char** argv) {
   row("eval forward, 48,564 B (avg ImageNet JPEG), k=4, w=128, batch 4", j4p.samples_per_s, j4f.samples_per_s, "0.87");
   row("train step, same", train_step(jpeg_model, 4, jpeg, reps, false), train_step(jpeg_model, 4, jpeg, reps, true),
       "0.27");
-  // The Fashion-MNIST quickstart model's training step (issue 18: small models), float32 and bf16
+  // The Fashion-MNIST quickstart model's training step (a small model), float32 and bf16
   // autocast (the recipe's common.mixed_precision), batch 256 as the recipe.
   {
     ByteFormer qs(quickstart_workload());

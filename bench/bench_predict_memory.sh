@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory (RSS) and wall time of `byteformer predict` on issue 18's workload: ByteFormer-Ti
+# Peak memory (RSS) and wall time of `byteformer predict` on the memory workload: ByteFormer-Ti
 # (bench/configs/tiff224_k32_w128.yaml, 1000 classes, seeded initial weights from
 # `info --save-init`, a 67 MB checkpoint) on eight different 224x224 TIFF files (150,668 bytes
 # each, written by `byteformer encode --to tiff` from generated gradients), with --batch-size 8

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ByteFormer in plain PyTorch, written from SPEC.md section 1 (CoreNet's numerics: no masks
+"""ByteFormer in plain PyTorch, written from docs/MODEL.md (the model; CoreNet's numerics: no masks
 take effect), for timing our C++ model against "the same model" in a machine's own Python torch
 (scripts/gpu_check.sh) where CoreNet itself is not installed.
 
@@ -106,7 +106,7 @@ class ByteFormer(nn.Module):
         return self.classifier(norm(self.norm, x).mean(1))
 
     def load_corenet(self, state):
-        """Loads a CoreNet state_dict (SPEC.md's key names)."""
+        """Loads a CoreNet state_dict (CoreNet's key names, docs/MODEL.md)."""
         m = {"embeddings.weight": self.embeddings.weight, "token_reduction_net.weight": self.conv.weight,
              "post_transformer_norm.weight": self.norm.weight, "post_transformer_norm.bias": self.norm.bias,
              "classifier.weight": self.classifier.weight, "classifier.bias": self.classifier.bias}

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     } else {
       const auto storage = std::make_shared<const std::vector<uint8_t>>(64, uint8_t{7});
-      byteformer::pickle::StorageLoader loader = [&](const std::string&) { return std::make_pair(std::shared_ptr<const void>(storage, storage->data()), storage->size()); };
+      byteformer::pickle::StorageLoader loader = [&](const std::string&, uint64_t) { return std::make_pair(std::shared_ptr<const void>(storage, storage->data()), storage->size()); };
       byteformer::pickle::unpickle(data + 1, size - 1, loader, "fuzz.pkl");
     }
   } catch (const std::exception&) {

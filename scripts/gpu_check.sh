@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (issue 17): one prepared script for a machine with an NVIDIA GPU and a CUDA
+# The GPU check: one prepared script for a machine with an NVIDIA GPU and a CUDA
 # PyTorch in its python3, where nothing can be fetched (this project's lent GPU machines).
 #
 #   scripts/gpu_check.sh --prepare   here (Debian 12, apt reachable): Debian's -dev packages

@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/model/device.h"
-#include "byteformer/model/cpu/runtime.h"
+#include "byteformer/runtime/runtime.h"
 
 namespace byteformer::cli {
 
@@ -50,6 +51,19 @@ CLI::Validator device_spelling() {
 
 CLI::Validator positive_int() { return int_at_least(1, "a positive integer", "POSITIVE"); }
 CLI::Validator non_negative_int() { return int_at_least(0, "an integer >= 0", "NONNEGATIVE"); }
+
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (std::string at_least = non_negative_int()(text); !at_least.empty()) return at_least;
+        const int64_t most = max_compute_threads();
+        if (std::stoll(text) > most)
+          return fmt::format("expected at most {} ({} per core, {} cores here), got {}", most, kThreadsPerCore,
+                             std::max(1u, std::thread::hardware_concurrency()), text);
+        return "";
+      },
+      "THREADS");
+}
 
 void ModelFlags::check_source() const {
   if (config.empty() && run_dir.empty())
@@ -93,12 +107,12 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
           ->excludes(config)
           ->excludes(w);
     }
-    cmd->add_option("--numerics", f.numerics, "corenet | masked (see README)")
+    cmd->add_option("--numerics", f.numerics, "corenet | masked (docs/MODEL.md)")
         ->check(CLI::IsMember({"corenet", "masked"}));
     cmd->add_option("--labels", f.labels, "Class names, one a line")->check(existing_file());
   }
   cmd->add_option("--threads", f.threads, "Intra-op threads (0: all cores)")
-      ->check(non_negative_int())
+      ->check(thread_count())
       ->default_str("0 (all cores)");
   cmd->add_option("--device", f.device,
                   "cpu | cuda | cuda:N | auto (CoreNet's rule: CUDA when a GPU is visible, else the CPU)")

@@ -2,13 +2,15 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "byteformer/model/model_loader.h"
-#include "byteformer/train/autocast.h"
+#include "byteformer/model/precision.h"
 
 namespace byteformer::cli {
 
@@ -63,6 +65,14 @@ CLI::Validator positive_int();
 /// An existing file that is not a directory: "PATH: is a directory, expected a file".
 CLI::Validator existing_file();
 CLI::Validator non_negative_int();
+/// More threads than cores only wait on each other (1,000 on 2 cores ran 50 times slower, and
+/// OpenMP cannot start 2^31): --threads takes 0 (every core) to kThreadsPerCore per core.
+constexpr int64_t kThreadsPerCore = 4;
+inline int64_t max_compute_threads() {
+  return kThreadsPerCore * std::max<int64_t>(1, std::thread::hardware_concurrency());
+}
+/// --threads: 0 to max_compute_threads(); the error names the bound and the cores.
+CLI::Validator thread_count();
 /// --device: cpu, cuda, gpu, cuda:N or auto (whether that device exists is resolve_device's check).
 CLI::Validator device_spelling();
 

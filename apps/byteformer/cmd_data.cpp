@@ -1,11 +1,11 @@
 // `byteformer data mnist|speech-synth --out DIR`: prepare the quickstart data sets. The work is
-// in the data library (prepare_mnist.h, prepare_speech_synth.h).
+// in the prepare library (prepare_mnist.h, prepare_speech_synth.h).
 #include <iostream>
 #include <string>
 
-#include "byteformer/data/prepare_fashion_mnist.h"
-#include "byteformer/data/prepare_mnist.h"
-#include "byteformer/data/prepare_speech_synth.h"
+#include "byteformer/prepare/prepare_fashion_mnist.h"
+#include "byteformer/prepare/prepare_mnist.h"
+#include "byteformer/prepare/prepare_speech_synth.h"
 #include "commands.h"
 
 namespace byteformer::cli {

@@ -43,7 +43,7 @@ void write_output(const std::string& path, const std::vector<uint8_t>& bytes) {
     if (!std::cout) throw std::runtime_error("encode: failed writing to standard output");
     return;
   }
-  write_file_replace(path, bytes);
+  write_file_atomic(path, bytes, Durability::kRenameOnly);
 }
 
 // --privacy KEY=VALUE items as the config keys they name (`image_augmentation.` added when

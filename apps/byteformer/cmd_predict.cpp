@@ -1,5 +1,5 @@
 // `byteformer predict`: classify files. By default each file goes through the config's
-// evaluation pipeline (SPEC.md section 7: decode, resize, centre crop, encode as pil_save /
+// evaluation pipeline (docs/MODEL.md: decode, resize, centre crop, encode as pil_save /
 // torchaudio_save says, the privacy transforms), so the model sees the bytes `eval` would feed
 // it for that file; `--raw` feeds the file's bytes as they are. `--server URL` prepares the
 // files the same way here and sends only the prepared bytes to a `byteformer serve`.
@@ -17,7 +17,7 @@
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/file.h"
 #include "byteformer/serve/client.h"
-#include "byteformer/train/progress.h"
+#include "byteformer/io/progress.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -140,7 +140,7 @@ void run(const C& clf, const Args& args) {
       if (!args.dump_inputs.empty() && group.back().error.empty()) {
         fs::create_directories(args.dump_inputs);
         const std::vector<uint8_t> fed(group.back().bytes.begin(), group.back().bytes.end());
-        write_file_replace((fs::path(args.dump_inputs) / fmt::format("{}.bin", i)).string(), fed);
+        write_file_atomic((fs::path(args.dump_inputs) / fmt::format("{}.bin", i)).string(), fed, Durability::kRenameOnly);
       }
     }
     for (const auto& p : clf.classify_prepared(group, raw)) {

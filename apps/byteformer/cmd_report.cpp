@@ -63,7 +63,7 @@ void run_report(const ReportFlags& f) {
     }
   }
   if (!f.predictions.empty()) in.predictions = slurp(f.predictions);
-  if (!f.eval_samples.empty()) in.eval_samples = report::read_eval_samples(f.eval_samples);
+  if (!f.eval_samples.empty()) in.eval_samples = read_eval_samples(f.eval_samples);
   in.eval_samples_title = f.eval_samples_title;
   for (const auto& n : f.notes) {
     const auto eq = n.find('=');

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <memory>
 
-#include "byteformer/model/cpu/runtime.h"
+#include "byteformer/runtime/runtime.h"
 #include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
 #include "byteformer/train/recipe.h"

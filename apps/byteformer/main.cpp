@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "byteformer/model/build_info.h"
+#include "byteformer/runtime/build_info.h"
 #include "commands.h"
 #include "process_tuning.h"
 
@@ -83,6 +86,15 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  // What a command printed is its result: a full disk or a closed pipe must not end in success.
+  std::cout.flush();
+  if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int err = errno;
+    std::cerr << "error: writing the results to standard output failed"
+              << (err != 0 ? std::string(": ") + std::strerror(err) : std::string(" (disk full, or the reader went away?)"))
+              << "\n";
     return 1;
   }
   return 0;

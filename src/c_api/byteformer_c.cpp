@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "byteformer/classify/classifier.h"
-#include "byteformer/model/build_info.h"
+#include "byteformer/runtime/build_info.h"
 #include "byteformer/model/device.h"
 
 struct byteformer_classifier {

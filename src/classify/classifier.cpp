@@ -10,68 +10,17 @@
 
 #include "byteformer/data/loader.h"
 #include "byteformer/io/file.h"
-#include "byteformer/train/autocast.h"
-#include "byteformer/train/trainer.h"
+#include "byteformer/model/precision.h"
 #include "byteformer/transforms/rng.h"
 
 namespace byteformer {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 // A decoded input may be a large photo or recording; nothing the decoders accept is larger.
 constexpr int64_t kMaxDecodedFileBytes = int64_t{256} << 20;
 
-// The best of `key` over metrics.jsonl's lines (-1 when no line has it).
-double best_metric(const std::vector<nlohmann::json>& lines, const char* key) {
-  double best = -1.0;
-  for (const auto& m : lines)
-    if (m.contains(key) && m[key].is_number()) best = std::max(best, m[key].get<double>());
-  return best;
-}
-
 }  // namespace
-
-RunFolder find_run_folder(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw std::invalid_argument(fmt::format("--model {}: not a directory (expected a training run folder)", dir));
-  const RunFiles files(dir);
-  if (!fs::is_regular_file(files.config(), ec))
-    throw std::invalid_argument(
-        fmt::format("--model {}: no config.yaml: not a training run folder (byteformer train writes one in common.results_loc/common.run_label)",
-                    dir));
-  std::vector<nlohmann::json> lines;
-  if (fs::is_regular_file(files.metrics(), ec)) {
-    const std::vector<uint8_t> bytes = read_file(files.metrics(), /*max_bytes=*/256 << 20);
-    std::istringstream in(std::string(bytes.begin(), bytes.end()));
-    std::string line;
-    for (int64_t n = 1; std::getline(in, line); ++n) {
-      if (line.empty()) continue;
-      try {
-        lines.push_back(nlohmann::json::parse(line));
-      } catch (const nlohmann::json::exception&) {
-        // A run killed mid-write leaves a partial last line; any other bad line is an error.
-        if (in.peek() == EOF) break;
-        throw std::invalid_argument(fmt::format("{}: line {}: not JSON", files.metrics(), n));
-      }
-    }
-  }
-  RunFolder out;
-  out.config = files.config();
-  const bool have_best = fs::is_regular_file(files.best(), ec);
-  const bool have_ema = fs::is_regular_file(files.ema_best(), ec);
-  if (!have_best && !have_ema)
-    throw std::invalid_argument(fmt::format(
-        "--model {}: no checkpoint_best.pt yet (the run has not finished an epoch's validation)", dir));
-  const double best = best_metric(lines, "val_top1");
-  const double ema = best_metric(lines, "ema_val_top1");
-  out.ema = have_ema && (!have_best || ema > best);
-  out.weights = out.ema ? files.ema_best() : files.best();
-  out.val_top1 = out.ema ? ema : best;
-  return out;
-}
 
 Classifier Classifier::open(const ClassifierOptions& options) {
   if (options.top_k < 1) throw std::invalid_argument(fmt::format("top_k {}: expected >= 1", options.top_k));
@@ -90,7 +39,7 @@ Classifier Classifier::open(const ClassifierOptions& options) {
   spec.require_weights = true;
   c.loaded_ = std::make_shared<LoadedModel>(load_model(spec));
   c.loaded_->model->eval();
-  c.recipe_ = std::make_shared<const Recipe>(Recipe::from_config(c.loaded_->config));
+  c.recipe_ = std::make_shared<const EvalRecipe>(EvalRecipe::from_config(c.loaded_->config));
   c.precision_ = resolve_precision(options.precision, c.recipe_->eval.mixed_precision, spec.device.type());
   auto index = std::make_shared<DatasetIndex>();
   index->modality = c.recipe_->modality;
@@ -145,31 +94,15 @@ ModelInput Classifier::prepare(const std::vector<uint8_t>& bytes, const std::str
 }
 
 std::vector<Classification> Classifier::classify_prepared(const std::vector<ModelInput>& inputs, bool raw) const {
-  std::vector<Prediction> preds;
+  std::vector<Classification> out;
   {
     std::lock_guard<std::mutex> lock(*forward_mutex_);
     AutocastGuard autocast(precision_ == Precision::kBFloat16, options_.model.device.type());
-    preds = classify_inputs(loaded_->model, inputs, options_.max_batch_size, num_classes(), loaded_->labels);
+    out = classify_inputs(loaded_->model, inputs, options_.max_batch_size, options_.top_k, loaded_->labels);
   }
   const std::string input = input_description(raw);
-  std::vector<Classification> out;
-  out.reserve(preds.size());
-  for (auto& p : preds) {
-    Classification c;
-    c.name = std::move(p.file);
-    c.file_bytes = p.file_bytes;
-    c.num_bytes = p.num_bytes;
-    c.error = std::move(p.error);
-    if (c.ok()) {
-      c.input = input;
-      c.logits = std::move(p.logits);
-      c.probs.resize(p.top.size());
-      for (const auto& t : p.top) c.probs[static_cast<size_t>(t.index)] = static_cast<float>(t.prob);
-      p.top.resize(std::min<size_t>(p.top.size(), static_cast<size_t>(options_.top_k)));
-      c.top = std::move(p.top);
-    }
-    out.push_back(std::move(c));
-  }
+  for (auto& c : out)
+    if (c.ok()) c.input = input;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -48,13 +49,20 @@ uint64_t read_le(const std::vector<uint8_t>& z, size_t pos, int bytes) {
   return v;
 }
 
-// The CRC-32 that the zip's central directory records for every entry, keyed by the record
-// name without the archive's top folder ("data.pkl", "data/0"). LibTorch's reader does not
-// check them (its miniz is built with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS), so a file with
-// flipped bytes inside a tensor would load silently. Called after PyTorchStreamReader accepted
-// the archive, so the directory is known to be where the end record says; every read is still
-// bounds-checked (untrusted input). Zip64 directories (archives over 4 GiB) are followed.
-std::map<std::string, uint32_t> record_crcs(const std::vector<uint8_t>& z, const std::string& source) {
+// What the zip's central directory records for every entry, keyed by the record name without
+// the archive's top folder ("data.pkl", "data/0"): its CRC-32 and its sizes. LibTorch's reader
+// checks neither (its miniz is built with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS), so a file with
+// flipped bytes inside a tensor would load silently, and a record that inflates to gigabytes
+// would be inflated. Called after PyTorchStreamReader accepted the archive, so the directory is
+// known to be where the end record says; every read is still bounds-checked (untrusted input).
+// Zip64 directories and sizes (archives over 4 GiB) are followed.
+struct RecordEntry {
+  uint32_t crc = 0;
+  uint64_t compressed = 0;
+  uint64_t size = 0;  // inflated
+};
+
+std::map<std::string, RecordEntry> record_entries(const std::vector<uint8_t>& z, const std::string& source) {
   auto fail = [&](const std::string& why) -> std::runtime_error {
     return std::runtime_error(fmt::format("{}: corrupt zip central directory: {}", source, why));
   };
@@ -74,22 +82,36 @@ std::map<std::string, uint32_t> record_crcs(const std::vector<uint8_t>& z, const
     entries = read_le(z, rec + 32, 8);
     dir = read_le(z, rec + 48, 8);
   }
-  std::map<std::string, uint32_t> crcs;
+  std::map<std::string, RecordEntry> entries_by_name;
   size_t pos = dir;
   for (uint64_t i = 0; i < entries; ++i) {
     if (pos > z.size() || z.size() - pos < 46 || read_le(z, pos, 4) != 0x02014b50)
       throw fail(fmt::format("entry {} at byte offset {} is not a central directory header", i, pos));
-    const auto crc = static_cast<uint32_t>(read_le(z, pos + 16, 4));
+    RecordEntry e;
+    e.crc = static_cast<uint32_t>(read_le(z, pos + 16, 4));
+    e.compressed = read_le(z, pos + 20, 4);
+    e.size = read_le(z, pos + 24, 4);
     const size_t name_len = read_le(z, pos + 28, 2), extra_len = read_le(z, pos + 30, 2),
                  comment_len = read_le(z, pos + 32, 2);
     if (z.size() - pos - 46 < name_len + extra_len + comment_len)
       throw fail(fmt::format("entry {} at byte offset {} runs past the end of the file", i, pos));
+    // Zip64: the sizes that read 0xFFFFFFFF follow in the extra field 0x0001, inflated first.
+    for (size_t x = pos + 46 + name_len, x_end = x + extra_len; x + 4 <= x_end;) {
+      const uint64_t id = read_le(z, x, 2), len = read_le(z, x + 2, 2);
+      if (len > x_end - x - 4) throw fail(fmt::format("entry {}: extra field runs past its end", i));
+      size_t at = x + 4;
+      if (id == 0x0001) {
+        if (e.size == 0xFFFFFFFFu && at + 8 <= x + 4 + len) e.size = read_le(z, at, 8), at += 8;
+        if (e.compressed == 0xFFFFFFFFu && at + 8 <= x + 4 + len) e.compressed = read_le(z, at, 8);
+      }
+      x += 4 + len;
+    }
     std::string name(reinterpret_cast<const char*>(z.data() + pos + 46), name_len);
     const auto slash = name.find('/');
-    crcs[slash == std::string::npos ? name : name.substr(slash + 1)] = crc;
+    entries_by_name[slash == std::string::npos ? name : name.substr(slash + 1)] = e;
     pos += 46 + name_len + extra_len + comment_len;
   }
-  return crcs;
+  return entries_by_name;
 }
 
 uint32_t crc32_of(const void* data, size_t size) {
@@ -103,19 +125,35 @@ uint32_t crc32_of(const void* data, size_t size) {
   return static_cast<uint32_t>(crc);
 }
 
-/// A record's bytes, after checking them against the CRC-32 the archive stores for them.
+// torch.save stores its records without compression; a compressed record may inflate to at most
+// this many times its stored size (a zip bomb inflates a thousandfold).
+constexpr uint64_t kMaxInflation = 64;
+
+/// A record's bytes, after checking its inflated size (not above `expected_size` when given, and
+/// against kMaxInflation) before it is inflated, and its bytes against the CRC-32 the archive
+/// stores for them.
 std::tuple<at::DataPtr, size_t> checked_record(caffe2::serialize::PyTorchStreamReader& reader,
-                                               const std::map<std::string, uint32_t>& crcs, const std::string& name,
-                                               const std::string& source) {
-  auto record = reader.getRecord(name);
-  const auto it = crcs.find(name);
-  if (it == crcs.end())
+                                               const std::map<std::string, RecordEntry>& entries,
+                                               const std::string& name, const std::string& source,
+                                               std::optional<uint64_t> expected_size = std::nullopt) {
+  const auto it = entries.find(name);
+  if (it == entries.end())
     throw std::runtime_error(fmt::format("{}: record '{}' is not in the zip central directory", source, name));
+  const RecordEntry& e = it->second;
+  // Larger than its storage: refused before it is inflated. A shorter one is read (it is small)
+  // and the unpickler names its byte offset.
+  if (expected_size && e.size > *expected_size)
+    throw std::runtime_error(fmt::format("{}: record '{}' holds {} bytes, its storage is {} bytes", source, name,
+                                         e.size, *expected_size));
+  if (e.size > std::max<uint64_t>(e.compressed, 1) * kMaxInflation && e.size > (uint64_t{1} << 20))
+    throw std::runtime_error(fmt::format("{}: record '{}' inflates {} bytes to {}: more than {} times (a zip bomb?)",
+                                         source, name, e.compressed, e.size, kMaxInflation));
+  auto record = reader.getRecord(name);
   const uint32_t got = crc32_of(std::get<0>(record).get(), std::get<1>(record));
-  if (got != it->second)
+  if (got != e.crc)
     throw std::runtime_error(fmt::format("{}: record '{}' fails its CRC-32 check (stored {:08x}, computed {:08x}): "
                                          "the file is corrupt",
-                                         source, name, it->second, got));
+                                         source, name, e.crc, got));
   return record;
 }
 
@@ -147,15 +185,15 @@ StateDict to_state_dict(const pickle::ValuePtr& root, const std::string& source)
 StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std::vector<uint8_t>& bytes,
                        const std::string& source) {
   if (!reader.hasRecord("data.pkl")) throw std::runtime_error(fmt::format("{}: archive has no data.pkl record: not a torch.save file", source));
-  const auto crcs = record_crcs(bytes, source);
-  auto [pkl, pkl_size] = checked_record(reader, crcs, "data.pkl", source);
+  const auto entries = record_entries(bytes, source);
+  auto [pkl, pkl_size] = checked_record(reader, entries, "data.pkl", source);
   std::vector<uint8_t> pickle_bytes(static_cast<const uint8_t*>(pkl.get()), static_cast<const uint8_t*>(pkl.get()) + pkl_size);
-  pickle::StorageLoader loader = [&](const std::string& key) {
+  pickle::StorageLoader loader = [&](const std::string& key, uint64_t expected_bytes) {
     if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos)
       throw std::runtime_error(fmt::format("{}: invalid storage key '{}'", source, key));
     const std::string record = "data/" + key;
     if (!reader.hasRecord(record)) throw std::runtime_error(fmt::format("{}: missing storage record '{}'", source, record));
-    auto [ptr, size] = checked_record(reader, crcs, record, source);
+    auto [ptr, size] = checked_record(reader, entries, record, source, expected_bytes);
     auto owner = std::make_shared<at::DataPtr>(std::move(ptr));  // the record's bytes, not copied again
     return std::make_pair(std::shared_ptr<const void>(owner, owner->get()), size);
   };
@@ -204,64 +242,6 @@ std::vector<uint8_t> serialize_state_dict(const StateDict& state) {
   for (const auto* r : order) writer.writeRecord("data/" + r->key, r->tensor.data_ptr(), r->tensor.nbytes());
   writer.writeEndOfFile();  // the `version` record
   return out;
-}
-
-void write_file_atomic(const std::string& path, const void* data, size_t size) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::random_device rd;
-  const fs::path tmp = dir / fmt::format(".{}.tmp-{}-{:x}", target.filename().string(), ::getpid(), rd());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot create {}: {}", path, tmp.string(), std::strerror(errno)));
-  const auto* p = static_cast<const uint8_t*>(data);
-  size_t left = size;
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(err)));
-    }
-    p += n, left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: fsync/close failed: {}", path, std::strerror(err)));
-  }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: rename failed: {}", path, std::strerror(err)));
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> removed;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return removed;
-  static const std::regex kTemp(R"(\..+\.tmp-([0-9]+)-[0-9a-f]+)");  // write_file_atomic's names
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    std::smatch m;
-    if (!entry.is_regular_file(ec) || !std::regex_match(name, m, kTemp)) continue;
-    const long pid = std::strtol(m[1].str().c_str(), nullptr, 10);
-    // A live writer other than us may be mid-write (kill(pid, 0) == 0, or EPERM: alive, not ours).
-    if (pid != ::getpid() && pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-      continue;
-    if (fs::remove(entry.path(), ec)) removed.push_back(name);
-  }
-  std::sort(removed.begin(), removed.end());
-  return removed;
 }
 
 void save_state_dict(const std::string& path, const StateDict& state) {

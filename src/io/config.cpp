@@ -1,8 +1,12 @@
 #include "byteformer/io/config.h"
 
+#include "byteformer/io/file.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <type_traits>
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
@@ -29,14 +33,21 @@ std::string normalise_config_key(const std::string& key) {
 Config Config::load_file(const std::string& path) {
   if (std::filesystem::is_directory(path))
     throw std::runtime_error(fmt::format("config {}: is a directory, expected a YAML file", path));
+  std::string text;
+  try {
+    const std::vector<uint8_t> bytes = read_file(path, kMaxConfigBytes);
+    text.assign(bytes.begin(), bytes.end());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("config {}", e.what()));  // read_file's message names the path
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(fmt::format("config {}: cannot open file", path));
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::runtime_error(fmt::format("config {}: line {}, column {}: {}", path, e.mark.line + 1,
                                          e.mark.column + 1, e.msg));
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(fmt::format("config {}: out of memory while parsing the YAML", path));
   }
   Config c;
   c.path_ = path;
@@ -65,6 +76,9 @@ void Config::flatten(const YAML::Node& node, const std::string& prefix, const st
   // `common:` blocks would merge silently, a repeated leaf would keep the last value.
   std::map<std::string, int> seen;  // key -> line (1-based) of its first appearance
   for (const auto& kv : node) {
+    if (entries_.size() >= kMaxConfigKeys)
+      throw std::runtime_error(fmt::format("config {}: more than {} keys (CoreNet's recipes have a few hundred)",
+                                           origin, kMaxConfigKeys));
     const std::string name = kv.first.as<std::string>();
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     const int line = kv.first.Mark().line + 1;
@@ -144,11 +158,18 @@ namespace {
 template <typename T>
 T scalar_as(const Config& c, const std::string& key, const YAML::Node& n, const char* what) {
   if (!n.IsScalar()) throw std::runtime_error(fmt::format("config: {}: expected {}", c.describe(key), what));
+  T value;
   try {
-    return n.as<T>();
+    value = n.as<T>();
   } catch (const YAML::Exception&) {
     throw std::runtime_error(fmt::format("config: {}: expected {}", c.describe(key), what));
   }
+  // No key takes NaN or an infinity (.nan, .inf): a learning rate or a momentum of NaN trains a
+  // model of NaN weights without another word.
+  if constexpr (std::is_floating_point_v<T>)
+    if (!std::isfinite(value))
+      throw std::runtime_error(fmt::format("config: {}: expected a finite number", c.describe(key)));
+  return value;
 }
 
 template <typename T>
@@ -231,6 +252,16 @@ std::string Config::to_yaml() const {
   YAML::Emitter out;
   emit_level(out, entries_, "");
   return std::string(out.c_str()) + "\n";
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Config c = path.empty() ? Config() : Config::load_file(path);
+  for (const auto& o : overrides) c.apply_override(o);
+  return c;
+}
+
+void require_positive(const Config& config, int64_t value, const char* key) {
+  if (value <= 0) throw std::invalid_argument(fmt::format("config: {}: must be > 0", config.describe(key)));
 }
 
 }  // namespace byteformer

@@ -69,7 +69,7 @@ std::vector<KeySpec> build_schema() {
       {"dataset.collate_fn_name_val", K::kString, false},
       {"dataset.collate_fn_name_test", K::kString, false},
       {"dataset.collate_fn_name_eval", K::kString, false},
-      // image_augmentation.* (SPEC.md section 3)
+      // image_augmentation.* (docs/MODEL.md, the byte pipeline)
       {"image_augmentation.random_resized_crop.enable", K::kBool},
       {"image_augmentation.random_resized_crop.interpolation", K::kString, true,
        {"nearest", "bilinear", "bicubic", "cubic", "box", "hamming", "lanczos"}},
@@ -107,7 +107,7 @@ std::vector<KeySpec> build_schema() {
       {"image_augmentation.random_uniform.enable", K::kBool},
       {"image_augmentation.random_uniform.width_range", K::kIntList},
       {"image_augmentation.byte_permutation.enable", K::kBool},
-      // audio_augmentation.* (SPEC.md sections 3 and 4)
+      // audio_augmentation.* (docs/MODEL.md, the byte pipeline and audio)
       {"audio_augmentation.noise.enable", K::kBool},
       {"audio_augmentation.noise.levels", K::kFloatList},
       {"audio_augmentation.noise.files_dir", K::kString, false},  // we read root/_background_noise_

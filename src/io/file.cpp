@@ -1,6 +1,8 @@
 #include "byteformer/io/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <regex>
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -74,35 +76,101 @@ std::vector<uint8_t> read_file(const std::string& path, int64_t max_bytes, doubl
   return out;
 }
 
-void write_file_replace(const std::string& path, const std::vector<uint8_t>& bytes) {
+namespace {
+
+// Writes all of `size` bytes to `fd`; throws naming `path` (and unlinks `tmp`, when given).
+void write_all(int fd, const void* data, size_t size, const std::string& path, const char* tmp) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  size_t left = size;
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      if (tmp != nullptr) ::unlink(tmp);
+      throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(err)));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const void* data, size_t size, Durability durability) {
   namespace fs = std::filesystem;
-  const fs::path target(path);
+  // A symbolic link is followed: its target is replaced, the link stays. Something that is not
+  // a regular file (a device, a fifo) is written in place, never replaced by a file.
+  std::error_code ec;
+  fs::path target(path);
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    if (hops == 40) throw std::runtime_error(fmt::format("{}: more than 40 links to follow", path));
+    const fs::path next = fs::read_symlink(target, ec);
+    if (ec) throw std::runtime_error(fmt::format("{}: cannot follow the link: {}", path, ec.message()));
+    target = next.is_absolute() ? next : target.parent_path() / next;  // a dangling link's target is made
+  }
+  const fs::file_status st = fs::status(target, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    if (fs::is_directory(st)) throw std::runtime_error(fmt::format("{}: is a directory, not a file", path));
+    // O_NONBLOCK: a fifo nobody reads is an error (ENXIO), not a wait for ever.
+    Fd f;
+    f.fd = ::open(target.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f.fd < 0) throw std::runtime_error(fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
+    ::fcntl(f.fd, F_SETFL, ::fcntl(f.fd, F_GETFL) & ~O_NONBLOCK);
+    write_all(f.fd, data, size, path, nullptr);
+    return;
+  }
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::random_device rd;
   const fs::path tmp = dir / fmt::format(".{}.tmp-{}-{:x}", target.filename().string(), ::getpid(), rd());
   Fd f;
   f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (f.fd < 0) throw std::runtime_error(fmt::format("{}: cannot create {}: {}", path, tmp.string(), std::strerror(errno)));
-  const uint8_t* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(f.fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::unlink(tmp.c_str());
-      throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(err)));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  write_all(f.fd, data, size, path, tmp.c_str());
+  const bool durable = durability == Durability::kDurable;
+  if ((durable && ::fsync(f.fd) != 0) || ::close(f.fd) != 0) {
+    const int err = errno;
+    f.fd = -1;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(fmt::format("{}: fsync/close failed: {}", path, std::strerror(err)));
   }
-  const int rc = ::close(f.fd);
   f.fd = -1;
-  if (rc != 0 || ::rename(tmp.c_str(), target.c_str()) != 0) {
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: close/rename failed: {}", path, std::strerror(err)));
+    throw std::runtime_error(fmt::format("{}: rename failed: {}", path, std::strerror(err)));
+  }
+  if (!durable) return;
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
+
+void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes, Durability durability) {
+  write_file_atomic(path, bytes.data(), bytes.size(), durability);
+}
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return removed;
+  static const std::regex kTemp(R"(\..+\.tmp-([0-9]+)-[0-9a-f]+)");  // write_file_atomic's names
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch m;
+    if (!entry.is_regular_file(ec) || !std::regex_match(name, m, kTemp)) continue;
+    const long pid = std::strtol(m[1].str().c_str(), nullptr, 10);
+    // A live writer other than us may be mid-write (kill(pid, 0) == 0, or EPERM: alive, not ours).
+    if (pid != ::getpid() && pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      continue;
+    if (fs::remove(entry.path(), ec)) removed.push_back(name);
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
 
 }  // namespace byteformer

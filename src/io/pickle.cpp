@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+#include <unordered_set>
+
 #include <cstring>
 #include <limits>
 #include <map>
@@ -31,6 +34,25 @@ class Unpickler {
  public:
   Unpickler(const uint8_t* data, size_t size, const StorageLoader& loader, const std::string& source)
       : data_(data), size_(size), loader_(loader), source_(source) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  // Every container made is let go of without recursion: the links of those the result does not
+  // hold are moved out first, so no value's destructor reaches a chain of others (a pickle may
+  // nest a million tuples, or put a list inside itself).
+  ~Unpickler() {
+    std::vector<ValuePtr> links;
+    for (const auto& c : containers_) {
+      if (kept_.count(c.get())) continue;
+      for (auto& item : c->items) links.push_back(std::move(item));
+      for (auto& [key, value] : c->dict) links.push_back(std::move(key)), links.push_back(std::move(value));
+      c->items.clear();
+      c->dict.clear();
+    }
+    stack_.clear();
+    memo_.clear();
+    links.clear();
+  }
 
   ValuePtr run() {
     while (true) {
@@ -41,11 +63,12 @@ class Unpickler {
         case 0x95: bytes(8); break;    // FRAME (length only)
         case '.':                      // STOP
           if (stack_.size() != 1) fail(fmt::format("STOP with {} values on the stack, expected 1", stack_.size()));
+          keep(stack_.back());
           return stack_.back();
         case '(': marks_.push_back(stack_.size()); break;
-        case ')': push(make(Value::Kind::kTuple)); break;
-        case ']': push(make(Value::Kind::kList)); break;
-        case '}': push(make(Value::Kind::kDict)); break;
+        case ')': push(container(Value::Kind::kTuple)); break;
+        case ']': push(container(Value::Kind::kList)); break;
+        case '}': push(container(Value::Kind::kDict)); break;
         case 'N': push(make(Value::Kind::kNone)); break;
         case 0x88: case 0x89: {
           auto v = make(Value::Kind::kBool);
@@ -88,7 +111,7 @@ class Unpickler {
         case 'h': push(get_memo(u8())); break;
         case 'j': push(get_memo(le(4))); break;
         case 't': {
-          auto v = make(Value::Kind::kTuple);
+          auto v = container(Value::Kind::kTuple);
           v->items = pop_to_mark();
           push(v);
           break;
@@ -96,7 +119,7 @@ class Unpickler {
         case 0x85: case 0x86: case 0x87: {
           const size_t n = op - 0x84;
           if (stack_.size() < n + floor()) fail("TUPLE with too few values on the stack");
-          auto v = make(Value::Kind::kTuple);
+          auto v = container(Value::Kind::kTuple);
           v->items.assign(stack_.end() - n, stack_.end());
           stack_.resize(stack_.size() - n);
           push(v);
@@ -264,7 +287,7 @@ class Unpickler {
     const size_t elem = c10::elementSize(it->second);
     if (static_cast<uint64_t>(numel) > std::numeric_limits<uint64_t>::max() / elem)
       fail(fmt::format("storage '{}' size {} overflows", key, numel));
-    auto [record, record_size] = loader_(key);
+    auto [record, record_size] = loader_(key, static_cast<uint64_t>(numel) * elem);
     if (record_size < static_cast<uint64_t>(numel) * elem)
       fail(fmt::format("storage record data/{} has {} bytes, the pickle expects {} x {} bytes", key, record_size,
                        numel, elem));
@@ -336,7 +359,7 @@ class Unpickler {
     if (args->kind != Value::Kind::kTuple) fail("REDUCE arguments are not a tuple");
     if (callable->s == "collections.OrderedDict") {
       if (!args->items.empty()) fail("OrderedDict() with arguments");
-      return make(Value::Kind::kDict);
+      return container(Value::Kind::kDict);
     }
     if (callable->s == "torch._utils._rebuild_tensor_v2") return rebuild_tensor(args);
     if (callable->s == "torch._utils._rebuild_parameter") {
@@ -346,6 +369,50 @@ class Unpickler {
     }
     fail("cannot call " + callable->s);
   }
+
+  ValuePtr container(Value::Kind kind) {
+    containers_.push_back(make(kind));
+    return containers_.back();
+  }
+
+  // Accepts `root` as the result: it must nest at most kMaxDepth containers and hold no cycle.
+  // Its containers are then kept whole by the destructor. Iterative: one visit per container.
+  void keep(const ValuePtr& root) {
+    std::unordered_map<const Value*, int> depth;  // containers done: their nesting below
+    std::unordered_set<const Value*> open;        // on the current path
+    std::vector<std::pair<const Value*, size_t>> path{{root.get(), 0}};
+    open.insert(root.get());
+    const auto child = [](const Value* v, size_t k) -> const Value* {
+      if (k < v->items.size()) return v->items[k].get();
+      k -= v->items.size();
+      if (k / 2 < v->dict.size()) return (k % 2 == 0 ? v->dict[k / 2].first : v->dict[k / 2].second).get();
+      return nullptr;
+    };
+    while (!path.empty()) {
+      auto& [v, next] = path.back();
+      const Value* c = child(v, next++);
+      if (c == nullptr) {
+        int d = 1;
+        for (size_t k = 0; const Value* e = child(v, k); ++k)
+          if (auto it = depth.find(e); it != depth.end()) d = std::max(d, it->second + 1);
+        if (d > static_cast<int>(kMaxDepth)) fail(fmt::format("values nested deeper than {} levels", kMaxDepth));
+        depth[v] = d;
+        open.erase(v);
+        path.pop_back();
+        continue;
+      }
+      if (c->kind != Value::Kind::kTuple && c->kind != Value::Kind::kList && c->kind != Value::Kind::kDict) continue;
+      if (open.count(c)) fail("the value contains itself (a cycle)");
+      if (depth.count(c)) continue;
+      if (path.size() >= kMaxDepth) fail(fmt::format("values nested deeper than {} levels", kMaxDepth));
+      open.insert(c);
+      path.emplace_back(c, 0);
+    }
+    for (const auto& [v, d] : depth) kept_.insert(v);
+  }
+
+  // A state_dict nests 4 or 5 levels (dict, tensor arguments, their tuples).
+  static constexpr size_t kMaxDepth = 64;
 
   const uint8_t* data_;
   size_t size_;
@@ -357,6 +424,8 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::map<uint64_t, ValuePtr> memo_;
   std::map<std::string, ValuePtr> storages_;
+  std::vector<ValuePtr> containers_;               // every tuple, list and dict made
+  std::unordered_set<const Value*> kept_;          // those the result holds (keep)
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -3,15 +3,18 @@
 #include <cmath>
 #include <limits>
 
-#include "byteformer/model/cpu/attention_core.h"
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
-#include "byteformer/model/cpu/train_linear.h"
+#include "model/cpu/attention_core.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
+#include "model/cpu/train_linear.h"
 
 namespace byteformer {
 
 MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t embed_dim, int64_t num_heads)
-    : embed_dim_(embed_dim), num_heads_(num_heads) {
+    : qkv_product(std::make_shared<ProductWeight>()),
+      out_product(std::make_shared<ProductWeight>()),
+      embed_dim_(embed_dim),
+      num_heads_(num_heads) {
   TORCH_CHECK(embed_dim % num_heads == 0, "MultiHeadAttention: embed_dim ", embed_dim,
               " not divisible by num_heads ", num_heads);
   qkv_proj = register_module("qkv_proj", torch::nn::Linear(torch::nn::LinearOptions(embed_dim, 3 * embed_dim).bias(true)));

@@ -8,13 +8,14 @@
 #include <set>
 #include <stdexcept>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
+#include "model/cpu/first_block_qkv.h"
 #include "byteformer/model/init.h"
 #include "byteformer/model/norm.h"
-#include "byteformer/model/cpu/runtime.h"
-#include "byteformer/model/cpu/reduction_table.h"
-#include "byteformer/model/cpu/table_bag_sum.h"
+#include "byteformer/runtime/runtime.h"
+#include "model/cpu/reduction_table.h"
+#include "model/cpu/table_bag_sum.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -43,7 +44,10 @@ torch::Tensor PositionalEmbeddingImpl::forward(int64_t num_tokens) {
   return t.select(1, 0).slice(1, 0, num_tokens);  // (1, N, C)
 }
 
-ByteFormerImpl::ByteFormerImpl(const ByteFormerOptions& options) : options_(options) {
+ByteFormerImpl::ByteFormerImpl(const ByteFormerOptions& options)
+    : options_(options),
+      classifier_product_(std::make_shared<ProductWeight>()),
+      first_block_qkv_(std::make_shared<FirstBlockQkv>()) {
   options_.validate();
   options_.check_fits_in_memory(physical_memory_bytes());  // before LibTorch tries to allocate it
   const auto& o = options_;
@@ -97,7 +101,7 @@ namespace {
 
 // One pass over (B, L) int64 bytes: each row's length (position + 1 of its last non-padding
 // value, 0 for an all-padding row) and the smallest and largest value. On the CPU a loop over
-// rows (the tensor expressions took about 2 ms of a quickstart training step: 256 x 2,492 bytes).
+// rows, cheaper than the tensor expressions.
 struct ByteScan {
   torch::Tensor lengths;  // (B) int64, on the bytes' device
   int64_t lo = 0, hi = 0;
@@ -209,10 +213,9 @@ torch::Tensor ByteFormerImpl::reduction_table(TableLayout layout) {
   const int64_t k = o.conv_kernel_size, V = o.vocab_size, C = o.embed_dim;
   const auto& E0 = embeddings->weight;       // (V, C)
   const auto& W = token_reduction_net->weight;  // (C_out, C_in, k)
-  // Training: rows by byte value, one product and no reorder of the table either way (the
-  // table by position took 4.7 + 9.0 ms of a quickstart training step, this 2.3 + 3.8 ms in a
-  // one-off probe on this machine: (V, C) x (C, k*C) through LibTorch, then the result laid out
-  // by j and its gradient laid back, against oneDNN's products with no table copy).
+  // Training: rows by byte value, one (V, C) x (C, k*C) product and no reorder of the table
+  // either way; by position, the result and its gradient would be laid out by j and back
+  // (about twice the time; docs/PERFORMANCE.md).
   if (layout == TableLayout::kByValue) {
     table_cache_ = torch::Tensor();
     return reduction_table_by_value(E0, W);  // (V*k, C)
@@ -297,14 +300,14 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
   // The first block's q, k, v from lookups (first_block_qkv.h): CPU inference in float32/64
   // after the fused token reduction, where the block takes its inference path, and for short
   // kernels: a token's k rows of 3C values cost less than its 2 C 3C FLOPs of product only while
-  // k is small against C (JPEG k=4 eval: +4-10%; TIFF k=32, C=192: its (k*V, 3C) table outgrows the
-  // caches and the eval ran 20-25% slower: 4.93 against 6.18-6.62 samples/s in bench_model runs).
+  // k is small against C (JPEG k=4 eval gains; at TIFF's k=32, C=192 its (k*V, 3C) table
+  // outgrows the caches and the eval runs slower: docs/PERFORMANCE.md).
   torch::Tensor qkv0;
   if (first_block_lookup() && !is_training() && !torch::GradMode::is_enabled() &&
       cpu_float_outside_autocast(x) && bags.defined() && table_cache_.defined() &&
       x.scalar_type() == table_cache_.scalar_type() && !blocks_.empty()) {
     auto& mha = *blocks_[0]->pre_norm_mha;
-    qkv0 = first_block_qkv_.compute(table_cache_, embeddings->weight, token_reduction_net->weight, bags,
+    qkv0 = first_block_qkv_->compute(table_cache_, embeddings->weight, token_reduction_net->weight, bags,
                                     o.conv_kernel_size, x.contiguous(), pos[0],
                                     mha.norm->weight, mha.norm->bias, mha.norm->options.eps(),
                                     mha.attn->qkv_proj->weight, mha.attn->qkv_proj->bias);
@@ -333,7 +336,7 @@ torch::Tensor ByteFormerImpl::forward_rows(const torch::Tensor& bytes, const tor
     // on how many rows the batch has (a BLAS sums a 1-row product in another order).
     const NoCpuAutocast float32_elsewhere;
     logits = torch::empty({pooled.size(0), classifier->weight.size(0)}, pooled.options());
-    linear_into(logits, pooled.contiguous(), classifier_product_.get(classifier->weight, path == InferencePath::kBf16),
+    linear_into(logits, pooled.contiguous(), classifier_product_->get(classifier->weight, path == InferencePath::kBf16),
                 classifier->bias, LinearEpilogue::kStore);
   } else {
     logits = classifier(pooled);

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "byteformer/io/config.h"
-#include "byteformer/model/cpu/runtime.h"
+#include "byteformer/runtime/runtime.h"
 
 namespace byteformer {
 
@@ -63,6 +63,7 @@ ByteFormerOptions ByteFormerOptions::from_config(const Config& c, bool* numerics
   }
   ByteFormerOptions o = preset(c.get_string(p + "mode", "tiny"));
   o.embed_dim = c.get_int(p + "embed_dim", o.embed_dim);
+  o.allow_tf32 = !c.get_bool("common.disable_tf32", false);
   o.num_heads = c.get_int(p + "n_attn_heads", o.num_heads);
   o.ffn_dim = c.get_int(p + "ffn_dim", c.is_set(p + "embed_dim") ? 4 * o.embed_dim : o.ffn_dim);
   o.num_layers = c.get_int(p + "n_transformer_layers", o.num_layers);

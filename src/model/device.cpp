@@ -39,9 +39,9 @@ torch::Device resolve_device(const std::string& spec, int64_t local_rank, const 
   return cuda(std::stoll(spec.substr(5)), true);  // cuda:N, N of 1-3 digits
 }
 
-void configure_cuda_matmul(const Config& config, const torch::Device& device) {
+void configure_cuda_matmul(bool allow_tf32, const torch::Device& device) {
   if (!device.is_cuda()) return;
-  at::globalContext().setAllowTF32CuBLAS(!config.get_bool("common.disable_tf32", false));
+  at::globalContext().setAllowTF32CuBLAS(allow_tf32);
 }
 
 std::string device_name(const torch::Device& device) {

@@ -12,25 +12,22 @@
 
 namespace byteformer {
 
-torch::Tensor pad_batch(const std::vector<std::vector<uint8_t>>& samples) {
+namespace {
+
+template <typename Value>
+torch::Tensor pad_rows(const std::vector<std::vector<Value>>& samples) {
   size_t longest = 0;
   for (const auto& s : samples) longest = std::max(longest, s.size());
   auto out = torch::full({static_cast<int64_t>(samples.size()), static_cast<int64_t>(longest)}, -1, torch::kLong);
-  auto acc = out.accessor<int64_t, 2>();
-  for (size_t b = 0; b < samples.size(); ++b)
-    for (size_t i = 0; i < samples[b].size(); ++i) acc[b][i] = samples[b][i];
+  int64_t* rows = out.data_ptr<int64_t>();
+  for (size_t b = 0; b < samples.size(); ++b) std::copy(samples[b].begin(), samples[b].end(), rows + b * longest);
   return out;
 }
 
-torch::Tensor pad_batch(const std::vector<std::vector<int64_t>>& samples) {
-  size_t longest = 0;
-  for (const auto& s : samples) longest = std::max(longest, s.size());
-  auto out = torch::full({static_cast<int64_t>(samples.size()), static_cast<int64_t>(longest)}, -1, torch::kLong);
-  for (size_t b = 0; b < samples.size(); ++b)
-    if (!samples[b].empty())
-      std::memcpy(out[static_cast<int64_t>(b)].data_ptr<int64_t>(), samples[b].data(), samples[b].size() * sizeof(int64_t));
-  return out;
-}
+}  // namespace
+
+torch::Tensor pad_batch(const std::vector<std::vector<uint8_t>>& samples) { return pad_rows(samples); }
+torch::Tensor pad_batch(const std::vector<std::vector<int64_t>>& samples) { return pad_rows(samples); }
 
 std::vector<TopClass> top_k(const torch::Tensor& logits_row, int64_t k, const std::vector<std::string>& labels) {
   auto probs = torch::softmax(logits_row.to(torch::kDouble), 0);
@@ -47,25 +44,25 @@ std::vector<TopClass> top_k(const torch::Tensor& logits_row, int64_t k, const st
   return top;
 }
 
-std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<ModelInput>& inputs, int64_t batch_size,
-                                        int64_t k, const std::vector<std::string>& labels) {
+std::vector<Classification> classify_inputs(ByteFormer& model, const std::vector<ModelInput>& inputs,
+                                            int64_t batch_size, int64_t k, const std::vector<std::string>& labels) {
   if (batch_size < 1) throw std::invalid_argument(fmt::format("batch size {}: expected >= 1", batch_size));
-  std::vector<Prediction> out(inputs.size());
+  std::vector<Classification> out(inputs.size());
   std::vector<size_t> ok;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    Prediction& p = out[i];
-    p.file = inputs[i].name;
-    p.num_bytes = static_cast<int64_t>(inputs[i].bytes.size());
-    p.file_bytes = inputs[i].file_bytes;
-    p.error = inputs[i].error;
-    if (p.error.empty()) {
+    Classification& c = out[i];
+    c.name = inputs[i].name;
+    c.num_bytes = static_cast<int64_t>(inputs[i].bytes.size());
+    c.file_bytes = inputs[i].file_bytes;
+    c.error = inputs[i].error;
+    if (c.ok()) {
       try {
-        model->options().check_input_bytes(p.num_bytes);
+        model->options().check_input_bytes(c.num_bytes);
       } catch (const std::invalid_argument& e) {
-        p.error = fmt::format("{}: {}", p.file, e.what());
+        c.error = fmt::format("{}: {}", c.name, e.what());
       }
     }
-    if (p.error.empty()) ok.push_back(i);
+    if (c.ok()) ok.push_back(i);
   }
   model->eval();
   c10::InferenceMode guard;
@@ -76,31 +73,16 @@ std::vector<Prediction> classify_inputs(ByteFormer& model, const std::vector<Mod
     for (size_t j = start; j < end; ++j) batch.push_back(inputs[ok[j]].bytes);
     auto logits = model->forward(pad_batch(batch).to(device)).to(torch::kCPU).to(torch::kFloat);  // (B, classes)
     for (size_t j = start; j < end; ++j) {
-      Prediction& p = out[ok[j]];
+      Classification& c = out[ok[j]];
       auto row = logits[static_cast<int64_t>(j - start)];
-      p.logits.assign(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
-      p.top = top_k(row, k, labels);
+      c.logits.assign(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+      const std::vector<TopClass> all = top_k(row, row.numel(), labels);
+      c.probs.resize(all.size());
+      for (const auto& t : all) c.probs[static_cast<size_t>(t.index)] = static_cast<float>(t.prob);
+      c.top.assign(all.begin(), all.begin() + std::min<int64_t>(k, static_cast<int64_t>(all.size())));
     }
   }
   return out;
-}
-
-std::vector<Prediction> predict_files(ByteFormer& model, const std::vector<std::string>& files, int64_t batch_size,
-                                      int64_t k, const std::vector<std::string>& labels) {
-  std::vector<ModelInput> inputs;
-  const int64_t limit = std::max<int64_t>(model->options().max_input_bytes(), int64_t{1} << 20);
-  for (const auto& f : files) {
-    ModelInput in;
-    in.name = f;
-    const std::vector<uint8_t> bytes = read_file(f, limit);
-    in.bytes.assign(bytes.begin(), bytes.end());
-    in.file_bytes = static_cast<int64_t>(bytes.size());
-    inputs.push_back(std::move(in));
-  }
-  auto preds = classify_inputs(model, inputs, batch_size, k, labels);
-  for (const auto& p : preds)
-    if (!p.error.empty()) throw std::invalid_argument(p.error);
-  return preds;
 }
 
 }  // namespace byteformer

@@ -14,12 +14,6 @@
 
 namespace byteformer {
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  Config c = path.empty() ? Config() : Config::load_file(path);
-  for (const auto& o : overrides) c.apply_override(o);
-  return c;
-}
-
 std::optional<WeightsSidecar> read_weights_sidecar(const std::string& weights_path) {
   const std::string path = weights_path + ".json";
   if (!std::filesystem::exists(path)) return std::nullopt;
@@ -99,9 +93,18 @@ LoadedModel load_model(const ModelSpec& spec) {
     m.numerics_note = "numerics masked (default for a new model)";
   }
   m.model = ByteFormer(options);
-  if (!weights.empty()) m.model->load_state_dict(load_state_dict(weights), weights);
+  if (!weights.empty()) {
+    m.model->load_state_dict(load_state_dict(weights), weights);
+    // Weights of NaN or infinity (a diverged run) would answer every file with NaN.
+    torch::NoGradGuard no_grad;
+    for (const auto& p : m.model->named_parameters())
+      if (!torch::isfinite(p.value()).all().item<bool>())
+        throw std::runtime_error(fmt::format("{}: '{}' holds NaN or infinite values: the weights are not usable "
+                                             "(a run that diverged?)",
+                                             weights, p.key()));
+  }
   if (!spec.device.is_cpu()) {
-    configure_cuda_matmul(m.config, spec.device);
+    configure_cuda_matmul(options.allow_tf32, spec.device);
     m.model->to(spec.device);
   }
   if (!spec.labels_path.empty()) {

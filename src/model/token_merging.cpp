@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
 #include "byteformer/model/norm.h"
 #include "byteformer/model/windowing.h"
 

@@ -1,11 +1,11 @@
 #include "byteformer/model/transformer_block.h"
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
-#include "byteformer/model/cpu/train_attention.h"
-#include "byteformer/model/cpu/train_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
+#include "model/cpu/train_attention.h"
+#include "model/cpu/train_linear.h"
 #include "byteformer/model/norm.h"
-#include "byteformer/model/cpu/window_attention.h"
+#include "model/cpu/window_attention.h"
 #include "byteformer/model/windowing.h"
 
 namespace byteformer {
@@ -23,7 +23,8 @@ PreNormMhaImpl::PreNormMhaImpl(int64_t embed_dim, int64_t num_heads) {
   attn = register_module("1", MultiHeadAttention(embed_dim, num_heads));
 }
 
-PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropout) : dropout_(dropout) {
+PreNormFfnImpl::PreNormFfnImpl(int64_t embed_dim, int64_t ffn_dim, double dropout)
+    : dropout_(dropout), fc1_product_(std::make_shared<ProductWeight>()), fc2_product_(std::make_shared<ProductWeight>()) {
   norm = register_module("0", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(1e-5)));
   fc1 = register_module("1", torch::nn::Linear(embed_dim, ffn_dim));
   fc2 = register_module("4", torch::nn::Linear(ffn_dim, embed_dim));
@@ -53,7 +54,7 @@ void PreNormFfnImpl::add_to_inference(torch::Tensor& y, bool bf16) {
   // first FFN on 2 threads: 128 rows 6-8% slower than 256 with oneDNN and OpenBLAS, 512 no faster).
   constexpr int64_t kRows = 256;
   const std::vector<int64_t> shape{C};
-  const auto w1 = fc1_product_.get(fc1->weight, bf16), w2 = fc2_product_.get(fc2->weight, bf16);
+  const auto w1 = fc1_product_->get(fc1->weight, bf16), w2 = fc2_product_->get(fc2->weight, bf16);
   parallel_tasks((R + kRows - 1) / kRows, [&](int64_t t) {
     auto part = rows.slice(0, t * kRows, std::min(R, (t + 1) * kRows));  // (r, C)
     auto h = at::layer_norm(part, shape, norm->weight, norm->bias, norm->options.eps());

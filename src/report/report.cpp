@@ -203,21 +203,9 @@ std::string predictions_gallery(const std::vector<PredictedFile>& files) {
 }  // namespace
 
 RunMetrics read_metrics_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("report: cannot open metrics file '{}'", path));
   std::map<double, EpochRecord> by_epoch;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("report: {}:{}: not a JSON object: {}", path, line_no, e.what()));
-    }
-    if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number()) continue;
+  for (const nlohmann::json& j : read_json_lines(path)) {
+    if (!j.contains("epoch") || !j["epoch"].is_number()) continue;
     EpochRecord r;
     r.epoch = j["epoch"].get<double>();
     for (auto it = j.begin(); it != j.end(); ++it)
@@ -230,8 +218,8 @@ RunMetrics read_metrics_jsonl(const std::string& path) {
 }
 
 Confusion read_confusion_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("report: cannot open confusion CSV '{}'", path));
+  const std::vector<uint8_t> bytes = read_file(path, kMaxRecordFileBytes);
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   auto split = [](const std::string& line) {
     std::vector<std::string> out;
     std::stringstream ss(line);
@@ -280,24 +268,6 @@ double nice_step(double lo, double hi, int n) {
   for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
     if (raw <= m * mag) return m * mag;
   return 10 * mag;
-}
-
-std::vector<EvalSample> read_eval_samples(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("report: cannot open eval samples '{}'", path));
-  std::vector<EvalSample> out;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      const auto j = nlohmann::json::parse(line);
-      out.push_back({j.at("file").get<std::string>(), j.at("label").get<std::string>(),
-                     j.at("predicted").get<std::string>(), j.at("prob").get<double>(), j.at("label_prob").get<double>()});
-    } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("report: {}:{}: expected an eval --predictions record: {}", path, n, e.what()));
-    }
-  }
-  return out;
 }
 
 std::vector<PredictedFile> parse_predict_json(const std::string& text) {

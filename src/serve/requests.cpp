@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "byteformer/io/display_name.h"
 
@@ -41,7 +42,7 @@ std::vector<std::vector<uint8_t>> binary_bytes_elements(const std::string& body,
 }
 
 // JSON "data" of a BYTES tensor: strings (their bytes), possibly nested row-major. Nesting is
-// bounded by the JSON parser's own depth limit of the body it came from.
+// bounded by parse_infer_request's depth limit (kMaxJsonDepth) on the body it came from.
 void json_bytes_elements(const json& data, std::vector<std::vector<uint8_t>>& out, const std::string& input) {
   if (data.is_string()) {
     const auto& s = data.get_ref<const std::string&>();
@@ -52,6 +53,29 @@ void json_bytes_elements(const json& data, std::vector<std::vector<uint8_t>>& ou
     throw RequestError(400, fmt::format("input {}: data: expected strings (a BYTES tensor), got {}", input,
                                         data.type_name()));
   for (const auto& e : data) json_bytes_elements(e, out, input);
+}
+
+// A tensor's "shape": whole numbers >= 0 whose product is the number of elements given.
+void check_shape(const json& shape, size_t elements, const std::string& input) {
+  const auto bad = [&](const std::string& why) {
+    return RequestError(400, fmt::format("input {}: shape {}: {}", input, display_name(shape.dump()), why));
+  };
+  if (!shape.is_array() || shape.empty()) throw bad("expected an array of dimensions");
+  for (const auto& d : shape)
+    if (!d.is_number_integer() || d.get<int64_t>() < 0) throw bad("expected whole numbers >= 0");
+  uint64_t product = 1;
+  bool saturated = false;  // the product passed 2^64 (a later 0 still makes it 0)
+  for (const auto& d : shape) {
+    const auto n = d.get<uint64_t>();
+    if (n == 0) {
+      product = 0, saturated = false;
+      break;
+    }
+    if (product > std::numeric_limits<uint64_t>::max() / n) saturated = true;
+    product *= n;
+  }
+  if (saturated) throw bad(fmt::format("says more elements than the data's {}", elements));
+  if (product != elements) throw bad(fmt::format("says {} elements, the data has {}", product, elements));
 }
 
 }  // namespace
@@ -98,7 +122,15 @@ InferRequest parse_infer_request(const std::string& body, const std::optional<st
   }
   json j;
   try {
-    j = json::parse(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(header_size));
+    // The parser itself builds any depth; a value nested deeper than the limit is refused while
+    // it is read, before anything recurses over it.
+    const json::parser_callback_t depth_limit = [](int depth, json::parse_event_t event, json&) {
+      if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+          depth >= kMaxJsonDepth)
+        throw RequestError(400, fmt::format("request body: JSON nested deeper than {} levels", kMaxJsonDepth));
+      return true;
+    };
+    j = json::parse(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(header_size), depth_limit);
   } catch (const json::exception& e) {
     throw RequestError(400, fmt::format("request body: not JSON: {}", display_name(e.what())));
   }
@@ -133,6 +165,7 @@ InferRequest parse_infer_request(const std::string& body, const std::optional<st
     throw RequestError(400, fmt::format("input {}: no data and no binary_data_size", out.input_name));
   }
   if (out.elements.empty()) throw RequestError(400, fmt::format("input {}: no elements", out.input_name));
+  if (input.contains("shape")) check_shape(input["shape"], out.elements.size(), out.input_name);
   if (j.contains("id")) out.id = j["id"];
   return out;
 }

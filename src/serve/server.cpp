@@ -14,7 +14,7 @@
 
 #include "byteformer/classify/classification_json.h"
 #include "byteformer/io/display_name.h"
-#include "byteformer/model/build_info.h"
+#include "byteformer/runtime/build_info.h"
 #include "byteformer/model/device.h"
 #include "byteformer/serve/requests.h"
 #include "byteformer/serve/web_page.h"
@@ -28,6 +28,48 @@ using nlohmann::json;
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
+}
+
+// The body of a request that the HTTP library has not read yet (a content-reader route), read
+// here so that every framing is held to the same bound: a Content-Length over `max_bytes` is
+// refused by the library before the body is read (it sets 413); a chunked body is cut off here
+// at the first chunk past it. A multipart/form-data upload (curl -F file=@x.png) gives its first
+// part; `filename` is then that part's file name. Any Content-Type is taken as the file's bytes.
+std::string read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                      int64_t max_bytes, std::string* filename) {
+  // Past the bound, up to this many more bytes are read and dropped, so that a client still
+  // sending its body gets the 413 rather than a reset connection; beyond it the read stops.
+  constexpr size_t kMaxDiscardedBytes = size_t{1} << 20;
+  std::string body;
+  bool over = false;
+  size_t parts = 0, total = 0;  // every part's bytes count towards the bound
+  const auto append = [&](const char* data, size_t n) {
+    total += n;
+    if (total > static_cast<size_t>(max_bytes)) {
+      over = true;
+      return total - static_cast<size_t>(max_bytes) <= kMaxDiscardedBytes;
+    }
+    if (parts <= 1) body.append(data, n);  // only the first part is the file
+    return true;
+  };
+  bool ok = false;
+  if (req.is_multipart_form_data()) {
+    ok = reader(
+        [&](const httplib::MultipartFormData& part) {
+          if (++parts == 1 && filename != nullptr) *filename = part.filename;
+          return true;
+        },
+        append);
+  } else {
+    ok = reader(append);
+  }
+  if (over || res.status == 413) {
+    res.set_header("Connection", "close");  // what is left of the body is not read
+    throw RequestError(413, fmt::format("request body over {} bytes (--max-body-bytes)", max_bytes));
+  }
+  if (!ok) throw RequestError(400, "request body: cut short or malformed (Content-Length, chunks or multipart)");
+  if (req.is_multipart_form_data() && parts == 0) throw RequestError(400, "multipart/form-data request without a part");
+  return body;
 }
 
 // The endpoint label of a path for /metrics (model names folded into {name}).
@@ -103,7 +145,7 @@ void Server::run() {
   http_->listen_after_bind();
 }
 
-void Server::routes() {
+void Server::configure_http() {
   httplib::Server& svr = *http_;
   const int threads = options_.threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -111,8 +153,7 @@ void Server::routes() {
   svr.set_read_timeout(30, 0);  // a client that stops sending does not hold a worker for ever
   svr.set_write_timeout(30, 0);
   // An answer goes out as two writes (headers, body): with Nagle's algorithm on, a keep-alive
-  // client's delayed ACK held each answer of a kept-alive connection for 40 ms (bench_serve's
-  // "1 keep-alive" row: 44 ms against 4 ms a request on the quickstart model).
+  // client's delayed ACK holds each answer of a kept-alive connection for 40 ms.
   svr.set_tcp_nodelay(true);
   svr.set_socket_options([this](socket_t sock) {
     httplib::default_socket_options(sock);  // SO_REUSEADDR, as without this callback
@@ -143,146 +184,168 @@ void Server::routes() {
     if (res.status == 413) why = "request body too large (--max-body-bytes)";
     reply(res, res.status, {{"error", why}});
   });
+}
 
-  // Queues prepared inputs and waits for their answers; a full queue is a 503.
-  // `arrival` (taken when the request came in) is released once every input is queued.
-  auto classify_all = [this](std::vector<ModelInput> inputs, bool raw, Batcher::Arrival& arrival) {
-    std::vector<std::future<Classification>> futures;
-    for (auto& in : inputs) {
-      try {
-        futures.push_back(batcher_->submit(std::move(in), raw));
-      } catch (const QueueFull& e) {
-        arrival.release();
-        for (auto& f : futures) f.wait();  // the queued ones still run; their answers are dropped
-        throw RequestError(503, std::string("server busy: ") + e.what());
-      }
+std::vector<Classification> Server::classify_all(std::vector<ModelInput> inputs, bool raw, Batcher::Arrival& arrival) {
+  std::vector<std::future<Classification>> futures;
+  for (auto& in : inputs) {
+    try {
+      futures.push_back(batcher_->submit(std::move(in), raw));
+    } catch (const QueueFull& e) {
+      arrival.release();
+      for (auto& f : futures) f.wait();  // the queued ones still run; their answers are dropped
+      throw RequestError(503, std::string("server busy: ") + e.what());
     }
-    arrival.release();
-    std::vector<Classification> out;
-    for (auto& f : futures) out.push_back(f.get());
-    return out;
-  };
+  }
+  arrival.release();
+  std::vector<Classification> out;
+  for (auto& f : futures) out.push_back(f.get());
+  return out;
+}
 
-  svr.Post("/v1/classify", [this, classify_all](const httplib::Request& req, httplib::Response& res) {
-    Batcher::Arrival arrival = batcher_->arrive();
-    const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
-    const bool raw = bool_param(req, "raw");
-    const double threshold = threshold_param(req);
-    const std::string name = req.has_param("name") ? req.get_param_value("name") : std::string("request");
-    const std::vector<uint8_t> bytes(req.body.begin(), req.body.end());
-    ModelInput in = clf_.prepare(bytes, name, raw, /*position=*/0);
-    if (!in.error.empty()) {
-      Classification c;
-      c.name = name;
-      c.error = in.error;
-      return reply(res, 422, to_json(c, top_k, threshold));  // well-formed, but not a file the pipeline takes
-    }
-    std::vector<ModelInput> one;
-    one.push_back(std::move(in));
-    const Classification c = std::move(classify_all(std::move(one), raw, arrival).front());
-    reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
+void Server::check_model(const httplib::Request& req) const {
+  const std::string name = req.matches[1];
+  if (name != options_.name)
+    throw RequestError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
+}
+
+void Server::handle_classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
+  const bool raw = bool_param(req, "raw");
+  const double threshold = threshold_param(req);
+  std::string filename;
+  const std::string body = read_body(req, res, reader, options_.max_body_bytes, &filename);
+  Batcher::Arrival arrival = batcher_->arrive();
+  const std::string name = req.has_param("name") ? req.get_param_value("name")
+                           : filename.empty()    ? std::string("request")
+                                                 : filename;
+  const std::vector<uint8_t> bytes(body.begin(), body.end());
+  ModelInput in = clf_.prepare(bytes, name, raw, /*position=*/0);
+  if (!in.error.empty()) {
+    Classification c;
+    c.name = name;
+    c.error = in.error;
+    return reply(res, 422, to_json(c, top_k, threshold));  // well-formed, but not a file the pipeline takes
+  }
+  std::vector<ModelInput> one;
+  one.push_back(std::move(in));
+  const Classification c = std::move(classify_all(std::move(one), raw, arrival).front());
+  reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
+}
+
+void Server::handle_pipeline(const httplib::Request&, httplib::Response& res) {
+  json labels = json::array();
+  for (const auto& l : clf_.labels()) labels.push_back(display_name(l));
+  reply(res, 200,
+        {{"name", options_.name},
+         {"modality", clf_.pipeline_options().modality == Modality::kAudio ? "audio" : "image"},
+         {"config", pipeline_config(clf_.config()).to_yaml()},
+         {"input", clf_.input_description(false)},
+         {"labels", labels},
+         {"max_input_bytes", clf_.model_options().max_input_bytes()}});
+}
+
+void Server::handle_model_metadata(const httplib::Request& req, httplib::Response& res) {
+  check_model(req);
+  const int64_t classes = clf_.num_classes();
+  json labels = json::array();
+  for (int64_t i = 0; i < classes; ++i)
+    labels.push_back(i < static_cast<int64_t>(clf_.labels().size()) ? display_name(clf_.labels()[static_cast<size_t>(i)])
+                                                                    : std::to_string(i));
+  const auto& m = clf_.model_options();
+  reply(res, 200,
+        {{"name", options_.name},
+         {"versions", {"1"}},
+         {"platform", "byteformer_libtorch"},
+         {"inputs", {{{"name", "INPUT"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
+         {"outputs",
+          {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
+           {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
+           {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
+         {"parameters",
+          {{"class_names", labels},
+           {"numerics", to_string(m.numerics)},
+           {"precision", to_string(clf_.precision())},
+           {"device", device_name(clf_.options().model.device)},
+           {"pipeline", clf_.input_description(false)},
+           {"max_input_bytes", m.max_input_bytes()},
+           {"max_batch_size", options_.batch.max_batch_size}}}});
+}
+
+void Server::handle_infer(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  check_model(req);
+  const std::string body = read_body(req, res, reader, options_.max_body_bytes, nullptr);
+  Batcher::Arrival arrival = batcher_->arrive();
+  std::optional<std::string> header_length;
+  if (req.has_header("Inference-Header-Content-Length"))
+    header_length = req.get_header_value("Inference-Header-Content-Length");
+  const InferRequest infer = parse_infer_request(body, header_length);
+  const std::string& input_name = infer.input_name;
+  const bool raw = infer.raw;
+  const auto& elements = infer.elements;
+  // More elements than the queue holds could never be queued, however idle the server.
+  if (static_cast<int64_t>(elements.size()) > options_.batch.max_queue)
+    throw RequestError(413, fmt::format("input {}: {} elements: more than the {} this server queues at once "
+                                        "(--max-queue); send them in several requests",
+                                        input_name, elements.size(), options_.batch.max_queue));
+  std::vector<ModelInput> inputs;
+  for (size_t i = 0; i < elements.size(); ++i) {
+    inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
+    if (!inputs.back().error.empty()) throw RequestError(422, inputs.back().error);
+  }
+  const auto answers = classify_all(std::move(inputs), raw, arrival);
+  const int64_t classes = clf_.num_classes();
+  json probs = json::array(), logits = json::array(), labels = json::array();
+  for (const auto& c : answers) {
+    if (!c.ok()) throw RequestError(422, c.error);
+    for (float p : c.probs) probs.push_back(p);
+    for (float l : c.logits) logits.push_back(l);
+    labels.push_back(display_name(verdict(c, 0.0)));
+  }
+  const auto n = static_cast<int64_t>(answers.size());
+  json out = {{"model_name", options_.name},
+              {"model_version", "1"},
+              {"outputs",
+               {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}},
+                {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}},
+                {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
+  if (infer.id) out["id"] = *infer.id;
+  reply(res, 200, out);
+}
+
+void Server::routes() {
+  configure_http();
+  httplib::Server& svr = *http_;
+  using Req = httplib::Request;
+  using Res = httplib::Response;
+  // The two routes that take a body read it themselves (read_body): one bound for every framing.
+  svr.Post("/v1/classify", [this](const Req& req, Res& res, const httplib::ContentReader& reader) {
+    handle_classify(req, res, reader);
   });
-
   // What the privacy client (`predict --server`) needs to prepare files itself: the evaluation
   // pipeline's config keys (no data paths, no weights), the classes and the model's byte limit.
-  svr.Get("/v1/pipeline", [this](const httplib::Request&, httplib::Response& res) {
-    json labels = json::array();
-    for (const auto& l : clf_.labels()) labels.push_back(display_name(l));
-    reply(res, 200,
-          {{"name", options_.name},
-           {"modality", clf_.pipeline_options().modality == Modality::kAudio ? "audio" : "image"},
-           {"config", pipeline_config(clf_.config()).to_yaml()},
-           {"input", clf_.input_description(false)},
-           {"labels", labels},
-           {"max_input_bytes", clf_.model_options().max_input_bytes()}});
-  });
-
-  svr.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });
-  svr.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/v1/pipeline", [this](const Req& req, Res& res) { handle_pipeline(req, res); });
+  svr.Get("/v2/health/live", [](const Req&, Res& res) { reply(res, 200, {{"live", true}}); });
+  svr.Get("/v2/health/ready", [this](const Req&, Res& res) {
     reply(res, ready_ ? 200 : 503, {{"ready", ready_.load()}});
   });
-  svr.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/v2", [](const Req&, Res& res) {
     reply(res, 200,
           {{"name", "byteformer"}, {"version", byteformer_version_string()}, {"extensions", {"binary_tensor_data"}}});
   });
-
-  auto check_model = [this](const httplib::Request& req) {
-    const std::string name = req.matches[1];
-    if (name != options_.name)
-      throw RequestError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
-  };
-  svr.Get(R"(/v2/models/([^/]+)/ready)", [this, check_model](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/v2/models/([^/]+)/ready)", [this](const Req& req, Res& res) {
     check_model(req);
     reply(res, ready_ ? 200 : 503, {{"name", options_.name}, {"ready", ready_.load()}});
   });
-  svr.Get(R"(/v2/models/([^/]+))", [this, check_model](const httplib::Request& req, httplib::Response& res) {
-    check_model(req);
-    const int64_t classes = clf_.num_classes();
-    json labels = json::array();
-    for (int64_t i = 0; i < classes; ++i)
-      labels.push_back(i < static_cast<int64_t>(clf_.labels().size()) ? display_name(clf_.labels()[static_cast<size_t>(i)])
-                                                                      : std::to_string(i));
-    const auto& m = clf_.model_options();
-    reply(res, 200,
-          {{"name", options_.name},
-           {"versions", {"1"}},
-           {"platform", "byteformer_libtorch"},
-           {"inputs", {{{"name", "INPUT"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
-           {"outputs",
-            {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
-             {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {-1, classes}}},
-             {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
-           {"parameters",
-            {{"class_names", labels},
-             {"numerics", to_string(m.numerics)},
-             {"precision", to_string(clf_.precision())},
-             {"device", device_name(clf_.options().model.device)},
-             {"pipeline", clf_.input_description(false)},
-             {"max_input_bytes", m.max_input_bytes()},
-             {"max_batch_size", options_.batch.max_batch_size}}}});
+  svr.Get(R"(/v2/models/([^/]+))", [this](const Req& req, Res& res) { handle_model_metadata(req, res); });
+  svr.Post(R"(/v2/models/([^/]+)/infer)", [this](const Req& req, Res& res, const httplib::ContentReader& reader) {
+    handle_infer(req, res, reader);
   });
-
-  svr.Post(R"(/v2/models/([^/]+)/infer)", [this, check_model, classify_all](const httplib::Request& req,
-                                                                          httplib::Response& res) {
-    check_model(req);
-    Batcher::Arrival arrival = batcher_->arrive();
-    std::optional<std::string> header_length;
-    if (req.has_header("Inference-Header-Content-Length"))
-      header_length = req.get_header_value("Inference-Header-Content-Length");
-    const InferRequest infer = parse_infer_request(req.body, header_length);
-    const std::string& input_name = infer.input_name;
-    const bool raw = infer.raw;
-    const auto& elements = infer.elements;
-    std::vector<ModelInput> inputs;
-    for (size_t i = 0; i < elements.size(); ++i) {
-      inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
-      if (!inputs.back().error.empty()) throw RequestError(422, inputs.back().error);
-    }
-    const auto answers = classify_all(std::move(inputs), raw, arrival);
-    const int64_t classes = clf_.num_classes();
-    json probs = json::array(), logits = json::array(), labels = json::array();
-    for (const auto& c : answers) {
-      if (!c.ok()) throw RequestError(422, c.error);
-      for (float p : c.probs) probs.push_back(p);
-      for (float l : c.logits) logits.push_back(l);
-      labels.push_back(display_name(verdict(c, 0.0)));
-    }
-    const auto n = static_cast<int64_t>(answers.size());
-    json out = {{"model_name", options_.name},
-                {"model_version", "1"},
-                {"outputs",
-                 {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}},
-                  {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}},
-                  {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
-    if (infer.id) out["id"] = *infer.id;
-    reply(res, 200, out);
-  });
-
-  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/metrics", [this](const Req&, Res& res) {
     metrics_.set_queue_depth(batcher_->queue_depth());
     res.set_content(metrics_.prometheus(), "text/plain; version=0.0.4");
   });
-  svr.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/", [this](const Req&, Res& res) {
     res.set_content(web_page(options_.name, clf_.input_description(false)), "text/html; charset=utf-8");
   });
 }

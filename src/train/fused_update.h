@@ -1,6 +1,6 @@
 // One pass over each float32 tensor for the optimiser step and the EMA update, where LibTorch
 // runs 5-10 operators per tensor (a parallel region and a temporary each): on the small models'
-// hundred-odd tensors those operators cost more than the arithmetic (issue 18).
+// hundred-odd tensors those operators cost more than the arithmetic.
 #pragma once
 #include <ATen/core/Tensor.h>
 

@@ -11,8 +11,8 @@ namespace byteformer {
 namespace fs = std::filesystem;
 
 TrainerOptions TrainerOptions::from_config(const Config& c) {
-  TrainerOptions o;
-  try {
+  return parse_options([&] {
+    TrainerOptions o;
     const std::string results = c.get_string("common.results_loc", "results");
     const std::string label = c.get_string("common.run_label", "run_1");
     o.run_dir = (fs::path(results) / label).string();
@@ -35,50 +35,28 @@ TrainerOptions TrainerOptions::from_config(const Config& c) {
     o.length_bucketing = c.get_bool("dataset.length_bucketing", false);
     o.max_epochs = c.get_int("scheduler.max_epochs", 350);
     if (c.is_set("scheduler.max_iterations")) o.max_iterations = c.get_int("scheduler.max_iterations", 0);
-    auto positive = [&](int64_t v, const char* key) {
-      if (v <= 0) throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe(key)));
-    };
-    positive(o.accum_freq, "common.accum_freq");
-    positive(o.train_batch_size, "dataset.train_batch_size0");
-    positive(o.val_batch_size, "dataset.val_batch_size0");
-    positive(o.max_epochs, "scheduler.max_epochs");
-    positive(o.log_freq, "common.log_freq");
+    require_positive(c, o.accum_freq, "common.accum_freq");
+    require_positive(c, o.train_batch_size, "dataset.train_batch_size0");
+    require_positive(c, o.val_batch_size, "dataset.val_batch_size0");
+    require_positive(c, o.max_epochs, "scheduler.max_epochs");
+    require_positive(c, o.log_freq, "common.log_freq");
     if (o.workers < 0) throw std::invalid_argument(fmt::format("config: {}: must be >= 0", c.describe("dataset.workers")));
     if (o.label_smoothing < 0 || o.label_smoothing >= 1)
       throw std::invalid_argument(
           fmt::format("config: {}: expected 0 <= value < 1", c.describe("loss.classification.cross_entropy.label_smoothing")));
     if (o.grad_clip && *o.grad_clip <= 0)
       throw std::invalid_argument(fmt::format("config: {}: must be > 0", c.describe("common.grad_clip")));
-  } catch (const std::invalid_argument&) {
-    throw;
-  } catch (const std::exception& e) {  // the Config accessors' type errors
-    throw std::invalid_argument(e.what());
-  }
-  return o;
+    return o;
+  });
 }
 
 Recipe Recipe::from_config(Config config) {
   Recipe r;
-  r.check = check_config(config);
-  r.model = ByteFormerOptions::from_config(config);
-  r.model.validate();
-  r.modality = is_audio_config(config) ? Modality::kAudio : Modality::kImage;
-  r.train_pipeline = BytePipelineOptions::from_config(config, r.modality, /*training=*/true);
-  r.eval_pipeline = BytePipelineOptions::from_config(config, r.modality, /*training=*/false);
-  r.trainer = TrainerOptions::from_config(config);
-  r.optimizer = OptimizerOptions::from_config(config);
-  r.schedule = CosineScheduleOptions::from_config(config);
-  try {
-    r.eval.batch_size = config.get_int("dataset.eval_batch_size0", r.trainer.val_batch_size);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(e.what());
-  }
-  if (r.eval.batch_size <= 0)
-    throw std::invalid_argument(fmt::format("config: {}: must be > 0", config.describe("dataset.eval_batch_size0")));
-  r.eval.workers = r.trainer.workers;
-  r.eval.prefetch = r.trainer.prefetch;
-  r.eval.mixed_precision = r.trainer.mixed_precision;
-  r.config = std::move(config);
+  static_cast<EvalRecipe&>(r) = EvalRecipe::from_config(std::move(config));
+  r.train_pipeline = BytePipelineOptions::from_config(r.config, r.modality, /*training=*/true);
+  r.trainer = TrainerOptions::from_config(r.config);
+  r.optimizer = OptimizerOptions::from_config(r.config);
+  r.schedule = CosineScheduleOptions::from_config(r.config);
   return r;
 }
 

@@ -16,12 +16,12 @@
 #include "byteformer/io/config_schema.h"
 #include "byteformer/model/device.h"
 #include "byteformer/model/model_loader.h"
-#include "byteformer/train/autocast.h"
+#include "byteformer/model/precision.h"
 #include "byteformer/train/ema.h"
-#include "byteformer/train/evaluator.h"
+#include "byteformer/classify/evaluator.h"
 #include "byteformer/train/lr_schedule.h"
 #include "byteformer/train/optimizer.h"
-#include "byteformer/train/progress.h"
+#include "byteformer/io/progress.h"
 #include "byteformer/train/training_state.h"
 
 namespace byteformer {
@@ -147,7 +147,7 @@ Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks ho
 
   torch::manual_seed(s.opt.seed);
   s.model = ByteFormer(model_options);
-  configure_cuda_matmul(config, s.device);
+  configure_cuda_matmul(model_options.allow_tf32, s.device);
   s.model->to(s.device);
   s.model->train();
   if (s.opt.mixed_precision) {
@@ -395,7 +395,11 @@ void Trainer::State::end_epoch(TrainingCounters& c, const EpochMetrics& train, c
     j["skipped"] = train.skipped + v.val.metrics.skipped;
     j["train_samples_per_s"] = rate;
     j["train_seconds"] = pass.seconds;
-    std::ofstream(files.metrics(), std::ios::app) << j.dump() << "\n";
+    try {
+      append_json_line(files.metrics(), j);
+    } catch (const std::runtime_error& e) {  // the weights are saved; a lost metrics line is not fatal
+      say(fmt::format("warning: {}", e.what()));
+    }
   }
   say(fmt::format(
       "epoch {}/{}: train loss {:.4f} top1 {:.2f} | val loss {:.4f} top1 {:.2f} top5 {:.2f}{} | "

@@ -223,7 +223,7 @@ TEST(RunFolder, ErrorsNameTheFolderAndWhatIsMissing) {
   const std::string no_config = test::make_temp_dir("run_noconfig");
   EXPECT_NE(error_of(no_config).find("no config.yaml"), std::string::npos) << error_of(no_config);
   const std::string bad = make_run("run_bad", "{\"val_top1\": 1}\nnot json\n{\"val_top1\": 2}\n", true, false);
-  EXPECT_NE(error_of(bad).find("metrics.jsonl: line 2: not JSON"), std::string::npos) << error_of(bad);
+  EXPECT_NE(error_of(bad).find("metrics.jsonl:2: not JSON"), std::string::npos) << error_of(bad);
 }
 
 }  // namespace

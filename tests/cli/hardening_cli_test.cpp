@@ -1,10 +1,12 @@
-// The real CLI given what a new user or a hostile input gives it (issue 19): every case must
+// The real CLI given what a new user or a hostile input gives it: every case must
 // fail with one readable line that names the flag, key, file or record, or warn, never run on.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "test_util.h"
 #include "train/tiny_data.h"
@@ -248,6 +250,21 @@ TEST_F(HardeningCli, EncodeToDashWritesStandardOutput) {
   EXPECT_EQ(std::vector<uint8_t>(r.out.begin(), r.out.end()), want);
 }
 
+// A result that cannot be written is a failure, not a silent success (predict > /dev/full once
+// exited 0 with every answer lost).
+TEST_F(HardeningCli, ResultsThatCannotBeWrittenFailTheRun) {
+  const std::string predict = cli() + "predict --threads 1 --raw --config " + kConfig + " --weights " + kDir +
+                              "/model.pt " + kDir + "/inputs/img0_32px.jpg";
+  auto r = test::run_command("(" + predict + " > /dev/full)");  // the inner redirection wins
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "error: writing the results to standard output failed")) << r.err;
+  r = test::run_command("(" + predict + " --json > /dev/full)");
+  EXPECT_EQ(r.exit_code, 1);
+  r = test::run_command(predict);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "img0_32px.jpg")) << r.out;
+}
+
 // --- flags and names ----------------------------------------------------------------------
 
 TEST_F(HardeningCli, MistypedCommandIsNamedWithTheList) {
@@ -283,6 +300,18 @@ TEST_F(HardeningCli, CountsAreCheckedWithReadableMessages) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(has(r.err, "--threads: expected an integer >= 0, got -3")) << r.err;
   r = test::run_command(cli() + "info --threads 0 --config " + kConfig);  // 0: all cores
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // More threads than a few per core only wait on each other (2147483647 ran out of memory in
+  // OpenMP): refused before anything starts.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (const std::string n : {std::to_string(4 * cores + 1), std::string("2147483647")}) {
+    r = test::run_command(cli() + "info --threads " + n + " --config " + kConfig);
+    EXPECT_NE(r.exit_code, 0) << n;
+    EXPECT_TRUE(has(r.err, fmt::format("--threads: expected at most {} (4 per core, {} cores here), got {}", 4 * cores,
+                                       cores, n)))
+        << r.err;
+  }
+  r = test::run_command(cli() + "info --threads " + std::to_string(4 * cores) + " --config " + kConfig);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const std::string n : {"0", "-5"}) {
     r = test::run_command(cli() + "info --input-bytes " + n + " --config " + kConfig);

@@ -1,4 +1,4 @@
-// `byteformer predict` runs the config's evaluation pipeline on each file (SPEC.md section 7):
+// `byteformer predict` runs the config's evaluation pipeline on each file (docs/MODEL.md):
 // photos of other formats and sizes than the training encoding get exactly the bytes `eval`
 // feeds the model for them; per-file errors, -r, stdin and awkward names, all through the real CLI.
 #include <gtest/gtest.h>

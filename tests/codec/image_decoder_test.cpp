@@ -6,6 +6,7 @@
 #include <random>
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "byteformer/codec/codec_error.h"
 #include "byteformer/codec/image_encoding.h"
@@ -142,6 +143,37 @@ TEST(ImageDecoder, BadFilesThrowCodecError) {
   expect_codec_error(std::vector<uint8_t>(ppm.begin(), ppm.end()), "ppm-short");
   const std::string huge = "P6 100000 100000 255\n";
   expect_codec_error(std::vector<uint8_t>(huge.begin(), huge.end()), "ppm-huge");
+}
+
+// The pixel budget is checked from the header, before anything is decoded: a 249 KB PNG of
+// 16000x16000 pixels once cost 1.9 GB.
+TEST(ImageDecoder, HeadersOverThePixelBudgetAreRefusedBeforeDecoding) {
+  const Image img = test::synthetic_image(40, 30, 3);
+  const auto with_size = [&](uint32_t width, uint32_t height) {
+    auto png = encode_image(img, ImageEncoding::parse("png"));
+    for (int i = 0; i < 4; ++i) {  // IHDR: 8-byte signature, length, "IHDR", width, height (big-endian)
+      png[16 + i] = static_cast<uint8_t>(width >> (24 - 8 * i));
+      png[20 + i] = static_cast<uint8_t>(height >> (24 - 8 * i));
+    }
+    const uLong crc = crc32(crc32(0L, Z_NULL, 0), png.data() + 12, 17);  // "IHDR" and its 13 bytes
+    for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+    return png;
+  };
+  try {
+    decode_image(with_size(16000, 16000), "huge.png");
+    FAIL() << "a 16000x16000 PNG was decoded";
+  } catch (const CodecError& e) {
+    EXPECT_NE(std::string(e.what()).find("huge.png: PNG header gives 16000x16000 pixels; expected 1 to 134217728 pixels"),
+              std::string::npos)
+        << e.what();
+  }
+  // Within the budget, the same patched header reaches the pixel data (too short here).
+  try {
+    decode_image(with_size(8000, 8000), "big.png");
+    FAIL();
+  } catch (const CodecError& e) {
+    EXPECT_EQ(std::string(e.what()).find("pixels; expected"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ImageDecoder, RandomBytesNeverCrash) {

@@ -12,8 +12,9 @@
 #include "byteformer/model/device.h"
 #include "byteformer/model/inference.h"
 #include "byteformer/model/model_loader.h"
-#include "byteformer/train/autocast.h"
-#include "byteformer/train/metrics.h"
+#include "byteformer/model/precision.h"
+#include "byteformer/classify/metrics.h"
+#include "model/predict_files.h"
 #include "test_util.h"
 #include "train/tiny_data.h"
 
@@ -159,7 +160,7 @@ TEST(Cuda, FixtureLogitsMatchCoreNetAndTheCpu) {
   ASSERT_TRUE(module_device(*gpu.model).is_cuda());
   const auto files = fixture_files();
   for (const int64_t batch : {int64_t{1}, static_cast<int64_t>(files.size())}) {
-    const auto preds = predict_files(gpu.model, files, batch, 3, {});
+    const auto preds = test::predict_files(gpu.model, files, batch, 3, {});
     ASSERT_EQ(preds.size(), files.size());
     for (size_t i = 0; i < preds.size(); ++i) {
       const auto& want = expected["files"][i]["logits"];
@@ -171,8 +172,8 @@ TEST(Cuda, FixtureLogitsMatchCoreNetAndTheCpu) {
   // Masked numerics (one padded batch), CUDA against the CPU.
   auto cpu = load_fixture(Numerics::kMasked, torch::Device(torch::kCPU));
   auto gpu_masked = load_fixture(Numerics::kMasked, torch::Device(torch::kCUDA, 0));
-  const auto a = predict_files(cpu.model, files, static_cast<int64_t>(files.size()), 3, {});
-  const auto b = predict_files(gpu_masked.model, files, static_cast<int64_t>(files.size()), 3, {});
+  const auto a = test::predict_files(cpu.model, files, static_cast<int64_t>(files.size()), 3, {});
+  const auto b = test::predict_files(gpu_masked.model, files, static_cast<int64_t>(files.size()), 3, {});
   for (size_t i = 0; i < a.size(); ++i)
     for (size_t c = 0; c < a[i].logits.size(); ++c) EXPECT_NEAR(b[i].logits[c], a[i].logits[c], kTol) << files[i];
 }

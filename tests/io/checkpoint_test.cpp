@@ -359,6 +359,44 @@ TEST(CheckpointErrors, FlippedBytesInATensorRecordFailItsCrc) {
   std::filesystem::remove_all(dir);
 }
 
+// A record's inflated size is checked before it is inflated: against the storage the pickle
+// says it backs, and against a bound on how much a record may inflate (a zip bomb).
+TEST(CheckpointErrors, RecordSizesAreCheckedBeforeInflating) {
+  const std::string dir = test::make_temp_dir("bomb");
+  StateDict state;
+  state.emplace_back("zeros", torch::zeros({4 << 20}));  // 16 MiB of zeros: deflates a thousandfold
+  save_state_dict(dir + "/stored.pt", state);
+  EXPECT_NO_THROW(load_state_dict(dir + "/stored.pt"));
+  // The same archive with every record deflated (Python's zipfile keeps names and order).
+  const std::string rezip = "import sys, zipfile\n"
+                            "src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+                            "with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as b:\n"
+                            "    for i in a.infolist():\n"
+                            "        data = a.read(i.filename)\n"
+                            "        if i.filename.endswith('/data/0') and n > 0: data = data[:n]\n"
+                            "        if i.filename.endswith('/data/0') and n < 0: data = data + bytes(-n)\n"
+                            "        b.writestr(i.filename, data)\n";
+  test::write_bytes(dir + "/rezip.py", std::vector<uint8_t>(rezip.begin(), rezip.end()));
+  auto r = test::run_command("python3 " + dir + "/rezip.py " + dir + "/stored.pt " + dir + "/bomb.pt 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(error_of(test::read_bytes(dir + "/bomb.pt")).find("record 'data/0' inflates"), std::string::npos)
+      << error_of(test::read_bytes(dir + "/bomb.pt"));
+  EXPECT_NE(error_of(test::read_bytes(dir + "/bomb.pt")).find("more than 64 times (a zip bomb?)"), std::string::npos);
+  // A record longer than its storage: refused before it is inflated.
+  r = test::run_command("python3 " + dir + "/rezip.py " + dir + "/stored.pt " + dir + "/long.pt -1000");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(error_of(test::read_bytes(dir + "/long.pt")).find("record 'data/0' holds 16778216 bytes, its storage is 16777216 bytes"),
+            std::string::npos)
+      << error_of(test::read_bytes(dir + "/long.pt"));
+  // A shorter one: the unpickler names it and the offset.
+  r = test::run_command("python3 " + dir + "/rezip.py " + dir + "/stored.pt " + dir + "/short.pt 1000");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(error_of(test::read_bytes(dir + "/short.pt")).find("storage record data/0 has 1000 bytes, the pickle expects 4194304 x 4 bytes"),
+            std::string::npos)
+      << error_of(test::read_bytes(dir + "/short.pt"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CheckpointErrors, MissingFileAndNonZip) {
   EXPECT_THROW(load_state_dict("/nonexistent/w.pt"), std::runtime_error);
   std::vector<uint8_t> junk(1000, 'x');

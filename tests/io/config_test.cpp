@@ -1,6 +1,8 @@
 // CoreNet YAML flattening, overrides and typed accessors with errors naming key, value, file.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <filesystem>
 
 #include "byteformer/io/config.h"
@@ -72,6 +74,37 @@ TEST(Config, ErrorsNameKeyValueAndFile) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("broken.yaml"), std::string::npos);
   }
+}
+
+// Bounds before anything grows: the file's size and the number of keys, and no NaN or
+// infinity where a number is read.
+TEST(Config, SizeKeysAndNonFiniteNumbersAreBounded) {
+  const auto error_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string dir = test::make_temp_dir("config_bounds");
+  std::string big;
+  while (big.size() <= static_cast<size_t>(kMaxConfigBytes)) big += "common:\n  seed: 1\n";
+  test::write_bytes(dir + "/big.yaml", std::vector<uint8_t>(big.begin(), big.end()));
+  EXPECT_NE(error_of([&] { Config::load_file(dir + "/big.yaml"); }).find("config " + dir + "/big.yaml: " + std::to_string(big.size()) + " bytes, more than the 1048576 this reads"),
+            std::string::npos)
+      << error_of([&] { Config::load_file(dir + "/big.yaml"); });
+  std::string many;
+  for (size_t i = 0; i <= kMaxConfigKeys; ++i) many += "k" + std::to_string(i) + ": 1\n";
+  EXPECT_NE(error_of([&] { Config::load_string(many, "many.yaml"); }).find("config many.yaml: more than 10000 keys"),
+            std::string::npos);
+  const Config c = Config::load_string("scheduler:\n  lr: .nan\n  max: -.inf\n  ok: 0.5\n", "f.yaml");
+  EXPECT_NE(error_of([&] { c.get_double("scheduler.lr", 0); }).find("key 'scheduler.lr' = .nan (in f.yaml): expected a finite number"),
+            std::string::npos)
+      << error_of([&] { c.get_double("scheduler.lr", 0); });
+  EXPECT_NE(error_of([&] { c.get_double("scheduler.max", 0); }).find("expected a finite number"), std::string::npos);
+  EXPECT_DOUBLE_EQ(c.get_double("scheduler.ok", 0), 0.5);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, DuplicateKeysAreErrorsNamingTheKeyAndLines) {

@@ -1,6 +1,7 @@
 // io/file.h and io/display_name.h: checked reading (limits, directories, devices) and names
 // made printable as one line of valid UTF-8.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -38,15 +39,46 @@ TEST(ReadFile, LimitsDirectoriesMissingAndDevices) {
 
 TEST(WriteFileReplace, WritesWholeFilesAndLeavesNoTemporary) {
   const std::string dir = test::make_temp_dir("replace");
-  write_file_replace(dir + "/a", {1, 2, 3});
-  write_file_replace(dir + "/a", {4, 5});
+  write_file_atomic(dir + "/a", {1, 2, 3});
+  write_file_atomic(dir + "/a", {4, 5});
   EXPECT_EQ(read_file(dir + "/a"), (std::vector<uint8_t>{4, 5}));
   int entries = 0;
   for (auto it = std::filesystem::directory_iterator(dir); it != std::filesystem::directory_iterator(); ++it) ++entries;
   EXPECT_EQ(entries, 1);
-  EXPECT_NE(error_of([&] { write_file_replace(dir + "/missing/a", {1}); }).find("missing/a: cannot create"),
+  EXPECT_NE(error_of([&] { write_file_atomic(dir + "/missing/a", {1}); }).find("missing/a: cannot create"),
             std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// An output path that is a link, a device or a fifo keeps being one: the link's target gets the
+// bytes (atomically), a device or fifo gets them in place (once, `eval --confusion-csv /dev/full`
+// replaced /dev/full with a file).
+TEST(WriteFileReplace, LinksDevicesAndFifosAreWrittenThroughNotReplaced) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::make_temp_dir("special");
+  write_file_atomic(dir + "/target", {1, 2});
+  fs::create_symlink("target", dir + "/link");
+  write_file_atomic(dir + "/link", {3, 4, 5});
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir + "/link")));
+  EXPECT_EQ(read_file(dir + "/target"), (std::vector<uint8_t>{3, 4, 5}));
+  fs::create_symlink("not_yet", dir + "/dangling");  // a link to a file still to be made
+  write_file_atomic(dir + "/dangling", {6});
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir + "/dangling")));
+  EXPECT_EQ(read_file(dir + "/not_yet"), (std::vector<uint8_t>{6}));
+  write_file_atomic("/dev/null", {7, 8});
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_NE(error_of([&] { write_file_atomic("/dev/full", {9}); }).find("/dev/full: write failed: No space left on device"),
+            std::string::npos)
+      << error_of([&] { write_file_atomic("/dev/full", {9}); });
+  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] { write_file_atomic(dir + "/fifo", {1}); }).find("fifo: cannot open for writing"),
+            std::string::npos);  // nobody reads it: an error, not a wait
+  EXPECT_TRUE(fs::is_fifo(dir + "/fifo"));
+  int entries = 0;
+  for (auto it = fs::directory_iterator(dir); it != fs::directory_iterator(); ++it) ++entries;
+  EXPECT_EQ(entries, 5);  // target, link, dangling, not_yet, fifo: no temporary left
+  fs::remove_all(dir);
 }
 
 TEST(DisplayName, PrintableUtf8UnchangedEverythingElseEscapedReversibly) {

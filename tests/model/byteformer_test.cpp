@@ -7,7 +7,7 @@
 #include "byteformer/io/checkpoint.h"
 #include "byteformer/model/byteformer.h"
 #include "byteformer/model/inference.h"
-#include "byteformer/model/cpu/runtime.h"
+#include "byteformer/runtime/runtime.h"
 #include "test_util.h"
 
 namespace byteformer {

@@ -36,6 +36,9 @@ TEST(ReportHtml, ReadsMetricsKeepingTheLastLineOfARepeatedEpoch) {
   EXPECT_DOUBLE_EQ(m.epochs[1].get("val_top1"), 62.5);  // the resumed run's line
   EXPECT_TRUE(m.has("val_top5"));
   EXPECT_FALSE(m.has("ema_val_top1"));
+  // A run killed during an append: the report reads what predict --model reads.
+  write_text(dir + "/killed.jsonl", std::string(kMetrics) + "{\"epoch\":4,\"val_t");
+  EXPECT_EQ(report::read_metrics_jsonl(dir + "/killed.jsonl").epochs.size(), 3u);
   fs::remove_all(dir);
 }
 

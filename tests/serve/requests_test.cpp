@@ -64,6 +64,11 @@ TEST(Requests, EachMistakeIsA400NamingIt) {
       {R"({"inputs": [{)" + ok_input + R"(}]})", "no data and no binary_data_size"},
       {R"({"inputs": [{)" + ok_input + R"(, "data": [1]}]})", "expected strings"},
       {R"({"inputs": [{)" + ok_input + R"(, "data": []}]})", "no elements"},
+      {R"({"inputs": [{)" + ok_input + R"(, "shape": [5], "data": ["a"]}]})", "shape [5]: says 5 elements, the data has 1"},
+      {R"({"inputs": [{)" + ok_input + R"(, "shape": [-3], "data": ["a"]}]})", "shape [-3]: expected whole numbers >= 0"},
+      {R"({"inputs": [{)" + ok_input + R"(, "shape": "abc", "data": ["a"]}]})", "shape \"abc\": expected an array"},
+      {R"({"inputs": [{)" + ok_input + R"(, "shape": [], "data": ["a"]}]})", "expected an array of dimensions"},
+      {R"({"inputs": [{)" + ok_input + R"(, "shape": [4294967296, 4294967296], "data": ["a"]}]})", "says more elements than the data's 1"},
       {R"({"parameters": {"raw": "yes"}, "inputs": [{)" + ok_input + R"(, "data": ["a"]}]})", "parameters.raw"},
       {R"({"inputs": [{)" + ok_input + R"(, "parameters": {"binary_data_size": 4}}]})",
        "binary_data_size without an Inference-Header-Content-Length"},
@@ -73,6 +78,23 @@ TEST(Requests, EachMistakeIsA400NamingIt) {
     EXPECT_EQ(got.rfind("400 ", 0), 0u) << body << " -> " << got;
     EXPECT_NE(got.find(says), std::string::npos) << body << " -> " << got;
   }
+  // Nesting: bounded while the body is read (100,000 levels once overflowed the stack); a
+  // tensor of depth 61 inside the body's 3 levels (64 in all) is still a tensor, 62 is not.
+  const auto nested = [](int depth) { return std::string(depth, '[') + "\"ab\"" + std::string(depth, ']'); };
+  for (const std::string& body : {R"({"inputs": [{)" + ok_input + R"(, "data": )" + nested(100000) + "}]}",
+                                  R"({"id": )" + nested(100000) + R"(, "inputs": [{)" + ok_input + R"(, "data": ["a"]}]})",
+                                  R"({"inputs": [{)" + ok_input + R"(, "data": )" + nested(kMaxJsonDepth - 2) + "}]}"}) {
+    const std::string got = status_and_message(body, std::nullopt);
+    EXPECT_EQ(got, "400 request body: JSON nested deeper than 64 levels") << body.substr(0, 80);
+  }
+  const InferRequest deep_ok = parse_infer_request(R"({"inputs": [{)" + ok_input + R"(, "data": )" + nested(kMaxJsonDepth - 3) + "}]}",
+                                                   std::nullopt);
+  ASSERT_EQ(deep_ok.elements.size(), 1u);
+  EXPECT_EQ(parse_infer_request(R"({"inputs": [{)" + ok_input + R"(, "shape": [2, 1], "data": [["a"], ["b"]]}]})",
+                                std::nullopt)
+                .elements.size(),
+            2u);
+  EXPECT_EQ(std::string(deep_ok.elements[0].begin(), deep_ok.elements[0].end()), "ab");
   const std::string header = R"({"inputs": [{)" + ok_input + R"(, "parameters": {"binary_data_size": 9}}]})";
   EXPECT_NE(status_and_message(header + le32(2), std::to_string(header.size())).find("runs past the end of the body"),
             std::string::npos);

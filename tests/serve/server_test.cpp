@@ -128,6 +128,24 @@ TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_TRUE(json::parse(res->body).contains("error")) << res->body;
+  // The same bound for a chunked body (no Content-Length), cut off at the first chunk past it.
+  for (const char* path : {"/v1/classify?raw=1", "/v2/models/byteformer/infer"}) {
+    auto chunked = r.client();
+    res = chunked.Post(
+        path,
+        [](size_t offset, httplib::DataSink& sink) {
+          if (offset >= 200000) {
+            sink.done();
+            return true;
+          }
+          const std::string chunk(1000, 'a');
+          return sink.write(chunk.data(), chunk.size());
+        },
+        "application/octet-stream");
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 413) << path;
+    EXPECT_NE(res->body.find("over 4000 bytes (--max-body-bytes)"), std::string::npos) << res->body;
+  }
   res = c.Get("/no/such/thing");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
@@ -139,6 +157,46 @@ TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_NE(res->body.find("not JSON"), std::string::npos) << res->body;
+}
+
+// JSON nested 100,000 deep in `data` or `id` (once a stack overflow): a 400, and the server
+// still answers.
+TEST(Server, DeeplyNestedJsonIsA400) {
+  Running r(ServeOptions{});
+  auto c = r.client();
+  const std::string deep = std::string(100000, '[') + "\"a\"" + std::string(100000, ']');
+  for (const std::string& body :
+       {R"({"inputs": [{"name": "IN", "datatype": "BYTES", "data": )" + deep + "}]}",
+        R"({"id": )" + deep + R"(, "inputs": [{"name": "IN", "datatype": "BYTES", "data": ["a"]}]})"}) {
+    auto res = c.Post("/v2/models/byteformer/infer", body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400);
+    EXPECT_NE(res->body.find("nested deeper than 64 levels"), std::string::npos) << res->body.substr(0, 200);
+  }
+  auto res = c.Get("/v2/health/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+// What curl sends: `--data-binary @file` says application/x-www-form-urlencoded (the HTTP
+// library alone refuses those over 8 KB), `-F file=@x` a multipart form. Both are the file.
+TEST(Server, CurlsUploadsAreTheFile) {
+  Running r(ServeOptions{});
+  auto c = r.client();
+  const std::string text(8199, 'b');  // over the HTTP library's 8 KB for form-urlencoded; the model's longest
+  const auto want = r.clf.classify(std::vector<uint8_t>(text.begin(), text.end()), "x", true);
+  auto res = c.Post("/v1/classify?raw=1", text, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  expect_near(json::parse(res->body)["logits"], want.logits, 1e-6, "form-urlencoded");
+  const httplib::MultipartFormDataItems form = {{"file", text, "notes.txt", "text/plain"},
+                                                {"other", "ignored", "", "text/plain"}};
+  res = c.Post("/v1/classify?raw=1", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json j = json::parse(res->body);
+  EXPECT_EQ(j["file"], "notes.txt");
+  expect_near(j["logits"], want.logits, 1e-6, "multipart");
 }
 
 TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
@@ -181,6 +239,29 @@ TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
   EXPECT_NE(res->body.find("byteformer_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 64"),
             std::string::npos)
       << res->body;
+}
+
+// A request of more elements than the queue holds can never be queued: 413 on an idle server,
+// not a 503 to retry for ever.
+TEST(Server, MoreElementsThanTheQueueHoldsIs413) {
+  ServeOptions o;
+  o.batch.max_queue = 2;
+  Running r(o);
+  auto c = r.client();
+  const std::string a(100, 'a'), b(100, 'b');
+  const json body = {{"inputs", {{{"name", "INPUT"}, {"shape", {3}}, {"datatype", "BYTES"}, {"data", {a, b, a}}}}},
+                     {"parameters", {{"raw", true}}}};
+  auto res = c.Post("/v2/models/byteformer/infer", body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("more than the 2 this server queues at once (--max-queue)"),
+            std::string::npos)
+      << res->body;
+  const json two = {{"inputs", {{{"name", "INPUT"}, {"shape", {2}}, {"datatype", "BYTES"}, {"data", {a, b}}}}},
+                    {"parameters", {{"raw", true}}}};
+  res = c.Post("/v2/models/byteformer/infer", two.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
 }
 
 TEST(Server, AFullQueueAnswers503WithRetryAfter) {

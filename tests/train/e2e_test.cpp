@@ -2,6 +2,8 @@
 // for a few steps, `eval` (in our spelling and CoreNet's), `predict`.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -91,12 +93,16 @@ TEST(EndToEnd, TrainEvalPredictImages) {
   EXPECT_NE(jb["loss"].get<double>(), j["loss"].get<double>());
   EXPECT_NEAR(jb["loss"].get<double>(), j["loss"].get<double>(), 0.05 * j["loss"].get<double>());
 
-  // predict reads the labels from the weights' sidecar.
-  const auto predict = test::run_command(cli() + " predict --threads 1 --config " + config("tiny_image.yaml") +
+  // predict reads the labels from the weights' sidecar: the answer's label column holds the
+  // class names (the file's path names a class too, so the label itself is checked).
+  const auto predict = test::run_command(cli() + " predict --threads 1 --json --config " + config("tiny_image.yaml") +
                                          " --weights " + run + "/checkpoint_best.pt " + root + "/val/red/00.png");
   ASSERT_EQ(predict.exit_code, 0) << predict.err;
-  EXPECT_TRUE(predict.out.find("red") != std::string::npos || predict.out.find("blue") != std::string::npos)
-      << predict.out;
+  const auto jp = nlohmann::json::parse(predict.out);
+  ASSERT_EQ(jp["top"].size(), 2u) << predict.out;
+  std::set<std::string> labels;
+  for (const auto& t : jp["top"]) labels.insert(t["label"].get<std::string>());
+  EXPECT_EQ(labels, (std::set<std::string>{"blue", "red"})) << predict.out;
   std::filesystem::remove_all(root);
 }
 

@@ -1,5 +1,5 @@
 // Classifying files with a trained ByteFormer: the library API behind `byteformer predict`
-// (and the server). SPEC.md section 7: by default a file goes through the config's evaluation
+// (and the server). As docs/MODEL.md says of predict: by default a file goes through the config's evaluation
 // pipeline (decode, resize, centre crop, encode as pil_save / torchaudio_save says, the
 // privacy transforms), so the model sees exactly the bytes `byteformer eval` would feed it for
 // that file; `raw` feeds bytes as they are (a client that prepared them itself).
@@ -24,23 +24,11 @@
 #include "byteformer/data/byte_pipeline.h"
 #include "byteformer/model/inference.h"
 #include "byteformer/model/model_loader.h"
-#include "byteformer/train/autocast.h"
-#include "byteformer/train/recipe.h"
+#include "byteformer/classify/eval_recipe.h"
+#include "byteformer/io/run_folder.h"
+#include "byteformer/model/precision.h"
 
 namespace byteformer {
-
-/// A training run folder (what `byteformer train` writes): its config.yaml and the better of
-/// its best and EMA-best weights by validation top-1 (metrics.jsonl).
-struct RunFolder {
-  std::string config;   // DIR/config.yaml
-  std::string weights;  // DIR/checkpoint_best.pt or DIR/checkpoint_ema_best.pt
-  double val_top1 = -1.0;  // the chosen weights' best validation top-1 (-1: not recorded)
-  bool ema = false;        // the EMA weights were chosen
-};
-
-/// Finds a run folder's config and best weights; throws std::invalid_argument naming the
-/// folder and the missing file, or metrics.jsonl's line that cannot be read.
-RunFolder find_run_folder(const std::string& dir);
 
 struct ClassifierOptions {
   /// A training run folder; when set, the config and weights come from it (`model.config_path`
@@ -53,19 +41,6 @@ struct ClassifierOptions {
   /// device (`model.device`, --device). Unset: eval's rule (resolve_precision: float32 on the
   /// CPU, the config's common.mixed_precision on CUDA), so a file gets the numbers eval gives it.
   std::optional<Precision> precision;
-};
-
-/// The answer for one input.
-struct Classification {
-  std::string name;          // what the caller called it (a file name, "-", a request id)
-  int64_t file_bytes = -1;   // bytes given
-  int64_t num_bytes = 0;     // bytes fed to the model after the pipeline
-  std::string input;         // provenance: "raw" or the pipeline, e.g. "eval image: resize 256, ..."
-  std::vector<float> logits;  // (classes,)
-  std::vector<float> probs;   // (classes,) softmax of logits
-  std::vector<TopClass> top;  // the top_k classes, most probable first
-  std::string error;          // set: not classified, for this reason (names the input)
-  bool ok() const { return error.empty(); }
 };
 
 /// Whether `pipeline` changes an input's bytes (see Classifier::uses_pipeline).
@@ -83,11 +58,11 @@ ModelInput prepare_input(const BytePipeline& pipeline, const std::vector<uint8_t
 class Classifier {
  public:
   /// Loads the config and weights (load_model's rules); refuses a model without weights. The
-  /// config becomes a Recipe, as `eval` reads it: the files go through its eval_pipeline.
+  /// config becomes an EvalRecipe, as `eval` reads it: the files go through its eval_pipeline.
   static Classifier open(const ClassifierOptions& options);
 
   /// Prepares and classifies one buffer. `position` seeds the pipeline's random draws as the
-  /// eval loader seeds sample `position` (SPEC section 7; only privacy transforms draw at eval).
+  /// eval loader seeds sample `position` (docs/MODEL.md; only privacy transforms draw at eval).
   /// Never throws for bad bytes: the reason is in Classification::error.
   Classification classify(const std::vector<uint8_t>& bytes, const std::string& name, bool raw = false,
                           int64_t position = 0) const;
@@ -117,7 +92,7 @@ class Classifier {
   int64_t num_classes() const;
   const Config& config() const { return loaded_->config; }
   /// The config read once (its check: the keys it accepts without effect).
-  const Recipe& recipe() const { return *recipe_; }
+  const EvalRecipe& recipe() const { return *recipe_; }
   const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
   const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
   /// How the numeric mode was chosen (load_model's note).
@@ -134,7 +109,7 @@ class Classifier {
   ClassifierOptions options_;
   Precision precision_ = Precision::kFloat32;
   std::shared_ptr<LoadedModel> loaded_;
-  std::shared_ptr<const Recipe> recipe_;
+  std::shared_ptr<const EvalRecipe> recipe_;
   std::shared_ptr<const DatasetIndex> index_;
   std::shared_ptr<const BytePipeline> pipeline_;
   std::shared_ptr<std::mutex> forward_mutex_;

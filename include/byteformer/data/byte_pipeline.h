@@ -1,4 +1,4 @@
-// Per-sample byte pipeline (SPEC.md section 3; CoreNet's dataset transforms followed by
+// Per-sample byte pipeline (docs/MODEL.md, the byte pipeline; CoreNet's dataset transforms followed by
 // corenet/data/collate_fns/byteformer_collate_functions.py):
 //   image: decode -> train_augment (random resized crop, flip, RandAugment, random erase)
 //                 or eval_augment (resize shorter side, centre crop)   (image_augment.h)

@@ -1,5 +1,5 @@
 // Google Speech Commands v2, 12-way (Warden 2018; CoreNet
-// corenet/data/datasets/audio_classification/speech_commands_v2.py; SPEC.md section 4).
+// corenet/data/datasets/audio_classification/speech_commands_v2.py; docs/MODEL.md, audio).
 //
 // Classes, sorted: down go left no off on right silence stop unknown up yes.
 // Two layouts are read:

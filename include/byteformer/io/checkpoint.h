@@ -1,10 +1,12 @@
-// CoreNet .pt checkpoints: torch.save zip archives of a state_dict (SPEC.md section 1).
+// CoreNet .pt checkpoints: torch.save zip archives of a state_dict (docs/MODEL.md, the model's weights).
 #pragma once
 #include <torch/torch.h>
 
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "byteformer/io/file.h"
 
 namespace byteformer {
 
@@ -27,13 +29,5 @@ void save_state_dict(const std::string& path, const StateDict& state);
 
 /// The archive bytes save_state_dict writes.
 std::vector<uint8_t> serialize_state_dict(const StateDict& state);
-
-/// Writes `bytes` to `path` atomically: a temp file `.<name>.tmp-<pid>-<hex>` in the same
-/// folder, fsync, rename.
-void write_file_atomic(const std::string& path, const void* data, size_t size);
-
-/// Removes the temp files of write_file_atomic's pattern that a killed writer left in `dir`
-/// (not those of a live process other than this one). Returns the names removed.
-std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 
 }  // namespace byteformer

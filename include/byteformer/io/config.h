@@ -5,10 +5,17 @@
 
 #include <map>
 #include <optional>
+#include <stdexcept>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace byteformer {
+
+/// The largest config file read (CoreNet's recipes are a few KB), and the most keys one may set.
+constexpr int64_t kMaxConfigBytes = int64_t{1} << 20;
+constexpr size_t kMaxConfigKeys = 10000;
 
 /// A parsed configuration. Leaves are YAML scalars, sequences or nulls; maps are flattened.
 /// Every accessor that fails names the key, the value and the file it came from.
@@ -64,5 +71,25 @@ class Config {
 
 /// Normalises a CoreNet command-line key: strips leading dashes, turns '-' into '_'.
 std::string normalise_config_key(const std::string& key);
+
+/// Reads a config file with overrides applied (errors name the file and key). An empty path
+/// gives the overrides alone.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+/// Runs `parse`, which reads a config with its typed accessors, and reports the accessors'
+/// type errors as std::invalid_argument, as every option parser does.
+template <typename Parse>
+auto parse_options(Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
+/// Throws std::invalid_argument naming `key` (and its value and file) unless value > 0.
+void require_positive(const Config& config, int64_t value, const char* key);
 
 }  // namespace byteformer

@@ -36,9 +36,12 @@ struct Value {
   std::string kind_name() const;
 };
 
-/// Returns the bytes of storage record `key` (archive/data/<key>) and their count, or throws.
-/// The bytes are copied into the storage's tensor; the pointer is released after.
-using StorageLoader = std::function<std::pair<std::shared_ptr<const void>, size_t>(const std::string& key)>;
+/// Returns the bytes of storage record `key` (archive/data/<key>) and their count, or throws;
+/// `expected_bytes` is what the pickle says the storage holds (numel x element size), known
+/// before the record is read. The bytes are copied into the storage's tensor; the pointer is
+/// released after.
+using StorageLoader =
+    std::function<std::pair<std::shared_ptr<const void>, size_t>(const std::string& key, uint64_t expected_bytes)>;
 
 /// Unpickles `data` (protocol 2 to 5 opcodes that a state_dict uses). Globals allowed:
 /// collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter,

@@ -4,10 +4,11 @@
 #include <torch/torch.h>
 
 #include <array>
-
-#include "byteformer/model/cpu/fast_linear.h"
+#include <memory>
 
 namespace byteformer {
+
+class ProductWeight;  // model/cpu/fast_linear.h (private to the model)
 
 /// `qkv_proj` Linear(C, 3C) and `out_proj` Linear(C, C), both with bias (CoreNet's names).
 class MultiHeadAttentionImpl : public torch::nn::Module {
@@ -22,13 +23,12 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::nn::Linear qkv_proj{nullptr};
   torch::nn::Linear out_proj{nullptr};
   /// The two layers' weights for linear_into in inference (bf16 copies kept until they change).
-  ProductWeight qkv_product, out_product;
+  std::shared_ptr<ProductWeight> qkv_product, out_product;
 
   /// qkv_proj(x) for x (..., C). Without autograd on the CPU, float32 runs linear_into
   /// (fast_linear.h, oneDNN); otherwise the product reads a row-major copy of W^T, kept until
   /// the weight changes: OpenBLAS multiplies (tokens, C) x (C, 3C) about 1.5x faster from it
-  /// than from W's transposed view ((37,672 x 192) x (192 x 576), TIFF-224 batch 4's first
-  /// layer: 112 -> 176 GFLOP/s on 2 cores; the FFN shapes show no difference).
+  /// than from W's transposed view (the FFN shapes show no difference).
   torch::Tensor project_qkv(const torch::Tensor& x);
 
   int64_t num_heads() const { return num_heads_; }

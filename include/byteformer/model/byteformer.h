@@ -17,17 +17,19 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "byteformer/model/byteformer_options.h"
-#include "byteformer/model/cpu/fast_linear.h"
-#include "byteformer/model/cpu/first_block_qkv.h"
-#include "byteformer/model/cpu/table_bag_sum.h"
 #include "byteformer/model/token_merging.h"
 #include "byteformer/model/transformer_block.h"
 
 namespace byteformer {
+
+// The CPU kernels' types (model/cpu/, private to the model).
+class FirstBlockQkv;
+enum class TableLayout;
 
 /// Holds `pos_embed` [1, 1, max_num_tokens, C]: a learnable parameter, or the fairseq-style
 /// sinusoidal table as a buffer (both saved in the state_dict, as CoreNet does).
@@ -67,7 +69,7 @@ class ByteFormerImpl : public torch::nn::Module {
   /// Bytes of each row up to its last non-padding value: (B) int64.
   static torch::Tensor row_lengths(const torch::Tensor& bytes);
 
-  /// CoreNet's initialisation for training from scratch (SPEC.md section 1).
+  /// CoreNet's initialisation for training from scratch (docs/MODEL.md, the model).
   void reset_parameters();
 
   const ByteFormerOptions& options() const { return options_; }
@@ -128,8 +130,8 @@ class ByteFormerImpl : public torch::nn::Module {
   /// (training), by position and cached otherwise.
   torch::Tensor reduction_table(TableLayout layout);
   torch::Tensor table_cache_;            // inference only
-  ProductWeight classifier_product_;     // the classifier's weight for linear_into (bf16 copy)
-  FirstBlockQkv first_block_qkv_;       // inference only
+  std::shared_ptr<ProductWeight> classifier_product_;  // the classifier's weight for linear_into (bf16 copy)
+  std::shared_ptr<FirstBlockQkv> first_block_qkv_;     // inference only
   std::array<int64_t, 4> table_key_{};  // weights' storage and version it was built from
   std::vector<TransformerBlock> blocks_;
   std::vector<TokenMerging> mergers_;  // null where a layer does not downsample

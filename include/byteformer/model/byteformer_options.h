@@ -9,7 +9,7 @@ namespace byteformer {
 
 class Config;
 
-/// How padding is treated (shared/SPEC.md section 2).
+/// How padding is treated (docs/MODEL.md, numeric modes).
 enum class Numerics {
   /// CoreNet's numbers for each file as if it were alone in its batch (released weights).
   kCoreNet,
@@ -29,6 +29,10 @@ struct ByteFormerOptions {
   int64_t ffn_dim = 768;
   int64_t num_layers = 12;
 
+  /// On CUDA, cuBLAS may run float32 products in TF32 (CoreNet's rule: allowed unless the
+  /// config sets common.disable_tf32). Nothing on the CPU.
+  bool allow_tf32 = true;
+
   int64_t vocab_size = 257;
   int64_t padding_index = -1;
   int64_t max_num_tokens = 10000;
@@ -46,7 +50,7 @@ struct ByteFormerOptions {
   int64_t n_classes = 1000;
   Numerics numerics = Numerics::kMasked;
 
-  /// The preset sizes tiny / small / base / huge (SPEC.md section 1).
+  /// The preset sizes tiny / small / base / huge (docs/MODEL.md, the model).
   static ByteFormerOptions preset(const std::string& mode);
 
   /// Reads the model keys of a CoreNet config. `numerics_from_config` tells whether the config

@@ -7,8 +7,6 @@
 #include <cstdint>
 #include <string>
 
-#include "byteformer/io/config.h"
-
 namespace byteformer {
 
 /// CUDA devices this process can use; 0 in a CPU-only LibTorch (Debian's).
@@ -24,10 +22,10 @@ bool is_device_spelling(const std::string& spec);
 /// LibTorch lacks (built without CUDA, no GPU visible, or N beyond the count).
 torch::Device resolve_device(const std::string& spec, int64_t local_rank = 0, const std::string& flag = "--device");
 
-/// For a model on CUDA: CoreNet's TF32 rule for cuBLAS matrix products (allowed unless the
-/// config sets common.disable_tf32; corenet/utils/common_utils.py device_setup). A process
-/// setting, applied where a command moves its model to a GPU; nothing on the CPU.
-void configure_cuda_matmul(const Config& config, const torch::Device& device);
+/// For a model on CUDA: CoreNet's TF32 rule for cuBLAS matrix products
+/// (ByteFormerOptions::allow_tf32, from common.disable_tf32; corenet/utils/common_utils.py
+/// device_setup). Applied where a command moves its model to a GPU; nothing on the CPU.
+void configure_cuda_matmul(bool allow_tf32, const torch::Device& device);
 
 /// "cpu" or "cuda:N".
 std::string device_name(const torch::Device& device);

@@ -39,9 +39,6 @@ struct LoadedModel {
 /// std::invalid_argument naming --weights when `require_weights` is set and there are none.
 LoadedModel load_model(const ModelSpec& spec);
 
-/// Reads a config file with overrides applied (errors name the file and key).
-Config load_config(const std::string& path, const std::vector<std::string>& overrides);
-
 /// The sidecar our trainer writes next to weights: {"numerics": ..., "labels": [...]}.
 struct WeightsSidecar {
   std::optional<Numerics> numerics;

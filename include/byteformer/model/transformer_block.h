@@ -5,7 +5,6 @@
 
 #include "byteformer/model/attention.h"
 #include "byteformer/model/byteformer_options.h"
-#include "byteformer/model/cpu/fast_linear.h"
 
 namespace byteformer {
 
@@ -36,7 +35,7 @@ class PreNormFfnImpl : public torch::nn::Module {
 
  private:
   double dropout_;
-  ProductWeight fc1_product_, fc2_product_;  // bf16 copies of the weights for add_to_inference
+  std::shared_ptr<ProductWeight> fc1_product_, fc2_product_;  // bf16 copies of the weights for add_to_inference
 };
 TORCH_MODULE(PreNormFfn);
 

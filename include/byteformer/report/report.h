@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "byteformer/io/run_folder.h"
+
 namespace byteformer::report {
 
 /// One epoch line of metrics.jsonl: every numeric field, by name (epoch, train_loss, val_loss,
@@ -39,8 +41,9 @@ struct RunMetrics {
   }
 };
 
-/// Reads JSON lines; lines without an "epoch" number are skipped. Throws std::runtime_error
-/// naming the path and line when a line is not JSON or the file cannot be opened.
+/// Reads metrics.jsonl (read_json_lines: a killed run's cut-short last line is ignored); lines
+/// without an "epoch" number are skipped. Throws std::runtime_error naming the path and line
+/// when a line is not JSON or the file cannot be read.
 RunMetrics read_metrics_jsonl(const std::string& path);
 
 struct Confusion {
@@ -66,21 +69,12 @@ Confusion read_confusion_csv(const std::string& path);
 /// "Nice" tick step covering [lo, hi] with about `n` ticks.
 double nice_step(double lo, double hi, int n);
 
-/// One evaluated sample (`byteformer eval --predictions`).
-struct EvalSample {
-  std::string file, label, predicted;
-  double prob = 0, label_prob = 0;
-};
-
 /// One classified file (`byteformer predict --json`).
 struct PredictedFile {
   std::string file;
   std::string error;
   std::vector<std::pair<std::string, double>> top;  // label, probability
 };
-
-/// Reads JSON lines of `eval --predictions`; errors name the path and line.
-std::vector<EvalSample> read_eval_samples(const std::string& path);
 
 /// Parses `predict --json` output; returns nothing when `text` is not JSON lines (plain text
 /// predictions are then shown verbatim).
@@ -99,7 +93,7 @@ struct ReportInputs {
   nlohmann::json eval;
   /// `byteformer predict` output: JSON lines are shown as thumbnails with bars, text verbatim.
   std::string predictions;
-  /// `byteformer eval --predictions` records: per-class accuracy and the confident mistakes.
+  /// `byteformer eval --predictions` records (read_eval_samples): per-class accuracy and the confident mistakes.
   std::vector<EvalSample> eval_samples;
   std::string eval_samples_title = "evaluation";
   /// Extra key/value rows for the summary table (encoding, model, commands, ...).

@@ -25,6 +25,9 @@ bool parse_bool_param(const char* key, const std::string& text);
 /// A number in [0, 1] (400 otherwise).
 double parse_threshold_param(const std::string& text);
 
+/// The deepest nesting of arrays and objects a request's JSON may have (an infer body needs 5).
+constexpr int kMaxJsonDepth = 64;
+
 /// A KServe v2 infer request on one BYTES input.
 struct InferRequest {
   std::string input_name = "INPUT";
@@ -34,7 +37,8 @@ struct InferRequest {
 };
 
 /// Parses `body`; `header_length` is the Inference-Header-Content-Length header's value when
-/// the request has one (the JSON part's size; the binary data follows it).
+/// the request has one (the JSON part's size; the binary data follows it). JSON nested deeper
+/// than kMaxJsonDepth is a 400, refused while it is read.
 InferRequest parse_infer_request(const std::string& body, const std::optional<std::string>& header_length);
 
 }  // namespace byteformer

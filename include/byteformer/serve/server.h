@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/serve/batcher.h"
@@ -23,6 +24,9 @@
 
 namespace httplib {
 class Server;
+class ContentReader;
+struct Request;
+struct Response;
 }
 
 namespace byteformer {
@@ -55,7 +59,21 @@ class Server {
   Batcher& batcher() { return *batcher_; }
 
  private:
+  /// The endpoints, each a named handler below (the table is in routes()).
   void routes();
+  /// Limits, timeouts, error answers and the metrics hook of the HTTP layer.
+  void configure_http();
+  /// Queues prepared inputs and waits for their answers; a full queue is a 503. `arrival`
+  /// (taken when the request came in) is released once every input is queued.
+  std::vector<Classification> classify_all(std::vector<ModelInput> inputs, bool raw, Batcher::Arrival& arrival);
+  /// 404 unless the request's {name} is this server's model.
+  void check_model(const httplib::Request& req) const;
+  // POST /v1/classify: the body (or a multipart upload's first part) is the file.
+  void handle_classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  void handle_pipeline(const httplib::Request& req, httplib::Response& res);       // GET /v1/pipeline
+  void handle_model_metadata(const httplib::Request& req, httplib::Response& res); // GET /v2/models/{name}
+  // POST /v2/models/{name}/infer
+  void handle_infer(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
 
   const Classifier& clf_;
   ServeOptions options_;

@@ -20,7 +20,7 @@
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/train/distributed_env.h"
-#include "byteformer/train/metrics.h"
+#include "byteformer/classify/metrics.h"
 #include "byteformer/train/trainer.h"
 
 namespace byteformer {

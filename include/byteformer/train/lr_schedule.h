@@ -1,5 +1,5 @@
 // Learning rate: linear warmup then cosine (CoreNet corenet/optims/scheduler/cosine.py and
-// base_scheduler.py; SPEC.md section 5).
+// base_scheduler.py; docs/TRAINING.md).
 #pragma once
 #include <cstdint>
 

@@ -1,5 +1,5 @@
-// A CoreNet config read once into typed options: the recipe that `train`, `train --dry-run`
-// and `eval` run. Every option is parsed here, at the boundary, by the one parser of its
+// A CoreNet config read once into typed options: the recipe that `train` and `train --dry-run`
+// run. Every option is parsed here, at the boundary, by the one parser of its
 // struct (ByteFormerOptions, BytePipelineOptions, TrainerOptions, OptimizerOptions,
 // CosineScheduleOptions); the trainer and the commands take the result by const&.
 //
@@ -13,11 +13,7 @@
 
 #include <torch/torch.h>
 
-#include "byteformer/data/byte_pipeline.h"
-#include "byteformer/data/dataset.h"
-#include "byteformer/io/config.h"
-#include "byteformer/io/config_schema.h"
-#include "byteformer/model/byteformer_options.h"
+#include "byteformer/classify/eval_recipe.h"
 #include "byteformer/train/lr_schedule.h"
 #include "byteformer/train/optimizer.h"
 
@@ -52,28 +48,13 @@ struct TrainerOptions {
   static TrainerOptions from_config(const Config& config);
 };
 
-/// How `eval` runs the evaluation pipeline (the trainer's validation uses the same keys).
-struct EvalSettings {
-  int64_t batch_size = 1;  // dataset.eval_batch_size0, else the validation batch
-  int64_t workers = 0;     // dataset.workers
-  int64_t prefetch = 2;    // dataset.prefetch_factor
-  bool mixed_precision = false;  // common.mixed_precision (inference: resolve_precision, CUDA only by default)
-};
-
-struct Recipe {
-  /// The config as loaded (overrides applied): written to the run folder, and the source of
-  /// the dataset roots (load_dataset).
-  Config config;
-  /// Keys accepted without effect (printed as a warning by the commands).
-  ConfigCheck check;
-  Modality modality = Modality::kImage;
-  ByteFormerOptions model;
+/// The training recipe: what inference reads (EvalRecipe: the config, written to the run
+/// folder, the model, the eval pipeline and settings) and the trainer's own options.
+struct Recipe : EvalRecipe {
   BytePipelineOptions train_pipeline;
-  BytePipelineOptions eval_pipeline;
   TrainerOptions trainer;
   OptimizerOptions optimizer;
   CosineScheduleOptions schedule;
-  EvalSettings eval;
 
   /// Checks every key (unknown keys, types, choices) and parses every option; throws
   /// std::invalid_argument naming the key, its value and its file. Touches no data.

@@ -1,5 +1,5 @@
 // Training a ByteFormer from a CoreNet config, the way CoreNet's corenet/engine/default_trainer.py
-// does (SPEC.md section 5): AdamW with no-decay groups, warmup + cosine, label smoothing,
+// does (docs/TRAINING.md): AdamW with no-decay groups, warmup + cosine, label smoothing,
 // gradient accumulation, optional clipping, EMA, bf16 autocast, per-epoch validation, `last`,
 // `best` and `ema_best` checkpoints, auto-resume.
 //
@@ -7,7 +7,7 @@
 //   Trainer trainer(recipe, torch::kCPU);
 //   TrainResult r = trainer.run();
 //
-// Data parallel (issue 6) plugs in through DistributedHooks: each rank builds the same Trainer
+// Data parallel plugs in through DistributedHooks: each rank builds the same Trainer
 // with its rank/world size (the sampler shards every epoch), `after_backward` averages the
 // gradients before each optimiser step, `reduce_metrics` sums the epoch counters, and only
 // rank 0 writes files.
@@ -22,8 +22,9 @@
 #include <vector>
 
 #include "byteformer/data/dataset.h"
+#include "byteformer/io/run_folder.h"
 #include "byteformer/model/byteformer.h"
-#include "byteformer/train/metrics.h"
+#include "byteformer/classify/metrics.h"
 #include "byteformer/train/recipe.h"
 
 namespace byteformer {
@@ -51,19 +52,6 @@ struct TrainResult {
   bool already_complete = false;
   /// Non-zero when a stop request (SIGINT/SIGTERM) ended the run early; the state was saved.
   int stop_signal = 0;
-};
-
-/// File names inside the run folder (CoreNet's names for the weights).
-struct RunFiles {
-  explicit RunFiles(std::string dir) : dir(std::move(dir)) {}
-  std::string dir;
-  std::string last() const { return dir + "/checkpoint_last.pt"; }
-  std::string best() const { return dir + "/checkpoint_best.pt"; }
-  std::string ema_last() const { return dir + "/checkpoint_ema_last.pt"; }
-  std::string ema_best() const { return dir + "/checkpoint_ema_best.pt"; }
-  std::string state() const { return dir + "/training_state_last.pt"; }
-  std::string metrics() const { return dir + "/metrics.jsonl"; }
-  std::string config() const { return dir + "/config.yaml"; }
 };
 
 class Trainer {

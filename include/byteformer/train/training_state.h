@@ -9,7 +9,7 @@
 
 #include "byteformer/model/byteformer.h"
 #include "byteformer/train/ema.h"
-#include "byteformer/train/metrics.h"
+#include "byteformer/classify/metrics.h"
 
 namespace byteformer {
 

@@ -1,9 +1,9 @@
-#include "byteformer/model/cpu/attention_core.h"
+#include "model/cpu/attention_core.h"
 
 #include <limits>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
 
 namespace byteformer {
 

@@ -1,4 +1,4 @@
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/fast_linear.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
+#include "model/cpu/cpu_parallel.h"
 
 #ifdef BYTEFORMER_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -26,11 +26,6 @@ constexpr int64_t kChunkRows = 256;
 // so at most 16 kernels per layer shape. Fixed 256-row products added one after another ran the
 // quickstart model's shapes at 0.8-0.9x the rate of one product over the task's rows.
 constexpr int64_t kGradRowsStep = 64, kGradMaxRows = 1024;
-
-std::atomic<bool>& enabled_flag() {
-  static std::atomic<bool> enabled{onednn_built()};
-  return enabled;
-}
 
 void aten_linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight,
                       const torch::Tensor& bias, LinearEpilogue epilogue) {
@@ -261,16 +256,6 @@ void run_weight_gradient(float* dw, const float* dy, int64_t ldy, const float* x
 
 }  // namespace
 
-bool onednn_built() {
-#ifdef BYTEFORMER_HAVE_ONEDNN
-  return true;
-#else
-  return false;
-#endif
-}
-
-bool onednn_enabled() { return enabled_flag(); }
-
 bool bf16_products() {
 #ifdef BYTEFORMER_HAVE_ONEDNN
   static const bool native = [] {
@@ -297,8 +282,6 @@ torch::Tensor ProductWeight::get(const torch::Tensor& weight, bool bf16) {
   }
   return copy_;
 }
-
-void set_onednn_enabled(bool enabled) { enabled_flag() = enabled && onednn_built(); }
 
 void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                  LinearEpilogue epilogue) {

@@ -1,4 +1,4 @@
-#include "byteformer/model/cpu/first_block_qkv.h"
+#include "model/cpu/first_block_qkv.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,6 +1,6 @@
-#include "byteformer/model/cpu/reduction_table.h"
+#include "model/cpu/reduction_table.h"
 
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/fast_linear.h"
 
 namespace byteformer {
 

@@ -1,6 +1,6 @@
-#include "byteformer/model/cpu/table_bag_sum.h"
+#include "model/cpu/table_bag_sum.h"
 
-#include "byteformer/model/cpu/cpu_parallel.h"
+#include "model/cpu/cpu_parallel.h"
 #include "lanes.h"
 
 namespace byteformer {

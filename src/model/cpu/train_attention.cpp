@@ -1,12 +1,12 @@
-#include "byteformer/model/cpu/train_attention.h"
+#include "model/cpu/train_attention.h"
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
 #include "row_norm.h"
 #include "small_window_attention.h"
 #include "window_slots.h"

@@ -1,7 +1,7 @@
-#include "byteformer/model/cpu/train_linear.h"
+#include "model/cpu/train_linear.h"
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
 #include "gelu.h"
 #include "row_norm.h"
 

@@ -1,10 +1,10 @@
-#include "byteformer/model/cpu/window_attention.h"
+#include "model/cpu/window_attention.h"
 
 #include <cmath>
 #include <limits>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/cpu_parallel.h"
+#include "model/cpu/fast_linear.h"
 #include "window_slots.h"
 
 namespace byteformer {
@@ -181,8 +181,8 @@ void add_windowed_attention_inference(MultiHeadAttentionImpl& attn, const torch:
   const Shapes k{window, C, H, C / H, 1.0 / std::sqrt(static_cast<double>(C / H))};
   const auto s = slot_layout(B, N, window, shift, valid_len);
   auto rows = y.view({B * N, C});
-  const auto w_qkv = attn.qkv_product.get(attn.qkv_proj->weight, bf16);
-  const auto w_out = attn.out_product.get(attn.out_proj->weight, bf16);
+  const auto w_qkv = attn.qkv_product->get(attn.qkv_proj->weight, bf16);
+  const auto w_out = attn.out_product->get(attn.out_proj->weight, bf16);
   const auto& b_qkv = attn.qkv_proj->bias;
   const auto& b_out = attn.out_proj->bias;
   torch::Tensor pad_qkv;  // CoreNet numerics: qkv of the window padding token

@@ -6,7 +6,7 @@
 #include <limits>
 #include <tuple>
 
-#include "byteformer/model/cpu/attention_core.h"
+#include "model/cpu/attention_core.h"
 #include "test_util.h"
 
 namespace byteformer {

@@ -1,10 +1,10 @@
 // linear_into (fast_linear.h) against a float64 reference and against ATen's path: every
 // epilogue, strided rows, short and long inputs, inside and outside a parallel region.
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/fast_linear.h"
 
 #include <gtest/gtest.h>
 
-#include "byteformer/model/cpu/cpu_parallel.h"
+#include "model/cpu/cpu_parallel.h"
 #include "scoped_onednn.h"
 #include "test_util.h"
 

@@ -1,6 +1,6 @@
 // The first block's q, k, v from lookups (first_block_qkv.h) against qkv_proj(LayerNorm(x)),
 // alone and through the whole model, and its caches following weight changes.
-#include "byteformer/model/cpu/first_block_qkv.h"
+#include "model/cpu/first_block_qkv.h"
 
 #include <gtest/gtest.h>
 

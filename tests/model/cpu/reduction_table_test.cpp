@@ -1,7 +1,7 @@
 // reduction_table_by_value (reduction_table.h): the training table of the fused token reduction
 // and its gradients against the literal definition (row v*k + j = E'[v] W[:, :, j]^T, E' with
 // the padding row zero) in float64 through autograd.
-#include "byteformer/model/cpu/reduction_table.h"
+#include "model/cpu/reduction_table.h"
 
 #include <gtest/gtest.h>
 

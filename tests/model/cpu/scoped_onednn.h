@@ -1,6 +1,6 @@
 // oneDNN on or off for a test's scope (fast_linear.h's process-wide switch), for A/B checks.
 #pragma once
-#include "byteformer/model/cpu/fast_linear.h"
+#include "model/cpu/fast_linear.h"
 
 namespace byteformer::test {
 

@@ -1,6 +1,6 @@
 // table_bag_sum (src/model/table_bag_sum.cpp): the fused token reduction's row sums and their
 // gradient against embedding_bag's own backward and a literal loop.
-#include "byteformer/model/cpu/table_bag_sum.h"
+#include "model/cpu/table_bag_sum.h"
 
 #include <gtest/gtest.h>
 

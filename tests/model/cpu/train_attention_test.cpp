@@ -4,7 +4,7 @@
 // masked_unwindow, the residual): values and the gradients of x and the seven parameters, in
 // float64 and float32, with window padding, shifts, batch padding and windows without a valid
 // key; and the same gradients on one thread as on two.
-#include "byteformer/model/cpu/train_attention.h"
+#include "model/cpu/train_attention.h"
 
 #include <gtest/gtest.h>
 

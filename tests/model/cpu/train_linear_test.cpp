@@ -1,6 +1,6 @@
 // train_linear (train_linear.h) against a float64 reference (values and the gradients of x, the
 // weight and the bias), and a whole model's gradients with it against the modules' products.
-#include "byteformer/model/cpu/train_linear.h"
+#include "model/cpu/train_linear.h"
 
 #include <gtest/gtest.h>
 

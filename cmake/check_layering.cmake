@@ -1,0 +1,81 @@
+# The dependency rule between the areas of src/ (docs/ARCHITECTURE.md), checked on the sources
+# and on the built C API library; run by ctest (test `layering`):
+#   cmake -DSOURCE_DIR=<repo> -DC_API_LIB=<libbyteformer_c.so> [-DNM=nm] -P cmake/check_layering.cmake
+# Each area may include the public headers of the areas listed for it and its own; inference
+# (classify, serve, c_api) never reaches training. The C API library must hold no code of
+# train/: none of its symbols (nm) may name the trainer, the training recipe or the launcher.
+cmake_minimum_required(VERSION 3.18)
+set(allowed_runtime runtime)
+set(allowed_io io runtime)
+set(allowed_model model io runtime)
+set(allowed_codec codec)
+set(allowed_transforms transforms codec io)
+set(allowed_data data transforms codec io runtime)
+set(allowed_prepare prepare data transforms codec io runtime)
+set(allowed_classify classify model data transforms codec io runtime)
+set(allowed_train train classify model data transforms codec io runtime)
+set(allowed_report report io)
+set(allowed_serve serve classify model data transforms codec io runtime)
+set(allowed_c_api classify model data transforms codec io runtime)
+
+set(violations "")
+foreach(area runtime io model codec transforms data prepare classify train report serve c_api)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/src/${area}/*.cpp" "${SOURCE_DIR}/src/${area}/*.h"
+       "${SOURCE_DIR}/include/byteformer/${area}/*.h")
+  foreach(f ${files})
+    file(STRINGS "${f}" lines REGEX "^#include [\"<](byteformer|model|data|io|train|classify|serve|prepare|runtime|codec|transforms|report)/")
+    foreach(line ${lines})
+      string(REGEX MATCH "^#include [\"<](byteformer/)?([a-z_]+)/" _ "${line}")
+      set(target "${CMAKE_MATCH_2}")
+      if(f MATCHES "/include/byteformer/" AND NOT line MATCHES "^#include [\"<]byteformer/")
+        file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+        string(APPEND violations "  ${rel}: ${line} (a public header includes a private one)\n")
+      endif()
+      if(line MATCHES "\"model/cpu/" AND NOT area STREQUAL "model")
+        file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+        string(APPEND violations "  ${rel}: ${line} (the CPU kernels are private to the model)\n")
+      endif()
+      if(target STREQUAL "cpu" OR target STREQUAL "byteformer")  # include/byteformer/*.h: the C API's header
+        continue()
+      endif()
+      list(FIND allowed_${area} "${target}" at)
+      if(at EQUAL -1)
+        file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+        string(APPEND violations "  ${rel}: ${line} (${area} may include: ${allowed_${area}})\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+# Process settings and the environment are read at the boundary (runtime/, the CLI), never
+# inside the model or the inference areas.
+foreach(area model io codec transforms data classify serve c_api report)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/src/${area}/*.cpp" "${SOURCE_DIR}/src/${area}/*.h"
+       "${SOURCE_DIR}/include/byteformer/${area}/*.h")
+  foreach(f ${files})
+    file(STRINGS "${f}" lines REGEX "(getenv|setenv|mallopt)[ ]*\\(")
+    foreach(line ${lines})
+      file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+      string(APPEND violations "  ${rel}: ${line} (process settings and the environment belong to runtime/)\n")
+    endforeach()
+  endforeach()
+endforeach()
+
+if(C_API_LIB)
+  if(NOT NM)
+    set(NM nm)
+  endif()
+  execute_process(COMMAND ${NM} -C "${C_API_LIB}" OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "layering: ${NM} -C ${C_API_LIB} failed (${rc})")
+  endif()
+  string(REGEX MATCHALL "byteformer::(Trainer|Recipe|TrainerOptions|launch_workers|DistributedTrainer)[^\n]*" hits "${symbols}")
+  foreach(h ${hits})
+    string(APPEND violations "  ${C_API_LIB} holds training code: ${h}\n")
+  endforeach()
+endif()
+
+if(violations)
+  message(FATAL_ERROR "layering: dependencies against docs/ARCHITECTURE.md's rule:\n${violations}")
+endif()
+message(STATUS "layering: every include follows the rule; the C API holds no training code")
