@@ -84,6 +84,12 @@ std::string endpoint_of(const std::string& path) {
   return "other";
 }
 
+// The method an endpoint (endpoint_of) answers, or nullptr for an unknown one.
+const char* method_of(const std::string& endpoint) {
+  if (endpoint == "other") return nullptr;
+  return endpoint == "/v1/classify" || endpoint == "/v2/models/{name}/infer" ? "POST" : "GET";
+}
+
 int64_t int_param(const httplib::Request& req, const char* key, int64_t fallback, int64_t min) {
   return req.has_param(key) ? parse_int_param(key, req.get_param_value(key), min) : fallback;
 }
@@ -180,7 +186,17 @@ void Server::configure_http() {
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own answer
     std::string why = fmt::format("HTTP {}", res.status);
-    if (res.status == 404) why = fmt::format("no such endpoint: {} {}", req.method, display_name(req.path));
+    if (res.status == 404) {
+      why = fmt::format("no such endpoint: {} {}", req.method, display_name(req.path));
+      // A known endpoint asked with another method: 405, saying which one it takes.
+      const char* method = method_of(endpoint_of(req.path));
+      if (method != nullptr && req.method != method && !(req.method == "HEAD" && std::string(method) == "GET")) {
+        res.status = 405;
+        res.set_header("Allow", method);
+        why = fmt::format("{} {}: this endpoint takes {}", req.method, display_name(req.path), method);
+      }
+    }
+    if (res.status == 400) why = "malformed HTTP request (its request line, headers or body framing)";
     if (res.status == 413) why = "request body too large (--max-body-bytes)";
     reply(res, res.status, {{"error", why}});
   });

@@ -153,6 +153,18 @@ TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
   res = c.Get("/v2/models/other");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
+  // A known endpoint with the wrong method: 405 and the method it takes (was a 404).
+  res = c.Get("/v1/classify");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "POST");
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("GET /v1/classify: this endpoint takes POST"),
+            std::string::npos)
+      << res->body;
+  res = c.Post("/metrics", "x", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "GET");
   res = c.Post("/v2/models/byteformer/infer", "{not json", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
