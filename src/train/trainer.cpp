@@ -238,7 +238,8 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
   result.resumed = s.resume(c);
   result.already_complete = result.resumed && (c.epoch >= s.opt.max_epochs || s.iterations_done(c));
 
-  for (; c.epoch < s.opt.max_epochs && !s.iterations_done(c); ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}) {
+  for (; c.epoch < s.opt.max_epochs && !s.iterations_done(c);
+       ++c.epoch, c.batch_in_epoch = 0, c.epoch_metrics = {}, c.epoch_seconds = 0) {
     const State::EpochPass pass = s.train_epoch(c, stop);
     if (pass.stopped) {
       result.stop_signal = stop->load();
@@ -268,6 +269,10 @@ TrainResult Trainer::run(const std::atomic<int>* stop) {
 /// request: saves the training state and the last weights, and says so in the result.
 Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const std::atomic<int>* stop) {
   EpochPass pass;
+  // A resumed epoch carries on from the stopped run's time and learning rate (a stop after the
+  // epoch's last batch leaves no batch to train here).
+  pass.lr = c.lr;
+  const double seconds_before = c.epoch_seconds;
   const int64_t epoch = c.epoch;
   auto batches = make_epoch_batches(static_cast<int64_t>(train_index->size()), train_sampler, epoch);
   const int64_t total = static_cast<int64_t>(batches.size());
@@ -284,7 +289,7 @@ Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const
     const int64_t b = batch->position;
     c.epoch_metrics.skipped += static_cast<int64_t>(batch->errors.size());
     report_errors(batch->errors);
-    pass.lr = schedule->lr(epoch, c.iteration);
+    pass.lr = c.lr = schedule->lr(epoch, c.iteration);
     set_learning_rate(*optimizer, pass.lr);
     if (batch->size() > 0) {
       torch::Tensor logits, loss;
@@ -315,7 +320,10 @@ Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const
       }
       window_has_grad = false;
       const bool stop_now = stop != nullptr && stop->load() != 0;
-      if (stop_now || (opt.save_interval_freq > 0 && c.iteration % opt.save_interval_freq == 0)) save_state(c);
+      if (stop_now || (opt.save_interval_freq > 0 && c.iteration % opt.save_interval_freq == 0)) {
+        c.epoch_seconds = seconds_before + bar.elapsed_s();
+        save_state(c);
+      }
       if (stop_now) {
         bar.finish();
         if (main()) save_weights(files.last(), model);
@@ -329,7 +337,7 @@ Trainer::State::EpochPass Trainer::State::train_epoch(TrainingCounters& c, const
   }
   bar.finish();
   train_loader->stop();
-  pass.seconds = bar.elapsed_s();
+  pass.seconds = seconds_before + bar.elapsed_s();
   pass.train = c.epoch_metrics;
   return pass;
 }
@@ -372,6 +380,7 @@ void Trainer::State::end_epoch(TrainingCounters& c, const EpochMetrics& train, c
   next.epoch = c.epoch + 1;
   next.batch_in_epoch = 0;
   next.epoch_metrics = {};
+  next.epoch_seconds = 0;
   save_state(next);
 
   const int64_t epoch = c.epoch;

@@ -50,6 +50,8 @@ void save_training_state(const std::string& path, const TrainingCounters& c, con
   archive.write("metrics_top5", c10::IValue(m.top5));
   archive.write("metrics_samples", c10::IValue(m.samples));
   archive.write("metrics_skipped", c10::IValue(m.skipped));
+  archive.write("epoch_seconds", c10::IValue(c.epoch_seconds));
+  archive.write("lr", c10::IValue(c.lr));
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -106,6 +108,14 @@ TrainingCounters load_training_state(const std::string& path, ByteFormer& model,
   c.epoch_metrics.top5 = read("metrics_top5").toInt();
   c.epoch_metrics.samples = read("metrics_samples").toInt();
   c.epoch_metrics.skipped = read("metrics_skipped").toInt();
+  // Absent from the states of earlier builds: then 0, as they were.
+  for (auto [key, value] : {std::pair<const char*, double*>{"epoch_seconds", &c.epoch_seconds}, {"lr", &c.lr}}) {
+    c10::IValue v;
+    if (archive.try_read(key, v)) {
+      if (!v.isDouble()) throw std::runtime_error(fmt::format("training state {}: '{}' is not a number", path, key));
+      *value = v.toDouble();
+    }
+  }
   torch::Tensor rng;
   archive.read("rng", rng);
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -11,6 +12,8 @@
 #include "byteformer/train/ema.h"
 #include "byteformer/train/lr_schedule.h"
 #include "byteformer/train/optimizer.h"
+#include "byteformer/train/training_state.h"
+#include "test_util.h"
 
 namespace byteformer {
 namespace {
@@ -218,6 +221,45 @@ TEST(Ema, ForwardAfterAnUpdateUsesTheNewWeights) {
   const auto after = ema.model()->forward(x);
   EXPECT_FALSE(torch::allclose(after, before));
   EXPECT_TRUE(torch::allclose(after, fresh->forward(x), 1e-5, 1e-6));
+}
+
+// The training state carries where the epoch in progress stands, its time and learning rate
+// included, so that a resumed epoch's metrics line is the uninterrupted run's.
+TEST(TrainingState, CountersRoundTrip) {
+  ByteFormer model(tiny_model_options());
+  OptimizerOptions opt;
+  auto adamw = make_adamw(*model, opt, nullptr, nullptr);
+  TrainingCounters c;
+  c.epoch = 2;
+  c.batch_in_epoch = 6;
+  c.iteration = 17;
+  c.warmup_epochs = 1;
+  c.best_top1 = 62.5;
+  c.best_ema_top1 = 60.25;
+  c.epoch_metrics.loss_sum = 3.75;
+  c.epoch_metrics.top1 = 5;
+  c.epoch_metrics.top5 = 9;
+  c.epoch_metrics.samples = 24;
+  c.epoch_metrics.skipped = 1;
+  c.epoch_seconds = 1.875;
+  c.lr = 0.00296875;
+  const std::string dir = test::make_temp_dir("state");
+  save_training_state(dir + "/s.pt", c, model, nullptr, *adamw);
+  const TrainingCounters back = load_training_state(dir + "/s.pt", model, nullptr, *adamw);
+  EXPECT_EQ(back.epoch, 2);
+  EXPECT_EQ(back.batch_in_epoch, 6);
+  EXPECT_EQ(back.iteration, 17);
+  EXPECT_EQ(back.warmup_epochs, 1);
+  EXPECT_EQ(back.best_top1, 62.5);
+  EXPECT_EQ(back.best_ema_top1, 60.25);
+  EXPECT_EQ(back.epoch_metrics.loss_sum, 3.75);
+  EXPECT_EQ(back.epoch_metrics.top1, 5);
+  EXPECT_EQ(back.epoch_metrics.top5, 9);
+  EXPECT_EQ(back.epoch_metrics.samples, 24);
+  EXPECT_EQ(back.epoch_metrics.skipped, 1);
+  EXPECT_EQ(back.epoch_seconds, 1.875);
+  EXPECT_EQ(back.lr, 0.00296875);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

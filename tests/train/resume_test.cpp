@@ -11,9 +11,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "byteformer/io/checkpoint.h"
+#include "byteformer/io/run_folder.h"
 #include "test_util.h"
 #include "train/tiny_data.h"
 
@@ -24,11 +28,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> train_args(const std::string& root, const std::string& label) {
-  return {test::cli_path(), "train", "--threads", "1", "--config", test::source_dir() + "/configs/test/tiny_image.yaml",
-          "--override", "dataset.root_train=" + root + "/train", "--override", "dataset.root_val=" + root + "/val",
-          "--override", "common.results_loc=" + root + "/results", "--override", "common.run_label=" + label,
-          "--override", "scheduler.max_epochs=3"};
+std::vector<std::string> train_args(const std::string& root, const std::string& label,
+                                    const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args = {
+      test::cli_path(), "train", "--threads", "1", "--config", test::source_dir() + "/configs/test/tiny_image.yaml",
+      "--override", "dataset.root_train=" + root + "/train", "--override", "dataset.root_val=" + root + "/val",
+      "--override", "common.results_loc=" + root + "/results", "--override", "common.run_label=" + label,
+      "--override", "scheduler.max_epochs=3"};
+  for (const auto& m : more) args.insert(args.end(), {"--override", m});
+  return args;
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string cmd;
+  for (const auto& a : args) cmd += "'" + a + "' ";
+  return cmd;
 }
 
 pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
@@ -87,11 +101,7 @@ class Resume : public ::testing::Test {
   void SetUp() override {
     root_ = test::make_temp_dir("resume");
     test::make_tiny_images(root_, 12, 2, /*broken=*/false);
-    const auto r = test::run_command([&] {
-      std::string cmd;
-      for (const auto& a : train_args(root_, "reference")) cmd += "'" + a + "' ";
-      return cmd;
-    }());
+    const auto r = test::run_command(command_line(train_args(root_, "reference")));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -134,6 +144,42 @@ class Resume : public ::testing::Test {
 };
 
 TEST_F(Resume, KilledRunEndsWithTheSameWeights) { interrupted_run_matches(SIGKILL); }
+
+// One batch and one step an epoch (batch 24 of 24 images, no accumulation): a SIGTERM after the first epoch's line lands on
+// the last batch of an epoch (the stop is taken after an optimiser step), so the resumed run has no batch left to train in it. Its metrics
+// lines are still the uninterrupted run's: the learning rate (once 0.0) and the training
+// numbers to the last digit; the epoch's time includes the stopped run's part.
+TEST_F(Resume, AStopAfterAnEpochsLastBatchResumesWithTheSameMetrics) {
+  // Eight short epochs: the signal, sent once the first epoch's line is written, lands well
+  // before the run could finish.
+  const std::vector<std::string> one_batch = {"dataset.train_batch_size0=24", "common.accum_freq=1",
+                                             "scheduler.max_epochs=8"};
+  ASSERT_EQ(test::run_command(command_line(train_args(root_, "ref_one_batch", one_batch))).exit_code, 0);
+  const std::string run_dir = root_ + "/results/boundary";
+  const std::string log = root_ + "/boundary.log";
+  const pid_t pid = spawn(train_args(root_, "boundary", one_batch), log);
+  ASSERT_TRUE(interrupt_mid_run(pid, run_dir, SIGTERM));
+  ASSERT_EQ(wait_exit(pid), 128 + SIGTERM) << test::read_text(log);
+  ASSERT_EQ(wait_exit(spawn(train_args(root_, "boundary", one_batch), log)), 0) << test::read_text(log);
+  const auto by_epoch = [](const std::string& path) {
+    std::map<int64_t, nlohmann::json> lines;  // a repeated epoch keeps its last line
+    for (const auto& j : read_json_lines(path)) lines[j["epoch"].get<int64_t>()] = j;
+    return lines;
+  };
+  const auto want = by_epoch(root_ + "/results/ref_one_batch/metrics.jsonl");
+  const auto got = by_epoch(run_dir + "/metrics.jsonl");
+  ASSERT_EQ(got.size(), want.size()) << test::read_text(run_dir + "/metrics.jsonl");
+  for (const auto& [epoch, w] : want) {
+    const nlohmann::json& g = got.at(epoch);
+    for (const char* key : {"iterations", "lr", "train_loss", "train_top1", "train_samples", "val_loss", "val_top1"})
+      EXPECT_EQ(g[key], w[key]) << "epoch " << epoch << " " << key;
+    EXPECT_GT(g["lr"].get<double>(), 0.0) << "epoch " << epoch;
+    // samples/s is the epoch's samples over its time: both runs' parts of the time.
+    EXPECT_NEAR(g["train_samples_per_s"].get<double>() * g["train_seconds"].get<double>(),
+                g["train_samples"].get<double>(), 1e-6 * g["train_samples"].get<double>());
+  }
+  expect_same_weights(root_ + "/results/ref_one_batch/checkpoint_last.pt", run_dir + "/checkpoint_last.pt");
+}
 TEST_F(Resume, SigtermSavesAndResumesToTheSameWeights) { interrupted_run_matches(SIGTERM); }
 
 }  // namespace

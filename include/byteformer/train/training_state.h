@@ -21,6 +21,8 @@ struct TrainingCounters {
   double best_top1 = -1;       // best validation top1 so far (-1: none yet)
   double best_ema_top1 = -1;
   EpochMetrics epoch_metrics;  // running sums of the epoch in progress
+  double epoch_seconds = 0;    // training time of the epoch in progress so far
+  double lr = 0;               // the learning rate of the last batch trained
 };
 
 void save_training_state(const std::string& path, const TrainingCounters& counters, const ByteFormer& model,
