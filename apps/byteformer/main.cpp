@@ -11,39 +11,59 @@
 #include <string>
 #include <vector>
 
+#include "byteformer/io/suggest.h"
 #include "byteformer/runtime/build_info.h"
 #include "commands.h"
 #include "process_tuning.h"
 
 namespace {
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 /// "unknown command 'predcit' (did you mean 'predict'?); the commands are: predict, info, ..."
 /// or "" when `name` is a command. CLI11 alone says only "A subcommand is required".
 std::string unknown_command_message(CLI::App& app, const std::string& name) {
-  std::string list, closest;
-  size_t best = 3;  // suggest only within two edits
+  std::string list;
+  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     if (sub->check_name(name)) return "";
     list += (list.empty() ? "" : ", ") + sub->get_name();
-    if (const size_t d = edit_distance(name, sub->get_name()); d < best) best = d, closest = sub->get_name();
+    names.push_back(sub->get_name());
   }
+  const std::string closest = byteformer::closest_spelling(name, names);
   return "unknown command '" + name + "'" + (closest.empty() ? "" : " (did you mean '" + closest + "'?)") +
          "; the commands are: " + list + " (byteformer COMMAND --help for one)";
+}
+
+/// "unknown flag '--topk' for predict (did you mean '--top-k'?)", or "" when every `--flag` of
+/// the command line is one of the command's. CLI11 alone says only "The following argument was
+/// not expected".
+std::string unknown_flag_message(CLI::App& app, int argc, char** argv) {
+  // The (sub)command the words before the first flag name: `data fashion-mnist --out DIR`.
+  CLI::App* sub = &app;
+  int i = 1;
+  for (; i < argc; ++i) {
+    CLI::App* next = nullptr;
+    for (CLI::App* s : sub->get_subcommands([](CLI::App*) { return true; }))
+      if (s->check_name(argv[i])) next = s;
+    if (next == nullptr) break;
+    sub = next;
+  }
+  if (sub == &app) return "";
+  std::vector<std::string> flags;
+  for (const CLI::App* a = sub; a != nullptr; a = a->get_parent())  // a parent's flags count too
+    for (const CLI::Option* o : a->get_options())
+      for (const auto& n : o->get_lnames()) flags.push_back("--" + n);
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;  // what follows is operands
+    if (arg.rfind("--", 0) != 0 || arg.size() < 3) continue;
+    const std::string flag = arg.substr(0, arg.find('='));
+    if (std::find(flags.begin(), flags.end(), flag) != flags.end()) continue;
+    const std::string closest = byteformer::closest_spelling(flag, flags);
+    return "unknown flag '" + flag + "' for " + sub->get_name() +
+           (closest.empty() ? "" : " (did you mean '" + closest + "'?)") + "; byteformer " + sub->get_name() +
+           " --help lists them";
+  }
+  return "";
 }
 
 }  // namespace
@@ -74,6 +94,10 @@ int main(int argc, char** argv) {
       std::cerr << "error: " << msg << "\n";
       return 1;
     }
+  }
+  if (const std::string msg = unknown_flag_message(app, argc, argv); !msg.empty()) {
+    std::cerr << "error: " << msg << "\n";
+    return static_cast<int>(CLI::ExitCodes::ExtrasError);  // the status CLI11 gives it
   }
   try {
     app.parse(argc, argv);

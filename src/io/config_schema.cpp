@@ -6,6 +6,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "byteformer/io/suggest.h"
+
 namespace byteformer {
 
 namespace {
@@ -251,7 +253,15 @@ ConfigCheck check_config(const Config& config) {
       fail(config, key, "a key is dot-separated names of letters, digits, '_' or '-'");
     }
     const KeySpec* spec = find_spec(schema, key);
-    if (spec == nullptr) fail(config, key, "unknown key (docs/CONFIG.md lists the keys we read)");
+    if (spec == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& s : schema)
+        if (s.key.size() < 2 || s.key.compare(s.key.size() - 2, 2, ".*") != 0) known.push_back(s.key);
+      const std::string closest = closest_spelling(key, known, std::max<size_t>(2, key.size() / 8));
+      fail(config, key,
+           "unknown key" + (closest.empty() ? std::string() : " (did you mean '" + closest + "'?)") +
+               " (docs/CONFIG.md lists the keys we read)");
+    }
     check_value(config, *spec, key);
     if (!spec->acts) check.ignored.push_back(key);
   }

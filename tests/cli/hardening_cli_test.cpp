@@ -275,6 +275,18 @@ TEST_F(HardeningCli, MistypedCommandIsNamedWithTheList) {
   EXPECT_FALSE(has(r.err, "A subcommand is required")) << r.err;
 }
 
+// A mistyped flag is named with the closest of the command's flags (CLI11 alone said only
+// "The following argument was not expected").
+TEST_F(HardeningCli, MistypedFlagIsNamedWithTheClosestOne) {
+  auto r = test::run_command(cli() + "predict --topk 3 --config " + kConfig + " a.jpg");
+  EXPECT_EQ(r.exit_code, 109);  // CLI11's status for an unexpected argument
+  EXPECT_TRUE(has(r.err, "error: unknown flag '--topk' for predict (did you mean '--top-k'?)")) << r.err;
+  r = test::run_command(cli() + "data fashion-mnist --limt=5 --out " + dir_);  // a sub-subcommand's flags
+  EXPECT_TRUE(has(r.err, "unknown flag '--limt' for fashion-mnist (did you mean '--limit'?)")) << r.err;
+  r = test::run_command(cli() + "info --config " + kConfig + " --input-bytes 100 --zzzzzzzz");
+  EXPECT_TRUE(has(r.err, "error: unknown flag '--zzzzzzzz' for info; byteformer info --help lists them")) << r.err;
+}
+
 TEST_F(HardeningCli, DirectoryForAFileNamesThePath) {
   auto r = test::run_command(cli() + "info --config " + dir_);
   EXPECT_NE(r.exit_code, 0);

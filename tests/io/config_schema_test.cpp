@@ -35,6 +35,9 @@ TEST(ConfigSchema, UnknownKeyAndBadValuesNameKeyValueFile) {
   std::string e = error_of("common: {acum_freq: 2}\n");
   EXPECT_NE(e.find("common.acum_freq"), std::string::npos) << e;
   EXPECT_NE(e.find("my.yaml"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key (did you mean 'common.accum_freq'?)"), std::string::npos) << e;
+  e = error_of("nothing_like_it: {at_all: 1}\n");  // no key is near: no suggestion
+  EXPECT_NE(e.find("unknown key (docs/CONFIG.md lists the keys we read)"), std::string::npos) << e;
   e = error_of("common: {accum_freq: two}\n");
   EXPECT_NE(e.find("common.accum_freq"), std::string::npos) << e;
   EXPECT_NE(e.find("two"), std::string::npos) << e;
