@@ -22,6 +22,7 @@ void add_eval_command(CLI::App& app) {
     std::string confusion_csv;
     std::string predictions;
     std::string split = "validation";
+    std::string data;
     int64_t batch_size = 0;
     PrecisionFlags precision;
   };
@@ -32,8 +33,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--confusion-csv", args->confusion_csv, "Write the confusion matrix as CSV");
   cmd->add_option("--predictions", args->predictions,
                   "Write one JSON line per sample: file, label, predicted class and their probabilities");
-  cmd->add_option("--split", args->split, "validation or test (Speech Commands)")
-      ->check(CLI::IsMember({"validation", "val", "test"}));
+  auto* split = cmd->add_option("--split", args->split, "validation or test (the config's dataset.root_test)")
+                    ->check(CLI::IsMember({"validation", "val", "test"}));
+  cmd->add_option("--data", args->data,
+                  "Evaluate on this folder of class folders (named as the model's classes) instead of a split")
+      ->excludes(split);
   cmd->add_option("--batch-size", args->batch_size, "Samples per forward pass")
       ->check(positive_int())
       ->default_str("dataset.eval_batch_size0, else val_batch_size0, else train_batch_size0");
@@ -47,6 +51,7 @@ void add_eval_command(CLI::App& app) {
     if (!recipe.check.ignored.empty() && !args->json) std::cerr << describe_ignored(recipe.check) << "\n";
     EvaluationRequest request;
     request.split = args->split == "test" ? Split::kTest : Split::kValidation;
+    request.data_dir = args->data;
     request.batch_size = args->batch_size;
     request.precision = args->precision.requested();
     request.confusion_csv = args->confusion_csv;

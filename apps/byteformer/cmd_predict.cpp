@@ -16,6 +16,7 @@
 #include "byteformer/io/config_schema.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/file.h"
+#include "byteformer/io/run_folder.h"
 #include "byteformer/serve/client.h"
 #include "byteformer/io/progress.h"
 #include "cli_common.h"
@@ -31,7 +32,7 @@ struct Args {
   ModelFlags model;
   int64_t top_k = 5;
   int64_t batch_size = 1;
-  double threshold = 0.0;
+  double threshold = -1.0;  // < 0: the model's calibrated thresholds, else 0
   double read_timeout_s = 10.0;
   bool json = false;
   PrecisionFlags precision;
@@ -86,7 +87,7 @@ ModelInput read_and_prepare(const ModelInput& listed, const C& clf, bool raw, in
   const std::string path = listed.name == "-" ? "/dev/stdin" : listed.name;
   std::vector<uint8_t> bytes;
   try {
-    bytes = read_file(path, clf.max_file_bytes(raw), read_timeout_s);
+    bytes = read_input_file(clf.pipeline_options(), path, raw, clf.max_file_bytes(raw), read_timeout_s);
   } catch (const std::runtime_error& e) {
     ModelInput in = listed;
     in.error = e.what();
@@ -96,6 +97,14 @@ ModelInput read_and_prepare(const ModelInput& listed, const C& clf, bool raw, in
   return clf.prepare(bytes, listed.name, raw, position);
 }
 
+// The threshold for an answer: --threshold when given, else the calibrated one of its top
+// class (none calibrated: 0, every answer stands).
+double threshold_for(const Classification& p, double asked, const ClassThresholds* calibrated) {
+  if (asked >= 0.0) return asked;
+  if (calibrated == nullptr || calibrated->empty() || p.top.empty()) return 0.0;
+  return calibrated->for_class(p.top.front().index);
+}
+
 void print(const Classification& p, double threshold, bool json) {
   const std::string name = display_name(p.name);
   if (json) {
@@ -103,7 +112,7 @@ void print(const Classification& p, double threshold, bool json) {
     return;
   }
   if (!p.error.empty()) {
-    std::cout << name << ": error\n" << std::flush;
+    std::cout << name << ": error: " << display_name(p.error) << "\n" << std::flush;
     return;
   }
   if (p.input == "raw") {
@@ -112,7 +121,7 @@ void print(const Classification& p, double threshold, bool json) {
     std::cout << name << " (" << p.file_bytes << " bytes, " << p.num_bytes << " fed):";
   }
   if (threshold > 0.0 && verdict(p, threshold) == "unknown")
-    std::cout << fmt::format("  unknown (top probability below {})", threshold);
+    std::cout << fmt::format("  unknown (top probability below {:.3g})", threshold);
   for (const auto& t : p.top) std::cout << fmt::format("  {} {:.4f}", t.label, t.prob);
   std::cout << "\n" << std::flush;
 }
@@ -120,7 +129,7 @@ void print(const Classification& p, double threshold, bool json) {
 // Reads, prepares, classifies and prints every input, a batch at a time; `clf` is the local
 // Classifier or the RemoteClassifier of --server.
 template <typename C>
-void run(const C& clf, const Args& args) {
+void run(const C& clf, const Args& args, const ClassThresholds* calibrated) {
   const bool raw = args.raw;
   if (!args.json) std::cerr << "predict: input: " << clf.input_description(raw) << "\n";
 
@@ -148,7 +157,7 @@ void run(const C& clf, const Args& args) {
         ++failed;
         std::cerr << "error: " << display_name(p.error) << "\n";
       }
-      print(p, args.threshold, args.json);
+      print(p, threshold_for(p, args.threshold, calibrated), args.json);
     }
     progress.update(static_cast<int64_t>(end), static_cast<int64_t>(end), /*loss=*/-1.0);
   }
@@ -171,9 +180,10 @@ void add_predict_command(CLI::App& app) {
       ->check(positive_int())
       ->capture_default_str();
   cmd->add_option("--threshold", args->threshold,
-                  "Say `unknown` for a file whose top probability is below P (the classes are still printed)")
+                  "Say `unknown` for a file whose top probability is below P (the classes are still printed); "
+                  "0: always the best guess")
       ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
+      ->default_str("the run's calibrated per-class thresholds (thresholds.json), else 0");
   cmd->add_option("--read-timeout", args->read_timeout_s,
                   "Seconds to wait for the next byte from a fifo or pipe (stdin, <(...)) before that input is an error")
       ->check(CLI::PositiveNumber)
@@ -206,7 +216,7 @@ void add_predict_command(CLI::App& app) {
       remote.url = args->server;
       remote.top_k = args->top_k;
       remote.timeout_s = args->server_timeout_s;
-      run(RemoteClassifier::open(remote), *args);
+      run(RemoteClassifier::open(remote), *args, nullptr);
       return;
     }
     args->model.check_source();
@@ -216,6 +226,7 @@ void add_predict_command(CLI::App& app) {
     options.top_k = args->top_k;
     options.max_batch_size = args->batch_size;
     options.precision = args->precision.requested();
+    if (!args->model.run_dir.empty()) options.thresholds = find_run_folder(args->model.run_dir).thresholds;
     const Classifier clf = Classifier::open(options);
     // The same config check as train and eval (the classifier's Recipe): unknown keys are
     // errors, ignored ones named.
@@ -227,7 +238,11 @@ void add_predict_command(CLI::App& app) {
     if (!args->json && clf.precision() == Precision::kBFloat16 && !args->precision.given())
       std::cerr << "predict: bf16 autocast on CUDA, as the config's common.mixed_precision says (and eval runs); "
                    "--precision fp32 for float32\n";
-    run(clf, *args);
+    if (!args->json && args->threshold < 0 && !clf.thresholds().empty())
+      std::cerr << fmt::format("predict: an answer below its class's calibrated threshold (thresholds.json, {:.0f}% "
+                               "precision on the validation split) is `unknown`; --threshold 0 for the best guess\n",
+                               100.0 * clf.thresholds().target_precision);
+    run(clf, *args, &clf.thresholds());
   });
 }
 

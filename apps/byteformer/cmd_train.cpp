@@ -1,15 +1,20 @@
 // `byteformer train`: train a ByteFormer from a CoreNet YAML config (see the library's Trainer).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <cstdlib>
 #include <csignal>
 #include <iostream>
 #include <memory>
 
+#include "byteformer/classify/thresholds.h"
+#include "byteformer/io/run_folder.h"
 #include "byteformer/runtime/runtime.h"
 #include "byteformer/model/device.h"
 #include "byteformer/train/distributed.h"
+#include "byteformer/train/folder_training.h"
 #include "byteformer/train/recipe.h"
 #include "byteformer/train/trainer.h"
 #include "cli_common.h"
@@ -20,12 +25,25 @@ namespace byteformer::cli {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 // Signal handlers can only reach process-wide state; the trainer reads it through a pointer.
 std::atomic<int> g_stop_signal{0};
 
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal.store(sig);
   std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
+
+// The calibrated "unknown" of the finished run (thresholds.json): predict and serve use it.
+void calibrate(const std::string& run_dir) {
+  const ClassThresholds t = calibrate_run(run_dir, /*progress=*/nullptr);
+  std::vector<double> sorted = t.per_class;
+  std::sort(sorted.begin(), sorted.end());
+  std::cerr << fmt::format("calibrated: per-class thresholds for {:.0f}% precision on {} validation samples "
+                           "(median {:.3f}, highest {:.3f}) in {}\n",
+                           100.0 * t.target_precision, t.samples, sorted.empty() ? 0.0 : sorted[sorted.size() / 2],
+                           sorted.empty() ? 0.0 : sorted.back(), RunFiles(run_dir).thresholds());
 }
 
 }  // namespace
@@ -35,10 +53,26 @@ void add_train_command(CLI::App& app) {
     ModelFlags model;
     bool dry_run = false;
     LaunchOptions launch;
+    FolderTraining folder;
+    int64_t epochs = 0;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("train", "Train a ByteFormer from a CoreNet YAML config");
+  auto* cmd = app.add_subcommand("train", "Train a ByteFormer on a folder of your files (--data), or from a CoreNet YAML config");
   add_model_flags(cmd, args->model, /*weights=*/false);
+  auto* config = cmd->get_option("--config");
+  config->required(false);
+  auto* data = cmd->add_option("--data", args->folder.data_dir,
+                               "A folder of class folders (DIR/<class>/<file>, or DIR/train/, val/, test/ of them): "
+                               "classes, the validation split and the schedule come from it")
+                   ->excludes(config);
+  cmd->add_option("--recipe", args->folder.recipe,
+                  "With --data: image, audio, file-types (any file, by its bytes), or a YAML config")
+      ->capture_default_str()
+      ->needs(data);
+  cmd->add_option("--epochs", args->epochs, "With --data: epochs (default: scaled to the folder)")
+      ->check(positive_int())
+      ->needs(data);
+  cmd->add_option("--out", args->folder.out, "With --data: the run folder (default: runs/<DIR's name>)")->needs(data);
   cmd->add_flag("--dry-run", args->dry_run, "Check the config, build model and pipelines, then exit");
   auto& l = args->launch;
   cmd->add_option("--nproc-per-node", l.nproc_per_node, "Data parallel: worker processes on this node (like torchrun)");
@@ -58,7 +92,21 @@ void add_train_command(CLI::App& app) {
     const bool distributed = env && env->world_size > 1;
     apply_threads(args->model, distributed ? env->local_world_size : 1);
     const ModelSpec spec = args->model.spec(env ? env->local_rank : 0);  // overrides, device
-    const Recipe recipe = Recipe::from_config(load_config(args->model.config, spec.overrides));
+    Config config;
+    if (!args->folder.data_dir.empty()) {
+      FolderTraining folder = args->folder;
+      if (args->epochs > 0) folder.epochs = args->epochs;
+      folder.overrides = spec.overrides;
+      FolderConfig made = folder_training_config(folder);
+      if (!env || env->rank == 0)
+        for (const auto& note : made.notes) std::cerr << note << "\n";
+      config = std::move(made.config);
+    } else if (!args->model.config.empty()) {
+      config = load_config(args->model.config, spec.overrides);
+    } else {
+      throw CLI::RequiredError("--data DIR (a folder of class folders) or --config FILE (a CoreNet YAML config)");
+    }
+    const Recipe recipe = Recipe::from_config(std::move(config));
     if (args->dry_run) {
       std::cout << recipe.summary();
       std::cout << "device: " << device_name(spec.device) << "\n";
@@ -111,6 +159,7 @@ void add_train_command(CLI::App& app) {
     }
     if (dist && !dist->is_main()) return;  // rank 0 reports the result
     if (r.already_complete) {
+      if (!fs::exists(trainer.files().thresholds())) calibrate(trainer.files().dir);
       std::cout << fmt::format("run already complete ({} epochs, {} steps; best top1 {:.2f}{}): weights in {}{}; "
                                "to train again, set another common.run_label or delete {}\n",
                                r.epochs_done, r.iterations, r.best_top1,
@@ -120,6 +169,7 @@ void add_train_command(CLI::App& app) {
                                trainer.files().dir);
       return;
     }
+    calibrate(trainer.files().dir);
     std::cout << fmt::format("best top1 {:.2f}", r.best_top1);
     if (r.best_ema_top1 >= 0) std::cout << fmt::format(" (ema {:.2f})", r.best_ema_top1);
     std::cout << fmt::format(" after {} epochs, {} steps; weights in {}\n", r.epochs_done, r.iterations,

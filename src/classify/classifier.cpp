@@ -1,5 +1,7 @@
 #include "byteformer/classify/classifier.h"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,10 +33,13 @@ Classifier Classifier::open(const ClassifierOptions& options) {
   ModelSpec spec = options.model;
   if (!options.run_dir.empty()) {
     if (!spec.config_path.empty() || !spec.weights.empty())
-      throw std::invalid_argument("--model RUN_DIR names the config and weights: drop --config and --weights");
+      throw std::invalid_argument(
+          fmt::format("run folder {}: it names the config and weights; leave model.config_path and model.weights empty",
+                      options.run_dir));
     const RunFolder run = find_run_folder(options.run_dir);
     spec.config_path = run.config;
     spec.weights = run.weights;
+    if (c.options_.thresholds.empty()) c.options_.thresholds = run.thresholds;
   }
   spec.require_weights = true;
   c.loaded_ = std::make_shared<LoadedModel>(load_model(spec));
@@ -48,6 +53,8 @@ Classifier Classifier::open(const ClassifierOptions& options) {
   c.index_ = index;
   c.pipeline_ = std::make_shared<const BytePipeline>(c.recipe_->eval_pipeline, c.index_);
   c.forward_mutex_ = std::make_shared<std::mutex>();
+  c.thresholds_ = std::make_shared<const ClassThresholds>(
+      c.options_.thresholds.empty() ? ClassThresholds{} : read_thresholds(c.options_.thresholds, c.loaded_->labels));
   return c;
 }
 
@@ -58,8 +65,16 @@ bool changes_bytes(const BytePipeline& pipeline, bool raw) {
 }
 
 int64_t input_byte_limit(const BytePipeline& pipeline, int64_t model_max_input_bytes, bool raw) {
-  if (!raw && pipeline.decodes()) return kMaxDecodedFileBytes;
+  if (!raw && (pipeline.decodes() || pipeline.options().modality == Modality::kBytes)) return kMaxDecodedFileBytes;
   return std::max<int64_t>(model_max_input_bytes, int64_t{1} << 20);
+}
+
+std::vector<uint8_t> read_input_file(const BytePipelineOptions& pipeline, const std::string& path, bool raw,
+                                     int64_t max_bytes, double pipe_wait_s) {
+  struct stat st {};
+  if (!raw && pipeline.modality == Modality::kBytes && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    return read_byte_window(path, pipeline.window);
+  return read_file(path, max_bytes, pipe_wait_s);
 }
 
 ModelInput prepare_input(const BytePipeline& pipeline, const std::vector<uint8_t>& bytes, const std::string& name,

@@ -28,7 +28,7 @@ EvalRecipe EvalRecipe::from_config(Config config) {
   r.check = check_config(config);
   r.model = ByteFormerOptions::from_config(config);
   r.model.validate();
-  r.modality = is_audio_config(config) ? Modality::kAudio : Modality::kImage;
+  r.modality = config_modality(config);
   r.eval_pipeline = BytePipelineOptions::from_config(config, r.modality, /*training=*/false);
   r.eval = EvalSettings::from_config(config);
   r.config = std::move(config);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "byteformer/data/class_folders.h"
 #include "byteformer/data/sampler.h"
 #include "byteformer/io/display_name.h"
 #include "byteformer/io/file.h"
@@ -76,7 +77,19 @@ EvalResult evaluate(ByteFormer& model, DataLoader& loader, std::vector<std::vect
 
 Evaluation run_evaluation(const LoadedModel& loaded, const EvalRecipe& recipe, const EvaluationRequest& request) {
   Evaluation out;
-  auto index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, request.split, /*seed=*/0));
+  std::shared_ptr<DatasetIndex> index;
+  if (request.data_dir.empty()) {
+    index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, request.split, /*seed=*/0));
+  } else {
+    if (loaded.labels.empty())
+      throw std::runtime_error(fmt::format("evaluating on {}: the model's class names are unknown (weights without "
+                                           "the trainer's sidecar): give them, one a line, as labels",
+                                           request.data_dir));
+    FolderScan scan;
+    scan.modality = recipe.modality;
+    scan.classes = loaded.labels;
+    index = std::make_shared<DatasetIndex>(scan_class_folders(request.data_dir, scan));
+  }
   out.index = index;
   if (static_cast<int64_t>(index->classes.size()) != loaded.model->options().n_classes)
     throw std::runtime_error(fmt::format("{} has {} classes but the model has {} (model.classification.n_classes)",
@@ -93,7 +106,7 @@ Evaluation run_evaluation(const LoadedModel& loaded, const EvalRecipe& recipe, c
   EvalOptions opts;
   opts.mixed_precision = out.precision == Precision::kBFloat16;
   opts.progress = request.progress;
-  opts.keep_samples = !request.predictions.empty();
+  opts.keep_samples = request.keep_samples || !request.predictions.empty();
   ByteFormer model = loaded.model;
   out.result = evaluate(model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);
   if (!request.confusion_csv.empty()) {

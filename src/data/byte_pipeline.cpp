@@ -21,6 +21,7 @@ BytePipelineOptions BytePipelineOptions::from_config(const Config& c, Modality m
   o.image = ImageAugmentOptions::from_config(c);
   o.audio = AudioAugmentOptions::from_config(c);
   o.privacy = PrivacyOptions::from_config(c);
+  o.window = ByteWindow::from_config(c);
   const std::string I = "image_augmentation.", A = "audio_augmentation.";
   try {
     o.pil_save = c.get_bool(I + "pil_save.enable", modality == Modality::kImage);
@@ -50,7 +51,8 @@ BytePipelineOptions BytePipelineOptions::from_config(const Config& c, Modality m
 }
 
 Config pipeline_config(const Config& config) {
-  static const char* const kPrefixes[] = {"image_augmentation.", "audio_augmentation.", "sampler.bs.crop_size_"};
+  static const char* const kPrefixes[] = {"image_augmentation.", "audio_augmentation.", "byte_window.",
+                                              "sampler.bs.crop_size_"};
   static const char* const kKeys[] = {"dataset.name", "dataset.category", "dataset.speech_commands_v2.mixup"};
   Config out;
   for (const auto& [key, node] : config.entries()) {
@@ -63,7 +65,9 @@ Config pipeline_config(const Config& config) {
 
 std::string BytePipelineOptions::describe() const {
   std::vector<std::string> steps;
-  if (modality == Modality::kImage) {
+  if (modality == Modality::kBytes) {
+    steps.push_back(window.describe());
+  } else if (modality == Modality::kImage) {
     if (!pil_save) {
       steps.push_back("file bytes as they are (pil_save off)");
     } else {
@@ -93,8 +97,7 @@ std::string BytePipelineOptions::describe() const {
   if (privacy.mask_positions) steps.push_back(fmt::format("mask_positions {}", privacy.keep_frac));
   if (privacy.random_uniform) steps.push_back(fmt::format("random_uniform [{}, {}]", privacy.width_lo, privacy.width_hi));
   if (privacy.byte_permutation) steps.push_back("byte_permutation");
-  return fmt::format("{} {}: {}", training ? "train" : "eval", modality == Modality::kImage ? "image" : "audio",
-                     fmt::join(steps, ", "));
+  return fmt::format("{} {}: {}", training ? "train" : "eval", to_string(modality), fmt::join(steps, ", "));
 }
 
 BytePipeline::BytePipeline(BytePipelineOptions options, std::shared_ptr<const DatasetIndex> index)
@@ -145,6 +148,7 @@ Audio BytePipeline::audio_samples(int64_t i, torch::Generator& gen) const {
 }
 
 bool BytePipeline::decodes() const {
+  if (options_.modality == Modality::kBytes) return false;
   return options_.modality == Modality::kImage ? options_.pil_save : options_.audio_save;
 }
 
@@ -156,6 +160,8 @@ ByteSeq BytePipeline::finish(const std::vector<uint8_t>& encoded, const std::str
 
 ByteSeq BytePipeline::prepare(const std::vector<uint8_t>& file_bytes, const std::string& name,
                               torch::Generator& gen) const {
+  if (options_.modality == Modality::kBytes)
+    return finish(apply_byte_window(file_bytes.data(), file_bytes.size(), options_.window), name, gen);
   if (!decodes()) return finish(file_bytes, name, gen);
   if (options_.modality == Modality::kImage)
     return finish(encode_image(augment_image(to_rgb(decode_image(file_bytes, name)), gen), options_.image_encoding),
@@ -168,7 +174,9 @@ ProcessedSample BytePipeline::operator()(int64_t i, torch::Generator& gen) const
   const SampleRef& s = index_->samples.at(static_cast<size_t>(i));
   ProcessedSample out;
   out.label = s.label;
-  if (!decodes()) {
+  if (options_.modality == Modality::kBytes) {
+    out.bytes = finish(read_byte_window(s.path, options_.window), s.path, gen);
+  } else if (!decodes()) {
     out.bytes = finish(read_file(s.path), s.path, gen);
   } else if (options_.modality == Modality::kImage) {
     out.bytes = finish(encode_image(image_pixels(i, gen), options_.image_encoding), s.path, gen);

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "byteformer/data/image_folder.h"
+#include "byteformer/data/class_folders.h"
 #include "byteformer/data/speech_commands.h"
 #include "byteformer/io/config.h"
 
@@ -19,19 +19,59 @@ std::string to_string(Split split) {
   return "?";
 }
 
-bool is_audio_config(const Config& config) {
-  return config.get_string("dataset.name", "") == "speech_commands_v2" ||
-         config.get_string("dataset.category", "") == "audio_classification";
+std::string to_string(Modality modality) {
+  switch (modality) {
+    case Modality::kImage: return "image";
+    case Modality::kAudio: return "audio";
+    case Modality::kBytes: return "bytes";
+  }
+  return "?";
+}
+
+Modality parse_modality(const std::string& text) {
+  if (text == "image") return Modality::kImage;
+  if (text == "audio") return Modality::kAudio;
+  if (text == "bytes") return Modality::kBytes;
+  throw std::invalid_argument(fmt::format("modality '{}': expected image, audio or bytes", text));
+}
+
+Modality config_modality(const Config& config) {
+  const std::string category = config.get_string("dataset.category", "");
+  if (config.get_string("dataset.name", "") == "speech_commands_v2" || category == "audio_classification")
+    return Modality::kAudio;
+  return category == "file_classification" ? Modality::kBytes : Modality::kImage;
 }
 
 DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed) {
-  std::string key = split == Split::kTrain ? "dataset.root_train" : "dataset.root_val";
+  const bool held_out = config.is_set("dataset.val_fraction");
+  std::string key = split == Split::kTrain || (held_out && split == Split::kValidation) ? "dataset.root_train"
+                                                                                        : "dataset.root_val";
   if (split == Split::kTest && config.is_set("dataset.root_test")) key = "dataset.root_test";
+  if (split == Split::kTest && held_out && key != "dataset.root_test")
+    throw std::runtime_error(fmt::format("config {}: no test split: dataset.root_test is not set (the validation files "
+                                         "are held out of dataset.root_train)",
+                                         config.path()));
   const std::string root = config.get_string(key, "");
   if (root.empty()) throw std::runtime_error(fmt::format("config {}: '{}' is not set", config.path(), key));
   try {
-    if (is_audio_config(config)) return load_speech_commands(root, split, seed);
-    return scan_image_folder(root);
+    if (config.get_string("dataset.name", "") == "speech_commands_v2") return load_speech_commands(root, split, seed);
+    FolderScan scan;
+    scan.modality = config_modality(config);
+    if (held_out && key == "dataset.root_train") {
+      if (config.is_set("dataset.root_val"))
+        throw std::invalid_argument(fmt::format("config {}: dataset.val_fraction and dataset.root_val are both set: "
+                                                "hold out part of root_train, or name a validation folder, not both",
+                                                config.path()));
+      scan.val_fraction = config.get_double("dataset.val_fraction", 0.0);
+      if (!(scan.val_fraction > 0 && scan.val_fraction < 1))
+        throw std::invalid_argument(
+            fmt::format("config: {}: expected a fraction between 0 and 1", config.describe("dataset.val_fraction")));
+      scan.split_seed = static_cast<uint64_t>(config.get_int("dataset.split_seed", 0));
+      scan.part = split == Split::kTrain ? FolderPart::kTrain : FolderPart::kValidation;
+    }
+    return scan_class_folders(root, scan);
+  } catch (const std::invalid_argument&) {
+    throw;
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("{} (from {})", e.what(), config.describe(key)));
   }

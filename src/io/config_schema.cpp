@@ -56,8 +56,10 @@ std::vector<KeySpec> build_schema() {
       {"dataset.root_train", K::kString},
       {"dataset.root_val", K::kString},
       {"dataset.root_test", K::kString},
-      {"dataset.name", K::kString, true, {"imagenet", "speech_commands_v2", "image_folder"}},
-      {"dataset.category", K::kString, true, {"classification", "audio_classification"}},
+      {"dataset.name", K::kString, true, {"imagenet", "speech_commands_v2", "image_folder", "folder"}},
+      {"dataset.category", K::kString, true, {"classification", "audio_classification", "file_classification"}},
+      {"dataset.val_fraction", K::kFloat},  // ours: hold out this fraction of root_train per class
+      {"dataset.split_seed", K::kInt},      // ours: the seed of that hold-out
       {"dataset.train_batch_size0", K::kInt},
       {"dataset.val_batch_size0", K::kInt},
       {"dataset.eval_batch_size0", K::kInt},
@@ -167,6 +169,10 @@ std::vector<KeySpec> build_schema() {
       {"sampler.bs.crop_size_width", K::kInt},
       {"sampler.bs.crop_size_height", K::kInt},
       {"sampler.*", K::kAny, false},
+      // ours: what a model of any file reads of it (data/byte_window.h)
+      {"byte_window.head", K::kInt},
+      {"byte_window.tail", K::kInt},
+      {"byte_window.strip_whitespace", K::kBool},
       {"stats.*", K::kAny, false},
       {"ddp.*", K::kAny, false},
   };

@@ -32,11 +32,11 @@ bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == 
 RunFolder find_run_folder(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw std::invalid_argument(fmt::format("--model {}: not a directory (expected a training run folder)", dir));
+    throw std::invalid_argument(fmt::format("run folder {}: not a directory (expected a training run folder)", dir));
   const RunFiles files(dir);
   if (!fs::is_regular_file(files.config(), ec))
     throw std::invalid_argument(
-        fmt::format("--model {}: no config.yaml: not a training run folder (byteformer train writes one in common.results_loc/common.run_label)",
+        fmt::format("run folder {}: no config.yaml: not a training run folder (byteformer train writes one in common.results_loc/common.run_label)",
                     dir));
   std::vector<nlohmann::json> lines;
   if (fs::is_regular_file(files.metrics(), ec)) {
@@ -53,12 +53,13 @@ RunFolder find_run_folder(const std::string& dir) {
   const bool have_ema = fs::is_regular_file(files.ema_best(), ec);
   if (!have_best && !have_ema)
     throw std::invalid_argument(fmt::format(
-        "--model {}: no checkpoint_best.pt yet (the run has not finished an epoch's validation)", dir));
+        "run folder {}: no checkpoint_best.pt yet (the run has not finished an epoch's validation)", dir));
   const double best = best_metric(lines, "val_top1");
   const double ema = best_metric(lines, "ema_val_top1");
   out.ema = have_ema && (!have_best || ema > best);
   out.weights = out.ema ? files.ema_best() : files.best();
   out.val_top1 = out.ema ? ema : best;
+  if (fs::is_regular_file(files.thresholds(), ec)) out.thresholds = files.thresholds();
   return out;
 }
 

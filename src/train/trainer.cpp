@@ -124,6 +124,21 @@ Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks ho
                                             n_classes));
   s.say("train: " + s.train_index->description);
   s.say("val:   " + s.val_index->description);
+  {
+    const int64_t batches = (static_cast<int64_t>(s.train_index->size()) + s.opt.train_batch_size * s.hooks.world_size - 1) /
+                            (s.opt.train_batch_size * s.hooks.world_size);
+    const int64_t steps = std::max<int64_t>(batches / s.opt.accum_freq, 1) * s.opt.max_epochs;
+    if (recipe.schedule.warmup_iterations >= steps)
+      s.say(fmt::format("warning: scheduler.warmup_iterations {} is not below the run's {} optimiser steps ({} epochs of "
+                        "{} batches): the learning rate never leaves its warmup (scheduler.warmup_init_lr {}); lower the "
+                        "warmup or train longer",
+                        recipe.schedule.warmup_iterations, steps, s.opt.max_epochs, batches,
+                        recipe.schedule.warmup_init_lr));
+    if (batches < s.opt.accum_freq)
+      s.say(fmt::format("warning: common.accum_freq {} is more than the {} batches of an epoch: the optimiser never "
+                        "steps",
+                        s.opt.accum_freq, batches));
+  }
 
   auto train_pipe = std::make_shared<BytePipeline>(recipe.train_pipeline, s.train_index);
   auto val_pipe = std::make_shared<BytePipeline>(recipe.eval_pipeline, s.val_index);
@@ -201,7 +216,14 @@ void Trainer::State::prepare_run_folder() {
   if (const auto stale = remove_stale_temp_files(files.dir); !stale.empty())
     say(fmt::format("note: removed {} temporary file(s) an interrupted write left in {}: {}", stale.size(), files.dir,
                     fmt::join(stale, ", ")));
-  const std::string yaml = recipe.config.to_yaml();
+  // Data roots as absolute paths: `eval --model RUN` and `predict` work from any folder.
+  Config config = recipe.config;
+  for (const char* key : {"dataset.root_train", "dataset.root_val", "dataset.root_test"}) {
+    if (!config.is_set(key)) continue;
+    const fs::path root(config.get_string(key, ""));
+    if (root.is_relative()) config.set(key, YAML::Node(fs::absolute(root).lexically_normal().string()), config.origin(key));
+  }
+  const std::string yaml = config.to_yaml();
   write_file_atomic(files.config(), yaml.data(), yaml.size());
 }
 

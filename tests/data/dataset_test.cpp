@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "byteformer/data/image_folder.h"
+#include "byteformer/data/class_folders.h"
 #include "byteformer/data/speech_commands.h"
 #include "byteformer/io/config.h"
 #include "train/tiny_data.h"

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "byteformer/codec/image_decoder.h"
-#include "byteformer/data/image_folder.h"
+#include "byteformer/data/class_folders.h"
 #include "byteformer/data/sampler.h"
 #include "byteformer/io/config.h"
 #include "train/tiny_data.h"

@@ -25,6 +25,7 @@
 #include "byteformer/model/inference.h"
 #include "byteformer/model/model_loader.h"
 #include "byteformer/classify/eval_recipe.h"
+#include "byteformer/classify/thresholds.h"
 #include "byteformer/io/run_folder.h"
 #include "byteformer/model/precision.h"
 
@@ -41,6 +42,9 @@ struct ClassifierOptions {
   /// device (`model.device`, --device). Unset: eval's rule (resolve_precision: float32 on the
   /// CPU, the config's common.mixed_precision on CUDA), so a file gets the numbers eval gives it.
   std::optional<Precision> precision;
+  /// Calibrated per-class thresholds (thresholds.json, classify/thresholds.h); "" with run_dir
+  /// set: the run folder's own, when it has them.
+  std::string thresholds;
 };
 
 /// Whether `pipeline` changes an input's bytes (see Classifier::uses_pipeline).
@@ -48,6 +52,11 @@ bool changes_bytes(const BytePipeline& pipeline, bool raw);
 /// The most bytes worth reading for one input (see Classifier::max_file_bytes).
 /// `model_max_input_bytes`: ByteFormerOptions::max_input_bytes.
 int64_t input_byte_limit(const BytePipeline& pipeline, int64_t model_max_input_bytes, bool raw);
+/// Reads one input file as the pipeline needs it: for a model of any file (bytes) that is not
+/// fed raw, a regular file's byte window only (a 50 GB file costs what a 4 KB one does); else
+/// the whole file, fifo or pipe, at most `max_bytes` (read_file's rules and errors).
+std::vector<uint8_t> read_input_file(const BytePipelineOptions& pipeline, const std::string& path, bool raw,
+                                     int64_t max_bytes, double pipe_wait_s);
 /// Classifier::prepare's work, for any holder of the evaluation pipeline (the classifier, the
 /// privacy client of `predict --server`): `bytes` through `pipeline` (as they are when raw),
 /// with the generator the eval loader gives sample `position`; bytes over `max_bytes` or that
@@ -89,6 +98,8 @@ class Classifier {
   std::string input_description(bool raw) const;
 
   const std::vector<std::string>& labels() const { return loaded_->labels; }
+  /// The calibrated per-class thresholds (empty when the model has none).
+  const ClassThresholds& thresholds() const { return *thresholds_; }
   int64_t num_classes() const;
   const Config& config() const { return loaded_->config; }
   /// The config read once (its check: the keys it accepts without effect).
@@ -113,6 +124,7 @@ class Classifier {
   std::shared_ptr<const DatasetIndex> index_;
   std::shared_ptr<const BytePipeline> pipeline_;
   std::shared_ptr<std::mutex> forward_mutex_;
+  std::shared_ptr<const ClassThresholds> thresholds_;
 };
 
 }  // namespace byteformer

@@ -57,6 +57,10 @@ struct EvaluationRequest {
   std::optional<Precision> precision;   // unset: resolve_precision's rule
   std::string confusion_csv;            // set: write the confusion matrix there (CSV)
   std::string predictions;              // set: write one EvalSample line per sample there
+  /// Set: evaluate on this folder of class folders (named as the model's classes, a subset of
+  /// them) instead of the recipe's split, read with the recipe's file filter.
+  std::string data_dir;
+  bool keep_samples = false;            // fill EvalResult::samples
   std::ostream* progress = nullptr;     // progress bar stream, or none
 };
 
@@ -69,7 +73,8 @@ struct Evaluation {
 
 /// Evaluates `loaded` (eval mode) on the recipe's dataset split through its evaluation
 /// pipeline, and writes the outputs the request names (durably, through write_file_atomic).
-/// Throws std::runtime_error when the split's class count differs from the model's.
+/// Throws std::runtime_error when the split's class count differs from the model's, or a
+/// data_dir's class folder is not one of the model's classes.
 Evaluation run_evaluation(const LoadedModel& loaded, const EvalRecipe& recipe, const EvaluationRequest& request);
 
 }  // namespace byteformer

@@ -3,6 +3,7 @@
 //   image: decode -> train_augment (random resized crop, flip, RandAugment, random erase)
 //                 or eval_augment (resize shorter side, centre crop)   (image_augment.h)
 //          -> pil_save (encode as file bytes) -> privacy byte transforms
+//   bytes: any file, never decoded: the byte window (byte_window.h) -> privacy byte transforms
 //   audio: decode (16 kHz, mono) -> [silence slice] -> train_augment (fixed length, noise,
 //          roll) then mixup, or eval_augment (fixed length)             (audio_augment.h)
 //          -> torchaudio_save -> privacy byte transforms
@@ -24,6 +25,7 @@
 #include "byteformer/codec/audio.h"
 #include "byteformer/codec/image.h"
 #include "byteformer/codec/image_encoding.h"
+#include "byteformer/data/byte_window.h"
 #include "byteformer/data/dataset.h"
 #include "byteformer/io/config.h"
 #include "byteformer/io/file.h"
@@ -51,6 +53,9 @@ struct BytePipelineOptions {
   bool audio_save = true;
   AudioEncoding audio_encoding;  // torchaudio_save.format, torchaudio_save.encoding_dtype
 
+  /// Any file (Modality::kBytes): the bytes of it the model reads (byte_window.*).
+  ByteWindow window;
+
   /// The byte transforms after encoding (image_augmentation.shuffle_bytes etc., both modalities).
   PrivacyOptions privacy;
 
@@ -68,8 +73,8 @@ struct ProcessedSample {
   std::vector<float> soft_target;
 };
 
-/// The keys of `config` that BytePipelineOptions::from_config and is_audio_config read
-/// (image_augmentation.*, audio_augmentation.*, sampler.bs.crop_size_*, dataset.name,
+/// The keys of `config` that BytePipelineOptions::from_config and config_modality read
+/// (image_augmentation.*, audio_augmentation.*, byte_window.*, sampler.bs.crop_size_*, dataset.name,
 /// dataset.category, the mixup switch): what a client needs to rebuild the evaluation pipeline,
 /// and nothing else of the config (no data paths, no model).
 Config pipeline_config(const Config& config);

@@ -1,5 +1,5 @@
 // The samples of a split: file paths (or background-noise slices) and their class indices.
-// Built from an ImageNet-style folder (image_folder.h) or Speech Commands v2
+// Built from a folder of class folders (class_folders.h) or Speech Commands v2
 // (speech_commands.h); the byte pipeline (byte_pipeline.h) turns one into model input.
 #pragma once
 #include <cstdint>
@@ -23,7 +23,20 @@ struct SampleRef {
   int64_t file_bytes = 0;
 };
 
-enum class Modality { kImage, kAudio };
+/// What the files are: images and audio are decoded and re-encoded by the pipeline (or read
+/// as they are with pil_save / torchaudio_save off); kBytes are any files, read as byte
+/// windows and never decoded.
+enum class Modality { kImage, kAudio, kBytes };
+/// "image", "audio", "bytes".
+std::string to_string(Modality modality);
+/// The inverse of to_string; throws std::invalid_argument naming the text.
+Modality parse_modality(const std::string& text);
+
+/// A file under a dataset root that is not a sample, and why (hidden, empty, not an image...).
+struct SkippedFile {
+  std::string path;
+  std::string reason;
+};
 
 /// The samples of one split of a dataset.
 struct DatasetIndex {
@@ -32,6 +45,8 @@ struct DatasetIndex {
   std::vector<SampleRef> samples;
   /// Audio: the background-noise clips (`_background_noise_/*.wav`) for noise augmentation.
   std::vector<std::string> noise_files;
+  /// Files under the root that are not samples, each with its reason (class folders).
+  std::vector<SkippedFile> skipped;
   /// How the index was built, for logs (e.g. "speech_commands_v2 raw layout, train").
   std::string description;
   size_t size() const { return samples.size(); }
@@ -39,11 +54,14 @@ struct DatasetIndex {
 
 /// Reads `dataset.name` / `dataset.category` and the root of `split` (`dataset.root_train`,
 /// `dataset.root_val`, `dataset.root_test`, falling back to root_val) and builds the index.
+/// With `dataset.val_fraction` set (and no root_val), training and validation are the two
+/// parts of root_train's class folders, held out per class with `dataset.split_seed`.
 /// `seed` fixes the random parts (Speech Commands' unknown subset and silence slices).
 /// Throws std::runtime_error naming the key and the path when the root is missing or empty.
 DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed);
 
-/// True when the config describes audio (speech_commands_v2 or category audio_classification).
-bool is_audio_config(const Config& config);
+/// The config's modality: audio for speech_commands_v2 or category audio_classification,
+/// bytes for category file_classification, else image.
+Modality config_modality(const Config& config);
 
 }  // namespace byteformer

@@ -30,6 +30,8 @@ struct RunFiles {
   std::string state() const { return dir + "/training_state_last.pt"; }
   std::string metrics() const { return dir + "/metrics.jsonl"; }
   std::string config() const { return dir + "/config.yaml"; }
+  /// The calibrated per-class thresholds (classify/thresholds.h).
+  std::string thresholds() const { return dir + "/thresholds.json"; }
 };
 
 /// A run folder's config and the weights to classify with: the better of its best and EMA-best
@@ -40,6 +42,7 @@ struct RunFolder {
   std::string weights;     // DIR/checkpoint_best.pt or DIR/checkpoint_ema_best.pt
   double val_top1 = -1.0;  // the chosen weights' best validation top-1 (-1: not recorded)
   bool ema = false;        // the EMA weights were chosen
+  std::string thresholds;  // DIR/thresholds.json, "" when the run has none
 };
 
 /// Finds a run folder's config and best weights; throws std::invalid_argument naming the

@@ -39,6 +39,8 @@ class RemoteClassifier {
   std::vector<Classification> classify_prepared(const std::vector<ModelInput>& inputs, bool raw) const;
 
   int64_t max_file_bytes(bool raw) const;
+  /// The served model's evaluation pipeline, as fetched.
+  const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
   /// The pipeline in one line, and where the prepared bytes go.
   std::string input_description(bool raw) const;
   const std::vector<std::string>& labels() const { return index_->classes; }
