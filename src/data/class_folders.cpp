@@ -105,7 +105,6 @@ DatasetIndex scan_class_folders(const std::string& root, const FolderScan& scan)
                                            name, index.classes.size()));
   }
 
-  const auto skipped_before = index.skipped.size();
   for (const auto& name : found) {
     const fs::path dir = fs::path(root) / name;
     std::vector<std::string> files;  // relative to the class folder
@@ -161,7 +160,7 @@ DatasetIndex scan_class_folders(const std::string& root, const FolderScan& scan)
       index.samples.push_back(std::move(s));
     }
   }
-  const size_t skipped = index.skipped.size() - skipped_before;
+  const size_t skipped = index.skipped.size();
   std::string part;
   if (scan.val_fraction > 0 && scan.part == FolderPart::kTrain)
     part = fmt::format(", the {:g}% not held out for validation", 100.0 * (1.0 - scan.val_fraction));

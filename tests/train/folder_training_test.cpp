@@ -1,0 +1,166 @@
+// `byteformer train --data DIR` through the real CLI, as a new user runs it: a small folder of
+// real files (PNG, WAV, JSON made here, ELF programs of this machine) trained with the
+// file-types recipe, then evaluated from another folder, on a new folder, and asked about new
+// files with the calibrated "unknown"; and the errors a folder the recipe cannot use gets.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "test_util.h"
+#include "train/tiny_data.h"
+
+namespace byteformer {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string cli() { return test::cli_path(); }
+
+std::vector<uint8_t> png_file(std::mt19937& rng) {
+  std::uniform_int_distribution<int> size(6, 24), value(0, 255);
+  Image img;
+  img.width = size(rng);
+  img.height = size(rng);
+  img.channels = 3;
+  for (int i = 0; i < img.width * img.height * 3; ++i) img.pixels.push_back(static_cast<uint8_t>(value(rng)));
+  return encode_image(img, ImageEncoding::parse("png"));
+}
+
+std::string json_text(std::mt19937& rng) {
+  std::uniform_int_distribution<int> n(2, 30), v(0, 100000);
+  nlohmann::json j;
+  for (int i = 0, k = n(rng); i < k; ++i) j["key" + std::to_string(v(rng))] = {v(rng), "text " + std::to_string(v(rng))};
+  return j.dump(rng() % 2 ? 2 : -1);
+}
+
+// The ELF programs of /usr/bin, in name order, `count` of them from `first`.
+std::vector<std::string> elf_programs(size_t first, size_t count) {
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator("/usr/bin")) {
+    std::error_code ec;
+    if (!e.is_regular_file(ec) || e.file_size(ec) < 4096) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    char magic[4] = {};
+    if (in.read(magic, 4) && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F')
+      all.push_back(e.path().string());
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<std::string> out;
+  for (size_t i = first; i < all.size() && out.size() < count; ++i) out.push_back(all[i]);
+  return out;
+}
+
+// DIR/{png,wav,json,elf}/, `per_class` files each, from the seed.
+void make_file_types(const std::string& dir, int per_class, unsigned seed, size_t first_elf) {
+  std::mt19937 rng(seed);
+  for (const char* c : {"png", "wav", "json", "elf"}) fs::create_directories(dir + "/" + c);
+  const auto elves = elf_programs(first_elf, static_cast<size_t>(per_class));
+  ASSERT_EQ(elves.size(), static_cast<size_t>(per_class)) << "this machine has too few programs in /usr/bin";
+  for (int i = 0; i < per_class; ++i) {
+    const std::string n = std::to_string(i);
+    test::write_bytes(dir + "/png/" + n + ".png", png_file(rng));
+    test::write_bytes(dir + "/wav/" + n + ".wav", test::tone_wav(200.0 + 50.0 * (rng() % 40), 800 + static_cast<int>(rng() % 4000), static_cast<int>(rng())));
+    std::ofstream(dir + "/json/" + n + ".json") << json_text(rng);
+    fs::copy_file(elves[static_cast<size_t>(i)], dir + "/elf/" + fs::path(elves[static_cast<size_t>(i)]).filename().string());
+  }
+}
+
+nlohmann::json first_json_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  return nlohmann::json::parse(line);
+}
+
+TEST(FolderTrainingCli, FileTypesLearnFromAFolderAndAnswerFromAnywhere) {
+  const std::string root = test::make_temp_dir("folder_training");
+  const std::string data = root + "/my files", run = root + "/run";
+  make_file_types(data, 40, 1, 0);
+  const auto train = test::run_command(cli() + " train --threads 2 --data '" + data + "' --recipe file-types --out " + run);
+  ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
+  EXPECT_NE(train.err.find("4 classes (elf, json, png, wav), 160 files"), std::string::npos) << train.err;
+  EXPECT_NE(train.err.find("20% of each class held out"), std::string::npos) << train.err;
+  EXPECT_NE(train.err.find("calibrated: per-class thresholds"), std::string::npos) << train.err;
+  EXPECT_EQ(train.err.find("warning"), std::string::npos) << train.err;  // the recipe loads as it is
+  EXPECT_NE(train.out.find("best top1"), std::string::npos) << train.out;
+  // It learned: the best validation top-1 of 32 held-out files.
+  double best = 0;
+  std::istringstream metrics(test::read_text(run + "/metrics.jsonl"));
+  for (std::string line; std::getline(metrics, line);)
+    if (!line.empty()) best = std::max(best, nlohmann::json::parse(line)["val_top1"].get<double>());
+  EXPECT_GE(best, 90.0) << train.err;
+  // The run's config holds absolute paths: eval from another folder finds the data.
+  EXPECT_NE(test::read_text(run + "/config.yaml").find("root_train: " + data), std::string::npos);
+  ASSERT_TRUE(fs::exists(run + "/thresholds.json"));
+  const auto eval = test::run_command("cd / && " + cli() + " eval --threads 2 --json --model " + run);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const auto j = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(j["samples"].get<int64_t>(), 32);
+  EXPECT_NEAR(j["top1"].get<double>(), best, 1e-6);
+
+  // A new folder of new files (two of the four classes): eval --data.
+  const std::string fresh = root + "/fresh";
+  make_file_types(fresh, 10, 2, 40);
+  fs::remove_all(fresh + "/wav");
+  fs::remove_all(fresh + "/elf");
+  const auto eval_new = test::run_command(cli() + " eval --threads 2 --json --model " + run + " --data " + fresh);
+  ASSERT_EQ(eval_new.exit_code, 0) << eval_new.err;
+  const auto jn = nlohmann::json::parse(eval_new.out);
+  EXPECT_EQ(jn["samples"].get<int64_t>(), 20);
+  EXPECT_GE(jn["top1"].get<double>(), 90.0);
+
+  // predict: a new PNG is `png`; with the calibrated thresholds made stricter than any answer,
+  // `unknown`; --threshold 0 restores the best guess.
+  const std::string png = fresh + "/png/0.png";
+  const auto sure = test::run_command(cli() + " predict --threads 1 --json --model " + run + " " + png);
+  ASSERT_EQ(sure.exit_code, 0) << sure.err;
+  EXPECT_EQ(first_json_line(sure.out)["top"][0]["label"], "png") << sure.out;
+  nlohmann::json strict = nlohmann::json::parse(test::read_text(run + "/thresholds.json"));
+  strict["thresholds"]["png"] = 1.0;
+  std::ofstream(run + "/thresholds.json") << strict.dump();
+  const auto unsure = test::run_command(cli() + " predict --threads 1 --json --model " + run + " " + png);
+  ASSERT_EQ(unsure.exit_code, 0) << unsure.err;
+  EXPECT_EQ(first_json_line(unsure.out)["label"], "unknown") << unsure.out;
+  const auto guess = test::run_command(cli() + " predict --threads 1 --json --threshold 0 --model " + run + " " + png);
+  EXPECT_EQ(first_json_line(guess.out)["label"], "png") << guess.out;
+  fs::remove_all(root);
+}
+
+TEST(FolderTrainingCli, FilesTheRecipeCannotUseAreNamed) {
+  const std::string root = test::make_temp_dir("folder_training_errors");
+  std::mt19937 rng(3);
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    fs::create_directories(root + "/png");
+    fs::create_directories(root + "/svg");
+    fs::create_directories(root + "/txt");
+    test::write_bytes(root + "/png/" + n + ".png", png_file(rng));
+    std::ofstream(root + "/svg/" + n + ".svg") << "<svg xmlns='http://www.w3.org/2000/svg'/>";
+    std::ofstream(root + "/txt/" + n + ".txt") << "some text " << n;
+  }
+  // The image recipe reads images: the svg and txt classes have none, and the error says so.
+  const auto images = test::run_command(cli() + " train --dry-run --data " + root);
+  EXPECT_NE(images.exit_code, 0);
+  EXPECT_NE(images.err.find("class 'svg' has no usable image file (3 not an image"), std::string::npos) << images.err;
+  // The file-types recipe reads every file.
+  const auto any = test::run_command(cli() + " train --dry-run --data " + root + " --recipe file-types --out " + root +
+                                     "/run");
+  EXPECT_EQ(any.exit_code, 0) << any.err;
+  EXPECT_NE(any.err.find("3 classes (png, svg, txt), 9 files"), std::string::npos) << any.err;
+  EXPECT_NE(any.out.find("classes=3"), std::string::npos) << any.out;
+  // A recipe name mistyped gets the closest; --data and --config exclude each other.
+  const auto typo = test::run_command(cli() + " train --data " + root + " --recipe imgae");
+  EXPECT_NE(typo.exit_code, 0);
+  EXPECT_NE(typo.err.find("did you mean 'image'"), std::string::npos) << typo.err;
+  const auto neither = test::run_command(cli() + " train");
+  EXPECT_NE(neither.exit_code, 0);
+  EXPECT_NE(neither.err.find("--data DIR"), std::string::npos) << neither.err;
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace byteformer
