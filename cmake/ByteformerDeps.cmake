@@ -49,6 +49,10 @@ target_link_libraries(byteformer_deps INTERFACE
   ${TORCH_LIBRARIES} yaml-cpp nlohmann_json::nlohmann_json fmt::fmt
   JPEG::JPEG PNG::PNG ZLIB::ZLIB TIFF::TIFF PkgConfig::SNDFILE ${BF_LAME} PkgConfig::SAMPLERATE
   Threads::Threads)
+if(Torch_VERSION VERSION_GREATER_EQUAL 2)  # the rule above, for programs linking the installed libraries
+  target_link_options(byteformer_deps INTERFACE
+    "$<INSTALL_INTERFACE:LINKER:--push-state,--no-as-needed;-lstdc++;LINKER:--pop-state>")
+endif()
 # PyPI's LibTorch ships copies of fmt (12.x) and oneDNN (3.x) headers in its include folder,
 # which comes before /usr/include: code compiled against them and linked with Debian's libfmt
 # 9 and libdnnl 2 would not link (fmt) or would mismatch (oneDNN). A folder of links to
@@ -66,7 +70,10 @@ foreach(_inc fmt oneapi)
   endforeach()
 endforeach()
 if(_debian_first)
-  target_include_directories(byteformer_deps BEFORE INTERFACE ${_debian_first})
+  # Installed as links beside the headers (cmake/ByteformerInstall.cmake), for programs using them.
+  target_include_directories(byteformer_deps BEFORE INTERFACE $<BUILD_INTERFACE:${_debian_first}>
+                             $<INSTALL_INTERFACE:include/byteformer-debian-first>)
+  set(BYTEFORMER_DEBIAN_FIRST ${_debian_first})
   message(STATUS "Debian's fmt and oneDNN headers before LibTorch's copies: ${_debian_first}")
 endif()
 # CUDA: a LibTorch built with it (PyPI's) brings torch_cuda; byteformer --version reports it.
@@ -119,7 +126,8 @@ if(BYTEFORMER_WITH_ONEDNN)
     message(WARNING "oneDNN ${_dnnl_major}.x found, fast_linear.cpp needs 2.x: the inference linear layers use ATen's addmm")
   elseif(DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
     add_library(bf_onednn INTERFACE)
-    target_include_directories(bf_onednn INTERFACE ${DNNL_INCLUDE_DIR})
+    # bf_model uses it privately: programs linking the installed bf_model need its library only.
+    target_include_directories(bf_onednn INTERFACE $<BUILD_INTERFACE:${DNNL_INCLUDE_DIR}>)
     target_link_libraries(bf_onednn INTERFACE ${DNNL_LIBRARY})
     message(STATUS "oneDNN: ${DNNL_LIBRARY}")
   else()

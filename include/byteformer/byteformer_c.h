@@ -1,7 +1,8 @@
 /* The C API of byteformer (libbyteformer_c.so), for other languages to bind: open a
  * classifier from a training run folder or a config + weights, classify byte buffers, read the
  * answer, free it. Every call that can fail returns NULL or a negative number and leaves a
- * message for byteformer_last_error() in the calling thread; nothing aborts the process.
+ * message for byteformer_last_error() in the calling thread, naming the path or argument at
+ * fault; nothing aborts the process.
  *
  *   byteformer_classifier* clf = byteformer_open_run("runs/fashion_mnist");
  *   if (!clf) { fprintf(stderr, "%s\n", byteformer_last_error()); return 1; }
@@ -34,7 +35,8 @@ typedef struct byteformer_result byteformer_result;
 
 /* A training run folder (config.yaml, best weights, class names); NULL on error. */
 BYTEFORMER_C_API byteformer_classifier* byteformer_open_run(const char* run_dir);
-/* A CoreNet YAML config and a weights file (.pt); NULL on error. */
+/* A CoreNet YAML config and a weights file (.pt; "": the config's model.classification.pretrained);
+   NULL on error. */
 BYTEFORMER_C_API byteformer_classifier* byteformer_open(const char* config_path, const char* weights_path);
 /* The same, with the model on `device`: "cpu" (what the two above use), "cuda", "cuda:N" or
    "auto" (a GPU when this build sees one, else the CPU). NULL on error, an unknown or missing

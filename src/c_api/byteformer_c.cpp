@@ -45,6 +45,7 @@ auto guarded(F&& f, decltype(f()) on_error) noexcept -> decltype(f()) {
 
 byteformer_classifier* open_with(byteformer::ClassifierOptions options, const std::string& device) {
   options.top_k = std::numeric_limits<int64_t>::max();  // results rank every class
+  options.model.weights_arg = "a weights file as weights_path";  // errors name our arguments, not the CLI's flags
   return guarded(
       [&]() -> byteformer_classifier* {
         options.model.device = byteformer::resolve_device(device, /*local_rank=*/0, "device");
@@ -62,6 +63,10 @@ byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* d
     set_error("byteformer_open_run: run_dir and device must not be NULL");
     return nullptr;
   }
+  if (!*run_dir) {
+    set_error("byteformer_open_run: run_dir is empty");
+    return nullptr;
+  }
   byteformer::ClassifierOptions options;
   options.run_dir = run_dir;
   return open_with(options, device);
@@ -72,6 +77,10 @@ byteformer_classifier* byteformer_open_run(const char* run_dir) { return bytefor
 byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path, const char* device) {
   if (!config_path || !weights_path || !device) {
     set_error("byteformer_open: config_path, weights_path and device must not be NULL");
+    return nullptr;
+  }
+  if (!*config_path) {
+    set_error("byteformer_open: config_path is empty");
     return nullptr;
   }
   byteformer::ClassifierOptions options;

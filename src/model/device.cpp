@@ -17,15 +17,15 @@ bool is_device_spelling(const std::string& spec) {
 torch::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& flag) {
   const int64_t count = cuda_device_count();
   auto cuda = [&](int64_t index, bool explicit_index) {
-    if (count == 0)
-      throw std::invalid_argument(fmt::format("{} {}: no CUDA device here ({}); use --device cpu", flag, spec,
+    if (count == 0) {
 #ifdef BYTEFORMER_WITH_CUDA
-                                              "this build has CUDA, but no GPU is visible to it"
+      const char* why = "this build has CUDA, but no GPU is visible to it";
 #else
-                                              "this build's LibTorch has no CUDA: Debian's libtorch-dev is CPU "
-                                              "only, scripts/build.sh --torch pip builds with CUDA"
+      const char* why = "this build's LibTorch has no CUDA: Debian's libtorch-dev is CPU only, scripts/build.sh "
+                        "--torch pip builds with CUDA";
 #endif
-                                              ));
+      throw std::invalid_argument(fmt::format("{} {}: no CUDA device here ({}); use {} cpu", flag, spec, why, flag));
+    }
     if (index >= count)
       throw std::invalid_argument(fmt::format("{} {}: CUDA device {} requested{}, but {} visible", flag, spec, index,
                                               explicit_index ? "" : " (LOCAL_RANK)", count));

@@ -61,7 +61,7 @@ std::vector<std::string> read_labels_file(const std::string& path) {
 
 LoadedModel load_model(const ModelSpec& spec) {
   LoadedModel m;
-  if (spec.config_path.empty()) throw std::invalid_argument("a config is required (--config FILE)");
+  if (spec.config_path.empty()) throw std::invalid_argument("a config is required: ModelSpec::config_path is empty");
   m.config = load_config(spec.config_path, spec.overrides);
   bool numerics_in_config = false;
   auto options = ByteFormerOptions::from_config(m.config, &numerics_in_config);
@@ -69,9 +69,9 @@ LoadedModel load_model(const ModelSpec& spec) {
   const std::string& weights = m.weights;
   if (weights.empty() && spec.require_weights)
     throw std::invalid_argument(fmt::format(
-        "no weights: pass --weights FILE (CoreNet's spelling: --model.classification.pretrained FILE) or set "
-        "model.classification.pretrained in {}; without them the model would be randomly initialised",
-        spec.config_path));
+        "no weights: pass {} or set model.classification.pretrained in {}; without them the model would be "
+        "randomly initialised",
+        spec.weights_arg, spec.config_path));
   std::optional<WeightsSidecar> sidecar;
   if (!weights.empty()) sidecar = read_weights_sidecar(weights);
 

@@ -1,6 +1,7 @@
 /* A C program over libbyteformer_c.so (include/byteformer/byteformer_c.h), run by
  * c_api_test.cpp: usage  c_api_program CONFIG WEIGHTS FILE RAW(0|1) [DEVICE]
- * (DEVICE: byteformer_open_on's device; without it, byteformer_open: the CPU).
+ * (DEVICE: byteformer_open_on's device; without it, byteformer_open: the CPU), or
+ * c_api_program open_run RUN_DIR (byteformer_open_run only: "opened" or "open_error MESSAGE").
  * Prints "version ...", "classes N", "ok 0|1", "error ..." or "bytes N", then "logit i v" for
  * each class and "rank k index label prob" for the first three ranks; a bad open prints
  * "open_error MESSAGE" and exits 2. Exit 0 when every call behaved as documented. */
@@ -28,8 +29,18 @@ static unsigned char* read_all(const char* path, size_t* size) {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "open_run") == 0) {
+    byteformer_classifier* run = byteformer_open_run(argv[2]);
+    if (!run) {
+      printf("open_error %s\n", byteformer_last_error());
+      return 2;
+    }
+    printf("opened\n");
+    byteformer_close(run);
+    return 0;
+  }
   if (argc != 5 && argc != 6) {
-    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW [DEVICE]\n", argv[0]);
+    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW [DEVICE] | %s open_run RUN_DIR\n", argv[0], argv[0]);
     return 64;
   }
   printf("version %s\n", byteformer_version());

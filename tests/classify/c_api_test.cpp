@@ -1,7 +1,9 @@
 // The C API (include/byteformer/byteformer_c.h) from a plain C program (c_api_program.c):
-// its logits equal the C++ Classifier's, which match CoreNet's fixture numbers.
+// its logits equal the C++ Classifier's, which match CoreNet's fixture numbers, and its errors
+// name the caller's paths and arguments, not the CLI's flags.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -14,9 +16,17 @@ namespace {
 const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
 
 test::CommandResult run_program(const std::string& file, int raw, const std::string& config = kDir + "/config.yaml",
-                                const std::string& device = "") {
-  return test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " '" + config + "' '" + kDir + "/model.pt' '" +
-                           file + "' " + std::to_string(raw) + (device.empty() ? "" : " '" + device + "'"));
+                                const std::string& device = "", const std::string& weights = kDir + "/model.pt") {
+  return test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " '" + config + "' '" + weights + "' '" + file +
+                           "' " + std::to_string(raw) + (device.empty() ? "" : " '" + device + "'"));
+}
+
+// The message of a failed open ("open_error MESSAGE"), or "" when it opened.
+std::string open_error(const test::CommandResult& r) {
+  const std::string tag = "open_error ";
+  const size_t at = r.out.find(tag);
+  if (at == std::string::npos) return "";
+  return r.out.substr(at + tag.size(), r.out.find('\n', at) - at - tag.size());
 }
 
 TEST(CApi, CProgramGetsTheClassifiersAnswer) {
@@ -76,6 +86,33 @@ TEST(CApi, OpenFailureIsAMessage) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.out.find("open_error "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("/nonexistent.yaml"), std::string::npos) << r.out;
+}
+
+// A C caller passed paths and arguments, not the CLI's flags: the messages name those.
+TEST(CApi, OpenErrorsNamePathsAndArgumentsNotFlags) {
+  const std::string dir = test::make_temp_dir("capi_open");
+  const auto not_run = test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " open_run '" + dir + "'");
+  EXPECT_EQ(not_run.exit_code, 2) << not_run.out << not_run.err;
+  EXPECT_EQ(open_error(not_run).rfind("run folder " + dir + ": no config.yaml", 0), 0u) << not_run.out;
+  const auto missing = test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " open_run /nonexistent/run");
+  EXPECT_EQ(open_error(missing).rfind("run folder /nonexistent/run: not a directory", 0), 0u) << missing.out;
+  const auto empty = test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " open_run ''");
+  EXPECT_EQ(open_error(empty), "byteformer_open_run: run_dir is empty") << empty.out;
+
+  const std::string file = kDir + "/inputs/img2_48px.png";
+  const auto no_weights = run_program(file, 1, kDir + "/config.yaml", "", /*weights=*/"");
+  EXPECT_EQ(no_weights.exit_code, 2) << no_weights.out;
+  EXPECT_EQ(open_error(no_weights).rfind("no weights: pass a weights file as weights_path or set "
+                                         "model.classification.pretrained in " + kDir + "/config.yaml", 0),
+            0u)
+      << no_weights.out;
+  const auto no_config = run_program(file, 1, /*config=*/"");
+  EXPECT_EQ(open_error(no_config), "byteformer_open: config_path is empty") << no_config.out;
+  const auto no_gpu = run_program(file, 1, kDir + "/config.yaml", "cuda");
+  for (const auto* r : {&not_run, &missing, &empty, &no_weights, &no_config, &no_gpu})
+    for (const char* flag : {"--model", "--config", "--weights", "--device"})
+      EXPECT_EQ(r->out.find(flag), std::string::npos) << flag << " in " << r->out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CApi, OpenOnADevice) {

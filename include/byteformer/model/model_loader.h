@@ -19,6 +19,9 @@ struct ModelSpec {
   /// predict / eval: refuse to build a randomly initialised model when no weights are named
   /// (neither `weights` nor the config's `model.classification.pretrained`).
   bool require_weights = false;
+  /// How the error of `require_weights` asks for weights: the CLI's flags by default; another
+  /// front end names its own argument (the C API: "a weights file as weights_path").
+  std::string weights_arg = "--weights FILE (CoreNet's spelling: --model.classification.pretrained FILE)";
   /// Where the model runs (--device, resolved by resolve_device): weights load there.
   torch::Device device{torch::kCPU};
 };
@@ -36,7 +39,7 @@ struct LoadedModel {
 /// `model.classification.pretrained` when the spec has none). Numerics: the flag, else the
 /// config key, else the weights' sidecar (<weights>.json), else `corenet` for weights without
 /// a sidecar (CoreNet's own checkpoints) and `masked` for a new model. Throws
-/// std::invalid_argument naming --weights when `require_weights` is set and there are none.
+/// std::invalid_argument naming `weights_arg` when `require_weights` is set and there are none.
 LoadedModel load_model(const ModelSpec& spec);
 
 /// The sidecar our trainer writes next to weights: {"numerics": ..., "labels": [...]}.
