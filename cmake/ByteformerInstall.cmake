@@ -1,7 +1,7 @@
 # `cmake --install build --prefix P`: the libraries, headers, C API and CLI, with a CMake package
-# (find_package(byteformer): byteformer::lib, byteformer::c, one byteformer::AREA per library)
-# and a pkg-config file for the C API (byteformer_c). Both are relocatable: the CMake files find
-# the prefix from their own folder, the .pc file from ${pcfiledir}.
+# (find_package(byteformer): byteformer::lib, byteformer::c, byteformer::cli, one byteformer::AREA per
+# library) and a pkg-config file for the C API (byteformer_c). Both are relocatable: the CMake
+# files find the prefix from their own folder, the .pc file from ${pcfiledir}.
 include(CMakePackageConfigHelpers)
 
 set(BYTEFORMER_AREAS runtime io model codec transforms data prepare classify train report serve)

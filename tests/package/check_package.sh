@@ -31,6 +31,7 @@ step() {
 }
 
 step "cmake --install $build" "$cmake" --install "$build" --prefix "$work/staged"
+[ -d "$work/staged" ] || fail "cmake --install $build installed nothing"
 mv "$work/staged" "$work/prefix"
 prefix=$work/prefix
 pc=$(find "$prefix" -name byteformer_c.pc -path '*/pkgconfig/*')
