@@ -30,6 +30,7 @@ struct Args {
 // SIGINT / SIGTERM stop the server. The handler only writes the signal's number to a pipe
 // (async-signal-safe, and it may run in any thread: OpenBLAS starts its threads before main);
 // a thread of ours reads it and stops the server, or ends the process when there is none yet.
+// A second signal ends the process without waiting for the answers in progress.
 int signal_pipe[2] = {-1, -1};
 
 void on_signal(int sig) {
@@ -45,14 +46,19 @@ void stop_on_signals(std::atomic<Server*>& server) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   std::thread([&server] {
-    unsigned char sig = 0;
-    while (::read(signal_pipe[0], &sig, 1) != 1) {
-    }
-    std::cerr << "serve: signal " << static_cast<int>(sig) << ", stopping\n" << std::flush;
-    if (Server* s = server.load()) {
+    for (bool stopping = false;;) {
+      unsigned char sig = 0;
+      if (::read(signal_pipe[0], &sig, 1) != 1) continue;
+      Server* s = server.load();
+      if (s == nullptr || stopping) {
+        std::cerr << "serve: signal " << static_cast<int>(sig) << ", exiting now\n" << std::flush;
+        std::_Exit(128 + sig);
+      }
+      std::cerr << "serve: signal " << static_cast<int>(sig)
+                << ", stopping (answering the requests received; a second signal exits now)\n"
+                << std::flush;
+      stopping = true;
       s->stop();
-    } else {
-      std::_Exit(128 + sig);
     }
   }).detach();
 }

@@ -117,9 +117,20 @@ Server::Server(const Classifier& clf, ServeOptions options, double load_s)
 Server::~Server() { stop(); }
 
 void Server::stop() {
-  if (!http_ || !run_called_) return;
-  // run() may not have entered its accept loop yet: a stop before that would be lost.
-  for (int i = 0; i < 500 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    stop_requested_ = true;
+    if (!running_) return;  // run() has not begun (it will return at once) or has returned
+  }
+  // httplib's stop() stops an accept loop that has begun; run() may be just before it. Waits
+  // only in that window (bounded), never once run() has returned.
+  for (int i = 0; i < 5000 && !http_->is_running(); ++i) {
+    {
+      std::lock_guard<std::mutex> lock(run_mutex_);
+      if (!running_) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   http_->stop();
 }
 
@@ -147,8 +158,14 @@ int Server::bind() {
 }
 
 void Server::run() {
-  run_called_ = true;
-  http_->listen_after_bind();
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    if (stop_requested_) return;
+    running_ = true;
+  }
+  http_->listen_after_bind();  // returns once the worker threads have answered what they hold
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  running_ = false;
 }
 
 void Server::configure_http() {

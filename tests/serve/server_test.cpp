@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -413,6 +415,56 @@ TEST(Server, MetricsAndThePage) {
   EXPECT_NE(res->body.find("fetch('/v1/classify"), std::string::npos);
 }
 
+// An idle server stops at once: stop() (what the CLI's signal handler calls), the run() thread
+// joined and the server destroyed (its destructor stops it again) within a second.
+TEST(Server, StopsWithinASecondWhenIdle) {
+  auto r = std::make_unique<Running>(ServeOptions{});
+  {
+    auto c = r->client();  // a request first; its connection closed with the client
+    auto res = c.Get("/v2/health/live");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  r.reset();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 1.0) << "stop, join and destruction took " << s << " s";
+}
+
+// A stop() before run() is not lost: run() returns at once instead of serving.
+TEST(Server, AStopBeforeRunMakesRunReturn) {
+  const Classifier clf = open_fixture(Numerics::kCoreNet);
+  Server server(clf, Running::with_any_port(ServeOptions{}), 0.0);
+  server.bind();
+  server.stop();
+  auto done = std::async(std::launch::async, [&] { server.run(); });
+  const bool returned = done.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "run() served after stop()";
+  if (!returned) server.stop();  // a stop() now reaches the running loop; done's wait ends
+}
+
+// A request received before stop() still gets its answer; new connections are refused.
+TEST(Server, AStopAnswersTheRequestsAlreadyReceived) {
+  ServeOptions o;
+  o.batch.start_paused = true;  // the request waits in the queue until start()
+  Running r(o);
+  int status = 0;
+  std::thread waiting([&] {
+    auto res = r.client().Post("/v1/classify?raw=1", file_text("img0_32px.jpg"), "application/octet-stream");
+    status = res ? res->status : -1;
+  });
+  for (int tries = 0; tries < 1000 && r.server.batcher().queue_depth() < 1; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(r.server.batcher().queue_depth(), 1);
+  r.server.stop();
+  auto late = r.client();
+  late.set_connection_timeout(2, 0);
+  EXPECT_FALSE(late.Get("/v2/health/live")) << "a connection accepted after stop()";
+  r.server.batcher().start();
+  waiting.join();
+  EXPECT_EQ(status, 200);
+}
+
 // Bytes that are not HTTP, truncated requests, absurd headers: the server drops them and keeps
 // answering. 300 connections of random bytes and mangled requests, each written and closed.
 TEST(Server, SurvivesRandomAndTruncatedRequests) {
@@ -462,40 +514,105 @@ TEST(Server, SurvivesRandomAndTruncatedRequests) {
   EXPECT_EQ(res->status, 200);
 }
 
+// The real CLI's `byteformer serve --port 0` in the background, its port read from what it
+// prints. `pid` is 0 when it did not start, `port` 0 when it printed no port within 60 s.
+struct CliServer {
+  std::string dir;
+  int pid = 0;
+  int port = 0;
+  std::string err() const { return test::read_text(dir + "/err"); }
+};
+
+CliServer start_cli_server(const std::string& tag) {
+  CliServer s;
+  s.dir = test::make_temp_dir(tag);
+  const auto started = test::run_command(test::cli_path() + " serve --threads 1 --port 0 --config " + kDir +
+                                         "/config.yaml --weights " + kDir + "/model.pt > " + s.dir + "/out 2> " +
+                                         s.dir + "/err & echo $!");
+  if (started.exit_code != 0) return s;
+  s.pid = std::stoi(started.out);
+  for (int tries = 0; tries < 600 && s.port == 0; ++tries) {  // at most 60 s to load
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string out = test::read_text(s.dir + "/out");
+    const auto at = out.find("http://127.0.0.1:");
+    if (at != std::string::npos && out.find("/\n", at) != std::string::npos) s.port = std::stoi(out.substr(at + 17));
+  }
+  return s;
+}
+
+// Seconds until process `pid` is gone (a zombie nobody reaped counts as gone), polled every
+// 10 ms for at most `limit_s`; SIGKILLed and -1 when it outlives that.
+double seconds_until_gone(int pid, double limit_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (kill(pid, 0) != 0 || !stat || text.find(") Z ") != std::string::npos) return s;
+    if (s > limit_s) {
+      kill(pid, SIGKILL);
+      return -1.0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 // The real CLI: `byteformer serve --port 0` prints its port; a request; SIGTERM stops it.
 TEST(ServeCli, StartsAnswersAndStopsOnSigterm) {
-  const std::string dir = test::make_temp_dir("serve_cli");
-  const auto started = test::run_command(test::cli_path() + " serve --threads 1 --port 0 --config " + kDir +
-                                         "/config.yaml --weights " + kDir + "/model.pt > " + dir + "/out 2> " + dir +
-                                         "/err & echo $!");
-  ASSERT_EQ(started.exit_code, 0);
-  const int pid = std::stoi(started.out);
-  int port = 0;
-  for (int tries = 0; tries < 600 && port == 0; ++tries) {  // at most 60 s to load
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const std::string out = test::read_text(dir + "/out");
-    const auto at = out.find("http://127.0.0.1:");
-    if (at != std::string::npos && out.find("/\n", at) != std::string::npos)
-      port = std::stoi(out.substr(at + 17));
-  }
-  ASSERT_GT(port, 0) << test::read_text(dir + "/err");
-  httplib::Client c("127.0.0.1", port);
+  const CliServer s = start_cli_server("serve_cli");
+  ASSERT_GT(s.pid, 0);
+  ASSERT_GT(s.port, 0) << s.err();
+  httplib::Client c("127.0.0.1", s.port);
   c.set_read_timeout(60, 0);
   auto res = c.Post("/v1/classify?raw=1", file_text("img1_40px.tiff"), "application/octet-stream");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(json::parse(res->body)["num_bytes"], 4940);
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  bool gone = false;
-  for (int tries = 0; tries < 300 && !gone; ++tries) {  // at most 30 s to stop
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");  // a zombie nobody reaped is gone too
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    gone = kill(pid, 0) != 0 || !stat || text.find(") Z ") != std::string::npos;
+  ASSERT_EQ(kill(s.pid, SIGTERM), 0);
+  EXPECT_GE(seconds_until_gone(s.pid, 30.0), 0.0) << "serve did not stop on SIGTERM";
+  EXPECT_NE(s.err().find("stopping"), std::string::npos) << s.err();
+}
+
+// Idle (its last client gone), the CLI exits within a second of SIGTERM.
+TEST(ServeCli, ExitsWithinASecondOfSigtermWhenIdle) {
+  const CliServer s = start_cli_server("serve_cli_idle");
+  ASSERT_GT(s.pid, 0);
+  ASSERT_GT(s.port, 0) << s.err();
+  {
+    httplib::Client c("127.0.0.1", s.port);
+    c.set_read_timeout(60, 0);
+    auto res = c.Post("/v1/classify?raw=1", file_text("img1_40px.tiff"), "application/octet-stream");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
   }
-  EXPECT_TRUE(gone) << "serve did not stop on SIGTERM";
-  if (!gone) kill(pid, SIGKILL);
-  EXPECT_NE(test::read_text(dir + "/err").find("stopping"), std::string::npos) << test::read_text(dir + "/err");
+  ASSERT_EQ(kill(s.pid, SIGTERM), 0);
+  const double gone_s = seconds_until_gone(s.pid, 30.0);
+  EXPECT_GE(gone_s, 0.0) << "serve did not stop on SIGTERM";
+  EXPECT_LT(gone_s, 1.0) << "serve took " << gone_s << " s to exit";
+}
+
+// A client that keeps its connection open holds a stopping server until that connection's
+// keep-alive runs out (httplib's 5 s); a second SIGTERM exits at once.
+TEST(ServeCli, ASecondSigtermExitsAtOnce) {
+  const CliServer s = start_cli_server("serve_cli_twice");
+  ASSERT_GT(s.pid, 0);
+  ASSERT_GT(s.port, 0) << s.err();
+  httplib::Client c("127.0.0.1", s.port);
+  c.set_keep_alive(true);
+  c.set_read_timeout(60, 0);
+  auto res = c.Get("/v2/health/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  // The server's worker back waiting on the open connection (a stop before that ends it at once).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(kill(s.pid, SIGTERM), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(kill(s.pid, 0), 0) << "serve exited on the first SIGTERM: nothing held it";
+  ASSERT_EQ(kill(s.pid, SIGTERM), 0);
+  const double gone_s = seconds_until_gone(s.pid, 30.0);
+  EXPECT_GE(gone_s, 0.0) << "serve did not stop on SIGTERM";
+  EXPECT_LT(gone_s, 1.0) << "serve took " << gone_s << " s to exit after a second SIGTERM";
+  EXPECT_NE(s.err().find("exiting now"), std::string::npos) << s.err();
 }
 
 }  // namespace

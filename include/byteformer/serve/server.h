@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,10 @@ class Server {
   /// Runs one request through the model (the readiness warm-up), then binds; returns the port.
   /// Throws std::runtime_error naming host and port when it cannot bind.
   int bind();
-  /// Serves until stop() (from another thread or a signal handler's thread).
+  /// Serves until stop() (from another thread or a signal handler's thread); returns once the
+  /// requests already received are answered. Returns at once when stop() came first.
   void run();
+  /// Stops accepting connections and makes run() return; no wait when run() is not serving.
   void stop();
   bool ready() const { return ready_; }
   Batcher& batcher() { return *batcher_; }
@@ -81,7 +84,9 @@ class Server {
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> ready_{false};
-  std::atomic<bool> run_called_{false};
+  std::mutex run_mutex_;
+  bool stop_requested_ = false;  // stop() was called: a run() after it returns at once
+  bool running_ = false;         // run() is in httplib's accept loop or about to enter it
   int listen_socket_ = -1;  // the socket bind() listens on (its backlog raised from httplib's 5)
 };
 
