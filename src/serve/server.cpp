@@ -98,6 +98,15 @@ bool bool_param(const httplib::Request& req, const char* key) {
   return req.has_param(key) && parse_bool_param(key, req.get_param_value(key));
 }
 
+// Every class's name in index order: the model's labels, a class without one by its index.
+std::vector<std::string> class_names(const Classifier& clf) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < clf.num_classes(); ++i)
+    out.push_back(i < static_cast<int64_t>(clf.labels().size()) ? clf.labels()[static_cast<size_t>(i)]
+                                                                : std::to_string(i));
+  return out;
+}
+
 double threshold_param(const httplib::Request& req) {
   return req.has_param("threshold") ? parse_threshold_param(req.get_param_value("threshold")) : 0.0;
 }
@@ -282,9 +291,7 @@ void Server::handle_model_metadata(const httplib::Request& req, httplib::Respons
   check_model(req);
   const int64_t classes = clf_.num_classes();
   json labels = json::array();
-  for (int64_t i = 0; i < classes; ++i)
-    labels.push_back(i < static_cast<int64_t>(clf_.labels().size()) ? display_name(clf_.labels()[static_cast<size_t>(i)])
-                                                                    : std::to_string(i));
+  for (const auto& l : class_names(clf_)) labels.push_back(display_name(l));
   const auto& m = clf_.model_options();
   reply(res, 200,
         {{"name", options_.name},
@@ -378,9 +385,13 @@ void Server::routes() {
     metrics_.set_queue_depth(batcher_->queue_depth());
     res.set_content(metrics_.prometheus(), "text/plain; version=0.0.4");
   });
-  svr.Get("/", [this](const Req&, Res& res) {
-    res.set_content(web_page(options_.name, clf_.input_description(false)), "text/html; charset=utf-8");
-  });
+  PageModel page;
+  page.title = model_title(clf_.weights_path());
+  if (page.title.empty()) page.title = options_.name;
+  page.description = model_description(clf_.pipeline_options(), clf_.num_classes());
+  page.pipeline = clf_.input_description(false);
+  page.classes = class_names(clf_);
+  svr.Get("/", [html = web_page(page)](const Req&, Res& res) { res.set_content(html, "text/html; charset=utf-8"); });
 }
 
 }  // namespace byteformer

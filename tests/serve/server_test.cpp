@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -48,7 +49,9 @@ Classifier open_fixture(Numerics numerics) {
 // A server on 127.0.0.1:<any free port> in a thread of its own, stopped and joined at the end.
 struct Running {
   explicit Running(ServeOptions options, Numerics numerics = Numerics::kCoreNet)
-      : clf(open_fixture(numerics)), server(clf, with_any_port(std::move(options)), 0.25) {
+      : Running(open_fixture(numerics), std::move(options)) {}
+  Running(Classifier classifier, ServeOptions options)
+      : clf(std::move(classifier)), server(clf, with_any_port(std::move(options)), 0.25) {
     port = server.bind();
     thread = std::thread([this] { server.run(); });
   }
@@ -465,6 +468,43 @@ TEST(Server, AStopAnswersTheRequestsAlreadyReceived) {
   EXPECT_EQ(status, 200);
 }
 
+// The page names the model (its run folder), says what it reads and lists its classes, every
+// name HTML-escaped: class names are folder names, a user's data.
+TEST(Server, ThePageNamesTheModelAndItsClasses) {
+  namespace fs = std::filesystem;
+  const std::string root = test::make_temp_dir("serve_page_names");
+  const std::string run = root + "/pets <b>&\"'";
+  fs::create_directories(run);
+  fs::create_symlink(fs::absolute(kDir + "/model.pt"), run + "/checkpoint_best.pt");
+  const std::vector<std::string> classes = {"cat", "<script>alert(1)</script>", "a&b", "\"quoted\"", "it's",
+                                            "@TITLE@", "</li><li>fake", "dog", "bird", "fish"};
+  std::string lines;
+  for (const auto& c : classes) lines += c + "\n";
+  test::write_bytes(root + "/labels.txt", std::vector<uint8_t>(lines.begin(), lines.end()));
+  ClassifierOptions o;
+  o.model.config_path = kDir + "/config.yaml";
+  o.model.weights = run + "/checkpoint_best.pt";
+  o.model.labels_path = root + "/labels.txt";
+  Running r(Classifier::open(o), ServeOptions{});
+  auto res = r.client().Get("/");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& page = res->body;
+  const std::string title = "pets &lt;b&gt;&amp;&quot;&#39;";
+  EXPECT_NE(page.find("<title>" + title + " - byteformer</title>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<h1>" + title + "</h1>"), std::string::npos) << page;
+  EXPECT_NE(page.find("ByteFormer, 10 classes, reads image files (JPEG, PNG, TIFF, BMP, PPM)"), std::string::npos)
+      << page;
+  for (const char* shown : {"<li>cat</li>", "<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>", "<li>a&amp;b</li>",
+                            "<li>&quot;quoted&quot;</li>", "<li>it&#39;s</li>", "<li>@TITLE@</li>",
+                            "<li>&lt;/li&gt;&lt;li&gt;fake</li>", "<li>fish</li>"})
+    EXPECT_NE(page.find(shown), std::string::npos) << shown << "\n" << page;
+  EXPECT_EQ(page.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(page.find("<li>fake"), std::string::npos);
+  EXPECT_EQ(page.find("<b>"), std::string::npos);
+  fs::remove_all(root);
+}
+
 // Bytes that are not HTTP, truncated requests, absurd headers: the server drops them and keeps
 // answering. 300 connections of random bytes and mangled requests, each written and closed.
 TEST(Server, SurvivesRandomAndTruncatedRequests) {
@@ -568,6 +608,9 @@ TEST(ServeCli, StartsAnswersAndStopsOnSigterm) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(json::parse(res->body)["num_bytes"], 4940);
+  res = c.Get("/");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("<h1>model</h1>"), std::string::npos) << res->body;  // --weights .../model.pt
   ASSERT_EQ(kill(s.pid, SIGTERM), 0);
   EXPECT_GE(seconds_until_gone(s.pid, 30.0), 0.0) << "serve did not stop on SIGTERM";
   EXPECT_NE(s.err().find("stopping"), std::string::npos) << s.err();
