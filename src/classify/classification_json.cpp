@@ -11,7 +11,7 @@ std::string verdict(const Classification& c, double threshold) {
   return c.top.front().prob < threshold ? std::string("unknown") : c.top.front().label;
 }
 
-nlohmann::json to_json(const Classification& c, int64_t top_k, double threshold) {
+nlohmann::json to_json(const Classification& c, int64_t top_k, double threshold, bool logits) {
   nlohmann::json j;
   j["file"] = display_name(c.name);
   if (!c.ok()) {
@@ -22,7 +22,7 @@ nlohmann::json to_json(const Classification& c, int64_t top_k, double threshold)
   j["num_bytes"] = c.num_bytes;
   j["input"] = c.input;
   j["label"] = display_name(verdict(c, threshold));
-  j["logits"] = c.logits;
+  if (logits) j["logits"] = c.logits;
   j["top"] = nlohmann::json::array();
   const size_t k = std::min(c.top.size(), static_cast<size_t>(std::max<int64_t>(top_k, 0)));
   for (size_t i = 0; i < k; ++i)

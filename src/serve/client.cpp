@@ -123,7 +123,8 @@ Classification RemoteClassifier::send(const ModelInput& in, const std::string& i
   }
   std::string body(in.bytes.size(), '\0');
   for (size_t i = 0; i < in.bytes.size(); ++i) body[i] = static_cast<char>(static_cast<uint8_t>(in.bytes[i]));
-  const std::string path = fmt::format("{}/v1/classify?raw=1&top_k={}", prefix_, options_.top_k);
+  // The logits too: every class's probability comes from them, and `predict --json` prints them.
+  const std::string path = fmt::format("{}/v1/classify?raw=1&logits=1&top_k={}", prefix_, options_.top_k);
   const std::string where = scheme_host_port_ + prefix_ + "/v1/classify";
   auto client = connect(scheme_host_port_, options_.timeout_s);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.timeout_s);

@@ -167,6 +167,15 @@ InferRequest parse_infer_request(const std::string& body, const std::optional<st
   if (out.elements.empty()) throw RequestError(400, fmt::format("input {}: no elements", out.input_name));
   if (input.contains("shape")) check_shape(input["shape"], out.elements.size(), out.input_name);
   if (j.contains("id")) out.id = j["id"];
+  if (j.contains("outputs")) {
+    if (!j["outputs"].is_array()) throw RequestError(400, "request: outputs: expected an array of {\"name\": ...}");
+    for (size_t i = 0; i < j["outputs"].size(); ++i) {
+      const json& o = j["outputs"][i];
+      if (!o.is_object() || !o.contains("name") || !o["name"].is_string())
+        throw RequestError(400, fmt::format("request: outputs[{}]: expected {{\"name\": a string}}", i));
+      out.outputs.push_back(display_name(o["name"].get<std::string>()));
+    }
+  }
   return out;
 }
 

@@ -254,6 +254,7 @@ void Server::check_model(const httplib::Request& req) const {
 void Server::handle_classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
   const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
   const bool raw = bool_param(req, "raw");
+  const bool logits = bool_param(req, "logits");  // every class's logit: long, and most callers want "top"
   const double threshold = threshold_param(req);
   std::string filename;
   const std::string body = read_body(req, res, reader, options_.max_body_bytes, &filename);
@@ -267,12 +268,12 @@ void Server::handle_classify(const httplib::Request& req, httplib::Response& res
     Classification c;
     c.name = name;
     c.error = in.error;
-    return reply(res, 422, to_json(c, top_k, threshold));  // well-formed, but not a file the pipeline takes
+    return reply(res, 422, to_json(c, top_k, threshold, logits));  // well-formed, but not a file the pipeline takes
   }
   std::vector<ModelInput> one;
   one.push_back(std::move(in));
   const Classification c = std::move(classify_all(std::move(one), raw, arrival).front());
-  reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold));
+  reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold, logits));
 }
 
 void Server::handle_pipeline(const httplib::Request&, httplib::Response& res) {
@@ -320,6 +321,17 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
   if (req.has_header("Inference-Header-Content-Length"))
     header_length = req.get_header_value("Inference-Header-Content-Length");
   const InferRequest infer = parse_infer_request(body, header_length);
+  // The outputs asked for, in order (KServe v2: every output when the request names none).
+  static const std::vector<std::string> kOutputs = {"PROBABILITIES", "LOGITS", "LABELS"};
+  const std::vector<std::string>& wanted = infer.outputs.empty() ? kOutputs : infer.outputs;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (std::find(kOutputs.begin(), kOutputs.end(), wanted[i]) == kOutputs.end())
+      throw RequestError(400, fmt::format("outputs[{}]: no output {} (this model has PROBABILITIES, LOGITS, LABELS)",
+                                          i, wanted[i]));
+    if (std::find(wanted.begin(), wanted.begin() + static_cast<std::ptrdiff_t>(i), wanted[i]) !=
+        wanted.begin() + static_cast<std::ptrdiff_t>(i))
+      throw RequestError(400, fmt::format("outputs[{}]: {} asked for twice", i, wanted[i]));
+  }
   const std::string& input_name = infer.input_name;
   const bool raw = infer.raw;
   const auto& elements = infer.elements;
@@ -335,20 +347,26 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
   }
   const auto answers = classify_all(std::move(inputs), raw, arrival);
   const int64_t classes = clf_.num_classes();
+  const bool want_logits = std::find(wanted.begin(), wanted.end(), "LOGITS") != wanted.end();
   json probs = json::array(), logits = json::array(), labels = json::array();
   for (const auto& c : answers) {
     if (!c.ok()) throw RequestError(422, c.error);
     for (float p : c.probs) probs.push_back(p);
-    for (float l : c.logits) logits.push_back(l);
+    if (want_logits)
+      for (float l : c.logits) logits.push_back(l);
     labels.push_back(display_name(verdict(c, 0.0)));
   }
   const auto n = static_cast<int64_t>(answers.size());
-  json out = {{"model_name", options_.name},
-              {"model_version", "1"},
-              {"outputs",
-               {{{"name", "PROBABILITIES"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}},
-                {{"name", "LOGITS"}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}},
-                {{"name", "LABELS"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
+  json outputs = json::array();
+  for (const auto& name : wanted) {
+    if (name == "PROBABILITIES")
+      outputs.push_back({{"name", name}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", probs}});
+    else if (name == "LOGITS")
+      outputs.push_back({{"name", name}, {"datatype", "FP32"}, {"shape", {n, classes}}, {"data", logits}});
+    else
+      outputs.push_back({{"name", name}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}});
+  }
+  json out = {{"model_name", options_.name}, {"model_version", "1"}, {"outputs", outputs}};
   if (infer.id) out["id"] = *infer.id;
   reply(res, 200, out);
 }

@@ -41,6 +41,12 @@ TEST(Requests, JsonStringsAndTheBinaryExtension) {
   EXPECT_EQ(r.elements[1], (std::vector<uint8_t>{'c'}));
   ASSERT_TRUE(r.id.has_value());
   EXPECT_EQ(*r.id, 7);
+  EXPECT_TRUE(r.outputs.empty());  // none named: every output
+  const auto o = parse_infer_request(
+      R"({"inputs": [{"name": "IN", "datatype": "BYTES", "data": ["a"]}],
+          "outputs": [{"name": "LABELS"}, {"name": "PROBABILITIES", "parameters": {"binary_data": false}}]})",
+      std::nullopt);
+  EXPECT_EQ(o.outputs, (std::vector<std::string>{"LABELS", "PROBABILITIES"}));
 
   const std::string data = le32(3) + std::string("x\0z", 3) + le32(0);
   const std::string header = R"({"inputs": [{"name": "INPUT", "datatype": "BYTES", "shape": [2], "parameters":
@@ -72,6 +78,10 @@ TEST(Requests, EachMistakeIsA400NamingIt) {
       {R"({"parameters": {"raw": "yes"}, "inputs": [{)" + ok_input + R"(, "data": ["a"]}]})", "parameters.raw"},
       {R"({"inputs": [{)" + ok_input + R"(, "parameters": {"binary_data_size": 4}}]})",
        "binary_data_size without an Inference-Header-Content-Length"},
+      {R"({"outputs": {"name": "LOGITS"}, "inputs": [{)" + ok_input + R"(, "data": ["a"]}]})",
+       "outputs: expected an array"},
+      {R"({"outputs": [{"name": "LOGITS"}, {"id": 1}], "inputs": [{)" + ok_input + R"(, "data": ["a"]}]})",
+       "outputs[1]: expected {\"name\": a string}"},
   };
   for (const auto& [body, says] : cases) {
     const std::string got = status_and_message(body, std::nullopt);

@@ -87,7 +87,7 @@ TEST(Server, ClassifyAnswersAsTheClassifierAndPredictDo) {
   Running r(o);
   auto c = r.client();
   const std::string jpg = file_text("img0_32px.jpg");
-  auto res = c.Post("/v1/classify?raw=1&top_k=2&name=shoe.jpg", jpg, "application/octet-stream");
+  auto res = c.Post("/v1/classify?raw=1&top_k=2&name=shoe.jpg&logits=1", jpg, "application/octet-stream");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const json j = json::parse(res->body);
@@ -102,7 +102,7 @@ TEST(Server, ClassifyAnswersAsTheClassifierAndPredictDo) {
 
   // Without raw, the evaluation pipeline runs on the server (decode, crop, re-encode).
   const std::string png = file_text("img2_48px.png");
-  res = c.Post("/v1/classify", png, "application/octet-stream");
+  res = c.Post("/v1/classify?logits=1", png, "application/octet-stream");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const json p = json::parse(res->body);
@@ -111,6 +111,35 @@ TEST(Server, ClassifyAnswersAsTheClassifierAndPredictDo) {
   EXPECT_EQ(p["num_bytes"], via.num_bytes);
   expect_near(p["logits"], via.logits, 1e-6, "png through the pipeline");
   EXPECT_EQ(p["top"].size(), 5u);  // the default top_k
+}
+
+// The logits (every class's, at full precision) only with logits=1; the top classes' probabilities
+// always.
+TEST(Server, ClassifyGivesLogitsOnlyWhenAsked) {
+  Running r(ServeOptions{});
+  auto c = r.client();
+  const std::string jpg = file_text("img0_32px.jpg");
+  const auto want = r.clf.classify(std::vector<uint8_t>(jpg.begin(), jpg.end()), "x", true);
+  for (const char* query : {"", "&logits=0", "&logits=false", "&logits=1", "&logits=true", "&logits"}) {
+    auto res = c.Post(std::string("/v1/classify?raw=1&top_k=3") + query, jpg, "application/octet-stream");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << query << ": " << res->body;
+    const json j = json::parse(res->body);
+    const std::string q = query;
+    const bool asked = q == "&logits=1" || q == "&logits=true" || q == "&logits";
+    EXPECT_EQ(j.contains("logits"), asked) << query << ": " << res->body;
+    if (asked) expect_near(j["logits"], want.logits, 1e-6, query);
+    ASSERT_EQ(j["top"].size(), 3u) << query;
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(j["top"][k]["index"], want.top[k].index) << query;
+      EXPECT_NEAR(j["top"][k]["prob"].get<double>(), want.top[k].prob, 1e-6) << query;
+    }
+    EXPECT_EQ(j["label"], want.top[0].label) << query;
+  }
+  auto res = c.Post("/v1/classify?raw=1&logits=abc", jpg, "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("logits=abc"), std::string::npos) << res->body;
 }
 
 TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
@@ -122,7 +151,7 @@ TEST(Server, BadRequestsGetJsonErrorsWithTheRightStatus) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 422);  // undecodable
   EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("junk.png"), std::string::npos) << res->body;
-  for (const char* q : {"top_k=0", "top_k=abc", "raw=maybe", "threshold=2"}) {
+  for (const char* q : {"top_k=0", "top_k=abc", "raw=maybe", "threshold=2", "logits=abc"}) {
     res = c.Post(std::string("/v1/classify?") + q, file_text("img0_32px.jpg"), "application/octet-stream");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400) << q;
@@ -202,13 +231,13 @@ TEST(Server, CurlsUploadsAreTheFile) {
   auto c = r.client();
   const std::string text(8199, 'b');  // over the HTTP library's 8 KB for form-urlencoded; the model's longest
   const auto want = r.clf.classify(std::vector<uint8_t>(text.begin(), text.end()), "x", true);
-  auto res = c.Post("/v1/classify?raw=1", text, "application/x-www-form-urlencoded");
+  auto res = c.Post("/v1/classify?raw=1&logits=1", text, "application/x-www-form-urlencoded");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   expect_near(json::parse(res->body)["logits"], want.logits, 1e-6, "form-urlencoded");
   const httplib::MultipartFormDataItems form = {{"file", text, "notes.txt", "text/plain"},
                                                 {"other", "ignored", "", "text/plain"}};
-  res = c.Post("/v1/classify?raw=1", form);
+  res = c.Post("/v1/classify?raw=1&logits=1", form);
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const json j = json::parse(res->body);
@@ -236,7 +265,7 @@ TEST(Server, ConcurrentRequestsWithMaskedNumericsEachGetTheirAloneAnswer) {
       auto c = r.client();
       for (int k = 0; k < kEach; ++k) {
         const size_t f = static_cast<size_t>(t + k) % files.size();
-        auto res = c.Post("/v1/classify?raw=1", file_text(files[f]), "application/octet-stream");
+        auto res = c.Post("/v1/classify?raw=1&logits=1", file_text(files[f]), "application/octet-stream");
         if (!res || res->status != 200) {
           failures[static_cast<size_t>(t)] +=
               res ? fmt::format("HTTP {}: {}; ", res->status, res->body) : "no answer: " + httplib::to_string(res.error()) + "; ";
@@ -379,6 +408,30 @@ TEST(Server, KServeV2HealthMetadataAndInfer) {
   const std::string s = "bytes are all you need, bytes are all you need";
   const auto want = r.clf.classify(std::vector<uint8_t>(s.begin(), s.end()), "x", true);
   expect_near(json::parse(res->body)["outputs"][1]["data"], want.logits, 1e-6, "json bytes");
+
+  // The outputs a request names, in its order; the others left out.
+  json some = body;
+  some["outputs"] = {{{"name", "LABELS"}}, {{"name", "PROBABILITIES"}}};
+  res = c.Post("/v2/models/byteformer/infer", some.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json picked = json::parse(res->body)["outputs"];
+  ASSERT_EQ(picked.size(), 2u) << res->body;
+  EXPECT_EQ(picked[0]["name"], "LABELS");
+  EXPECT_EQ(picked[0]["data"], json({want.top[0].label}));
+  EXPECT_EQ(picked[1]["name"], "PROBABILITIES");
+  expect_near(picked[1]["data"], want.probs, 1e-6, "probabilities asked for");
+  for (const auto& [outputs, why] : std::vector<std::pair<json, std::string>>{
+           {json::array({{{"name", "SCORES"}}}), "outputs[0]: no output SCORES"},
+           {json::array({{{"name", "LOGITS"}}, {{"name", "LOGITS"}}}), "outputs[1]: LOGITS asked for twice"},
+           {json::array({"LOGITS"}), "outputs[0]: expected {\"name\": a string}"}}) {
+    json wrong = body;
+    wrong["outputs"] = outputs;
+    res = c.Post("/v2/models/byteformer/infer", wrong.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << outputs;
+    EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find(why), std::string::npos) << res->body;
+  }
 
   // A binary size past the body, a wrong datatype: 400 naming what is wrong.
   const json bad = {{"inputs", {{{"name", "INPUT"}, {"shape", {1}}, {"datatype", "BYTES"},

@@ -13,8 +13,9 @@ namespace byteformer {
 std::string verdict(const Classification& c, double threshold);
 
 /// {"file", "file_bytes", "num_bytes", "input", "label", "logits", "top": [{"index", "label",
-/// "prob"}...]} with at most `top_k` classes in "top", or {"file", "error"}. Names pass
-/// through display_name (valid UTF-8, one line).
-nlohmann::json to_json(const Classification& c, int64_t top_k, double threshold);
+/// "prob"}...]} with at most `top_k` classes in "top", or {"file", "error"}; "logits" only when
+/// `logits` is set (the server's answers leave them out unless asked). Names pass through
+/// display_name (valid UTF-8, one line).
+nlohmann::json to_json(const Classification& c, int64_t top_k, double threshold, bool logits = true);
 
 }  // namespace byteformer

@@ -34,6 +34,8 @@ struct InferRequest {
   bool raw = false;  // request parameters {"raw": true}: the elements are prepared bytes
   std::vector<std::vector<uint8_t>> elements;
   std::optional<nlohmann::json> id;  // echoed in the answer
+  /// The outputs asked for by name ("outputs": [{"name": ...}...]), in order; empty: every output.
+  std::vector<std::string> outputs;
 };
 
 /// Parses `body`; `header_length` is the Inference-Header-Content-Length header's value when

@@ -2,8 +2,9 @@
 // libcpp-httplib-dev 0.11: a threaded blocking server in one header plus a small library, no
 // event loop to run; JSON with nlohmann-json).
 //
-//   POST /v1/classify[?top_k=K&raw=1&threshold=P&name=N]  body: the file's bytes
-//        -> the object of one line of `predict --json` (400 when the bytes cannot be decoded)
+//   POST /v1/classify[?top_k=K&raw=1&threshold=P&name=N&logits=1]  body: the file's bytes
+//        -> the object of one line of `predict --json`, its logits only with logits=1 (422
+//        when the bytes cannot be decoded)
 //   GET  /v2/health/live, /v2/health/ready, /v2, /v2/models/{name}, /v2/models/{name}/ready
 //   POST /v2/models/{name}/infer   KServe v2 / Triton: a BYTES input, JSON strings or the
 //        binary tensor extension (Inference-Header-Content-Length)
