@@ -49,6 +49,30 @@ CLI::Validator device_spelling() {
       "DEVICE");
 }
 
+CLI::Validator number_in(double lo, double hi, bool integer) {
+  const std::string expected = fmt::format("{} from {:g} to {:g}", integer ? "an integer" : "a number", lo, hi);
+  return CLI::Validator(
+      [lo, hi, integer, expected](std::string& text) -> std::string {
+        double v = 0;
+        int64_t i = 0;
+        const bool ok = integer ? CLI::detail::lexical_cast(text, i) : CLI::detail::lexical_cast(text, v);
+        if (integer) v = static_cast<double>(i);
+        if (!ok || !(v >= lo && v <= hi)) return "expected " + expected + ", got '" + text + "'";
+        return "";
+      },
+      integer ? "INT" : "NUMBER");
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v > 0)) return "expected a number above 0, got '" + text + "'";
+        return "";
+      },
+      "POSITIVE");
+}
+
 CLI::Validator positive_int() { return int_at_least(1, "a positive integer", "POSITIVE"); }
 CLI::Validator non_negative_int() { return int_at_least(0, "an integer >= 0", "NONNEGATIVE"); }
 

@@ -62,6 +62,11 @@ int apply_threads(const ModelFlags& flags, int64_t workers_on_this_node = 1);
 /// Integer validators whose message a user can read: "--batch-size: expected a positive
 /// integer, got 0" (CLI11's PositiveNumber prints a range of 309 digits).
 CLI::Validator positive_int();
+/// A number from `lo` to `hi` (an integer when `integer`): "expected a number from 0 to 1, got 1.5"
+/// (CLI::Range prints its bounds as 0.000000 to 1.000000).
+CLI::Validator number_in(double lo, double hi, bool integer = false);
+/// A number above 0.
+CLI::Validator positive_number();
 /// An existing file that is not a directory: "PATH: is a directory, expected a file".
 CLI::Validator existing_file();
 CLI::Validator non_negative_int();

@@ -6,6 +6,7 @@
 #include "byteformer/prepare/prepare_fashion_mnist.h"
 #include "byteformer/prepare/prepare_mnist.h"
 #include "byteformer/prepare/prepare_speech_synth.h"
+#include "cli_common.h"
 #include "commands.h"
 
 namespace byteformer::cli {
@@ -30,7 +31,7 @@ void add_data_command(CLI::App& app) {
   f->add_option("--limit", fashion->limit_per_class,
                 "Only the first N images of each class of the training and test files (0 = all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_int());
   f->callback([fashion] {
     FashionMnistOptions o = *fashion;
     o.progress = print_line;
@@ -68,15 +69,15 @@ void add_data_command(CLI::App& app) {
                       "_background_noise_/, validation_list.txt and testing_list.txt split by voice");
   s->add_option("--out", speech->out_dir, "Output folder (reused when made with the same options)")->required();
   s->add_option("--seed", speech->seed, "Seed of every random choice (same seed, same files)")->capture_default_str();
-  s->add_option("--threads", speech->threads, "Synthesis threads")->capture_default_str()->check(CLI::Range(1, 256));
+  s->add_option("--threads", speech->threads, "Synthesis threads")->capture_default_str()->check(number_in(1, 256, /*integer=*/true));
   s->add_option("--limit", speech->limit_speakers, "At most this many speakers, 80/10/10 over the splits (0 = all)")
       ->capture_default_str();
   s->add_option("--repeats", speech->keyword_repeats, "Times each speaker says each keyword")
-      ->capture_default_str()->check(CLI::Range(1, 100));
+      ->capture_default_str()->check(number_in(1, 100, /*integer=*/true));
   s->add_option("--unknown-words", speech->unknown_words_per_speaker, "Unknown words each speaker says")
-      ->capture_default_str()->check(CLI::Range(0, 25));
+      ->capture_default_str()->check(number_in(0, 25, /*integer=*/true));
   s->add_option("--accents", speech->accents_per_variant, "English accents per espeak-ng variant (0 = all 7)")
-      ->capture_default_str()->check(CLI::Range(0, 7));
+      ->capture_default_str()->check(number_in(0, 7, /*integer=*/true));
   s->add_option("--noise-seconds", speech->noise_seconds, "Length of each background noise file")
       ->capture_default_str();
   s->add_option("--espeak", speech->espeak, "The espeak-ng program")->capture_default_str();

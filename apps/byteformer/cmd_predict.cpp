@@ -182,11 +182,11 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--threshold", args->threshold,
                   "Say `unknown` for a file whose top probability is below P (the classes are still printed); "
                   "0: always the best guess")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(number_in(0, 1))
       ->default_str("the run's calibrated per-class thresholds (thresholds.json), else 0");
   cmd->add_option("--read-timeout", args->read_timeout_s,
                   "Seconds to wait for the next byte from a fifo or pipe (stdin, <(...)) before that input is an error")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   add_precision_flags(cmd, args->precision);
@@ -201,7 +201,7 @@ void add_predict_command(CLI::App& app) {
                   "(its privacy transforms included) and send only those bytes; no --config/--model needed");
   cmd->add_option("--server-timeout", args->server_timeout_s,
                   "Seconds per request to --server (and the longest a busy server is waited for)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("files", args->files, "Files (or directories with -r; - for stdin) to classify")->required();
   cmd->callback([args] {

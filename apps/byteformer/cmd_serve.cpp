@@ -14,6 +14,7 @@
 #include "byteformer/classify/classifier.h"
 #include "byteformer/model/device.h"
 #include "byteformer/serve/server.h"
+#include "byteformer/io/run_folder.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -73,13 +74,13 @@ void add_serve_command(CLI::App& app) {
   auto& s = args->serve;
   cmd->add_option("--name", s.name, "The model's name in /v2/models/{name}")->capture_default_str();
   cmd->add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
-  cmd->add_option("--port", s.port, "Port (0: any free port, printed)")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--port", s.port, "Port (0: any free port, printed)")->check(number_in(0, 65535, /*integer=*/true))->capture_default_str();
   cmd->add_option("--max-batch-size", s.batch.max_batch_size, "Requests per forward pass")
       ->check(positive_int())
       ->capture_default_str();
   cmd->add_option("--max-queue-delay-ms", s.batch.max_queue_delay_ms,
                   "How long the first request of a batch waits for more")
-      ->check(CLI::Range(0.0, 10000.0))
+      ->check(number_in(0, 10000))
       ->capture_default_str();
   cmd->add_option("--max-queue", s.batch.max_queue, "Requests waiting; more get 503 with Retry-After")
       ->check(positive_int())
@@ -104,6 +105,7 @@ void add_serve_command(CLI::App& app) {
     options.top_k = std::numeric_limits<int64_t>::max();  // every class; each request picks its top_k
     options.max_batch_size = args->serve.batch.max_batch_size;
     options.precision = args->precision.requested();
+    if (!args->model.run_dir.empty()) options.thresholds = find_run_folder(args->model.run_dir).thresholds;
     const Classifier clf = Classifier::open(options);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cerr << clf.numerics_note() << "\n";

@@ -66,6 +66,22 @@ std::string unknown_flag_message(CLI::App& app, int argc, char** argv) {
   return "";
 }
 
+/// Exit statuses: 0 success, 1 a failure while running (a file, a config, a model folder, a
+/// failed input), 2 a command line that cannot be run (as most Unix tools); a command may end
+/// with its own status (an interrupted training run: 128 + the signal).
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+/// CLI11's parse errors in the project's voice: "error: ..." and the help hint, status 2.
+/// --help and --version are not errors; a command's own status (CLI::RuntimeError) stands.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, const std::string& command) {
+  const std::string name = e.get_name();
+  if (name == "CallForHelp" || name == "CallForAllHelp" || name == "CallForVersion") return app.exit(e);
+  if (name == "RuntimeError") return e.get_exit_code();
+  std::cerr << "error: " << e.what() << "; byteformer " << command << " --help lists the flags\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,7 +91,7 @@ int main(int argc, char** argv) {
     byteformer::apply_runtime_options(byteformer::cli::runtime_options_for(argc > 1 ? argv[1] : ""), argv);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return kExitFailure;
   }
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);
@@ -92,25 +108,26 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     if (const std::string msg = unknown_command_message(app, argv[1]); !msg.empty()) {
       std::cerr << "error: " << msg << "\n";
-      return 1;
+      return kExitUsage;
     }
   }
   if (const std::string msg = unknown_flag_message(app, argc, argv); !msg.empty()) {
     std::cerr << "error: " << msg << "\n";
-    return static_cast<int>(CLI::ExitCodes::ExtrasError);  // the status CLI11 gives it
+    return kExitUsage;
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const bool has_command = argc > 1 && unknown_command_message(app, argv[1]).empty() && argv[1][0] != '-';
+    return report_parse_error(app, e, has_command ? argv[1] : "COMMAND");
   } catch (const c10::Error& e) {
     // LibTorch's message carries a C++ stack trace after its first line; the user needs the line.
     const std::string what = e.what_without_backtrace();
     std::cerr << "error: " << what.substr(0, what.find('\n')) << "\n";
-    return 1;
+    return kExitFailure;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return kExitFailure;
   }
   // What a command printed is its result: a full disk or a closed pipe must not end in success.
   std::cout.flush();
@@ -119,7 +136,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: writing the results to standard output failed"
               << (err != 0 ? std::string(": ") + std::strerror(err) : std::string(" (disk full, or the reader went away?)"))
               << "\n";
-    return 1;
+    return kExitFailure;
   }
   return 0;
 }

@@ -164,7 +164,8 @@ std::vector<KeySpec> build_schema() {
       {"ema.enable", K::kBool},
       {"ema.momentum", K::kFloat},
       {"ema.copy_at_epoch", K::kInt, false},
-      // No effect here: CoreNet's sampler picks crop sizes per batch; we use fixed sizes.
+      // CoreNet's variable-size samplers pick crop sizes per batch; we use fixed sizes, as its
+      // batch_sampler does (check_config: that name is accepted with effect, the others without).
       {"sampler.name", K::kString, false},
       {"sampler.bs.crop_size_width", K::kInt},
       {"sampler.bs.crop_size_height", K::kInt},
@@ -269,7 +270,9 @@ ConfigCheck check_config(const Config& config) {
                " (docs/CONFIG.md lists the keys we read)");
     }
     check_value(config, *spec, key);
-    if (!spec->acts) check.ignored.push_back(key);
+    // CoreNet's fixed-size batch sampler is what the loader does: the one sampler with effect.
+    const bool what_we_do = key == "sampler.name" && lower(config.get_string(key, "")) == "batch_sampler";
+    if (!spec->acts && !what_we_do) check.ignored.push_back(key);
   }
   // Features CoreNet has and the ByteFormer recipes leave off: refuse rather than ignore.
   for (const char* key : {"image_augmentation.mixup.enable", "image_augmentation.cutmix.enable"}) {

@@ -84,11 +84,10 @@ RemoteClassifier RemoteClassifier::open(const RemoteOptions& options) {
   try {
     const json j = json::parse(res->body);
     const std::string modality = j.at("modality").get<std::string>();
-    if (modality != "image" && modality != "audio") throw std::runtime_error("modality: expected image or audio");
     const Config config = Config::load_string(j.at("config").get<std::string>(), where);
     r.max_input_bytes_ = j.at("max_input_bytes").get<int64_t>();
     auto index = std::make_shared<DatasetIndex>();
-    index->modality = modality == "audio" ? Modality::kAudio : Modality::kImage;
+    index->modality = parse_modality(modality);
     index->classes = j.at("labels").get<std::vector<std::string>>();
     index->description = "remote classifier";
     r.index_ = index;

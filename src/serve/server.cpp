@@ -107,8 +107,11 @@ std::vector<std::string> class_names(const Classifier& clf) {
   return out;
 }
 
-double threshold_param(const httplib::Request& req) {
-  return req.has_param("threshold") ? parse_threshold_param(req.get_param_value("threshold")) : 0.0;
+// ?threshold=P for every answer, else the model's calibrated threshold of the answer's top
+// class (thresholds.json; none: 0, the best guess).
+double threshold_for(const httplib::Request& req, const Classifier& clf, const Classification& c) {
+  if (req.has_param("threshold")) return parse_threshold_param(req.get_param_value("threshold"));
+  return c.top.empty() ? 0.0 : clf.thresholds().for_class(c.top.front().index);
 }
 
 }  // namespace
@@ -255,7 +258,7 @@ void Server::handle_classify(const httplib::Request& req, httplib::Response& res
   const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
   const bool raw = bool_param(req, "raw");
   const bool logits = bool_param(req, "logits");  // every class's logit: long, and most callers want "top"
-  const double threshold = threshold_param(req);
+  if (req.has_param("threshold")) parse_threshold_param(req.get_param_value("threshold"));  // a bad one: 400 first
   std::string filename;
   const std::string body = read_body(req, res, reader, options_.max_body_bytes, &filename);
   Batcher::Arrival arrival = batcher_->arrive();
@@ -268,12 +271,12 @@ void Server::handle_classify(const httplib::Request& req, httplib::Response& res
     Classification c;
     c.name = name;
     c.error = in.error;
-    return reply(res, 422, to_json(c, top_k, threshold, logits));  // well-formed, but not a file the pipeline takes
+    return reply(res, 422, to_json(c, top_k, 0.0, logits));  // well-formed, but not a file the pipeline takes
   }
   std::vector<ModelInput> one;
   one.push_back(std::move(in));
   const Classification c = std::move(classify_all(std::move(one), raw, arrival).front());
-  reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold, logits));
+  reply(res, c.ok() ? 200 : 422, to_json(c, top_k, threshold_for(req, clf_, c), logits));
 }
 
 void Server::handle_pipeline(const httplib::Request&, httplib::Response& res) {
@@ -281,7 +284,7 @@ void Server::handle_pipeline(const httplib::Request&, httplib::Response& res) {
   for (const auto& l : clf_.labels()) labels.push_back(display_name(l));
   reply(res, 200,
         {{"name", options_.name},
-         {"modality", clf_.pipeline_options().modality == Modality::kAudio ? "audio" : "image"},
+         {"modality", to_string(clf_.pipeline_options().modality)},
          {"config", pipeline_config(clf_.config()).to_yaml()},
          {"input", clf_.input_description(false)},
          {"labels", labels},

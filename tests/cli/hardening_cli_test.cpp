@@ -269,7 +269,7 @@ TEST_F(HardeningCli, ResultsThatCannotBeWrittenFailTheRun) {
 
 TEST_F(HardeningCli, MistypedCommandIsNamedWithTheList) {
   const auto r = test::run_command(cli() + "predcit --config x.yaml a.jpg");
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 2);  // a usage error
   EXPECT_TRUE(has(r.err, "unknown command 'predcit' (did you mean 'predict'?)")) << r.err;
   for (const char* c : {"predict", "info", "encode", "train", "eval", "data", "report"}) EXPECT_TRUE(has(r.err, c));
   EXPECT_FALSE(has(r.err, "A subcommand is required")) << r.err;
@@ -279,12 +279,33 @@ TEST_F(HardeningCli, MistypedCommandIsNamedWithTheList) {
 // "The following argument was not expected").
 TEST_F(HardeningCli, MistypedFlagIsNamedWithTheClosestOne) {
   auto r = test::run_command(cli() + "predict --topk 3 --config " + kConfig + " a.jpg");
-  EXPECT_EQ(r.exit_code, 109);  // CLI11's status for an unexpected argument
+  EXPECT_EQ(r.exit_code, 2);  // a usage error
   EXPECT_TRUE(has(r.err, "error: unknown flag '--topk' for predict (did you mean '--top-k'?)")) << r.err;
   r = test::run_command(cli() + "data fashion-mnist --limt=5 --out " + dir_);  // a sub-subcommand's flags
   EXPECT_TRUE(has(r.err, "unknown flag '--limt' for fashion-mnist (did you mean '--limit'?)")) << r.err;
   r = test::run_command(cli() + "info --config " + kConfig + " --input-bytes 100 --zzzzzzzz");
   EXPECT_TRUE(has(r.err, "error: unknown flag '--zzzzzzzz' for info; byteformer info --help lists them")) << r.err;
+}
+
+// One voice: a command line that cannot run is `error: ...` and status 2; a failure while
+// running is status 1, and a failed input's reason is on stdout beside its name too.
+TEST_F(HardeningCli, UsageErrorsExitTwoAndFailuresOne) {
+  auto r = test::run_command(cli() + "predict --threshold 1.5 --config " + kConfig + " a.jpg");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "error: --threshold: expected a number from 0 to 1, got '1.5'; byteformer predict --help")) << r.err;
+  EXPECT_FALSE(has(r.err, "0.000000")) << r.err;
+  r = test::run_command(cli() + "predict --config " + kConfig);  // no file
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "error: files is required")) << r.err;
+  r = test::run_command(cli() + "train");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "error: --data DIR")) << r.err;
+  r = test::run_command(cli() + "--help");
+  EXPECT_EQ(r.exit_code, 0);
+  const std::string missing = dir_ + "/no_such.png";
+  r = test::run_command(cli() + "predict --config " + kConfig + " --weights " + kDir + "/model.pt " + missing);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.out, missing + ": error: " + missing + ": cannot open")) << r.out;
 }
 
 TEST_F(HardeningCli, DirectoryForAFileNamesThePath) {

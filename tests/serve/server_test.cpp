@@ -22,6 +22,7 @@
 #include <random>
 #include <thread>
 
+#include "byteformer/classify/thresholds.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -556,6 +557,38 @@ TEST(Server, ThePageNamesTheModelAndItsClasses) {
   EXPECT_EQ(page.find("<li>fake"), std::string::npos);
   EXPECT_EQ(page.find("<b>"), std::string::npos);
   fs::remove_all(root);
+}
+
+// A run folder's calibrated thresholds (thresholds.json) decide the answer's label unless the
+// request asks for its own threshold.
+TEST(Server, TheRunsCalibratedThresholdsSayUnknown) {
+  namespace fs = std::filesystem;
+  const std::string run = test::make_temp_dir("serve_thresholds");
+  fs::copy_file(kDir + "/config.yaml", run + "/config.yaml");
+  fs::copy_file(kDir + "/model.pt", run + "/checkpoint_best.pt");
+  std::string labels;
+  std::vector<std::string> classes;
+  for (int c = 0; c < 10; ++c) classes.push_back("c" + std::to_string(c));
+  ClassThresholds strict;
+  strict.per_class.assign(10, 1.0);  // no answer is sure enough
+  write_thresholds(run + "/thresholds.json", strict, classes);
+  for (const auto& c : classes) labels += c + "\n";
+  test::write_bytes(run + "/labels.txt", std::vector<uint8_t>(labels.begin(), labels.end()));
+  ClassifierOptions o;
+  o.run_dir = run;
+  o.model.labels_path = run + "/labels.txt";
+  Running r(Classifier::open(o), ServeOptions{});
+  const auto file = test::read_bytes(kDir + "/inputs/img0_32px.jpg");
+  const std::string body(file.begin(), file.end());
+  auto res = r.client().Post("/v1/classify", body, "application/octet-stream");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const auto j = json::parse(res->body);
+  EXPECT_EQ(j["label"], "unknown") << res->body;
+  res = r.client().Post("/v1/classify?threshold=0", body, "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["label"], j["top"][0]["label"]) << res->body;
+  fs::remove_all(run);
 }
 
 // Bytes that are not HTTP, truncated requests, absurd headers: the server drops them and keeps
