@@ -91,6 +91,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--http-threads", s.threads, "HTTP worker threads (they decode and re-encode the files)")
       ->check(positive_int())
       ->capture_default_str();
+  cmd->add_option("--max-decodes", s.max_decodes,
+                  "Files decoded at once (the memory budget of work in flight: each may take up to about 1.2 GB); "
+                  "the others wait")
+      ->check(positive_int())
+      ->capture_default_str();
   cmd->add_option("--top-k", s.default_top_k, "Classes per answer unless the request says top_k")
       ->check(positive_int())
       ->capture_default_str();

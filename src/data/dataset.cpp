@@ -47,14 +47,15 @@ DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed) {
   std::string key = split == Split::kTrain || (held_out && split == Split::kValidation) ? "dataset.root_train"
                                                                                         : "dataset.root_val";
   if (split == Split::kTest && config.is_set("dataset.root_test")) key = "dataset.root_test";
-  if (split == Split::kTest && held_out && key != "dataset.root_test")
-    throw std::runtime_error(fmt::format("config {}: no test split: dataset.root_test is not set (the validation files "
-                                         "are held out of dataset.root_train)",
-                                         config.path()));
+  // Speech Commands keeps its test clips in the validation root (testing_list.txt); a folder
+  // of class folders without dataset.root_test has no test split.
+  const bool speech_commands = config.get_string("dataset.name", "") == "speech_commands_v2";
+  if (split == Split::kTest && key != "dataset.root_test" && !speech_commands)
+    throw std::runtime_error(fmt::format("config {}: no test split: dataset.root_test is not set", config.path()));
   const std::string root = config.get_string(key, "");
   if (root.empty()) throw std::runtime_error(fmt::format("config {}: '{}' is not set", config.path(), key));
   try {
-    if (config.get_string("dataset.name", "") == "speech_commands_v2") return load_speech_commands(root, split, seed);
+    if (speech_commands) return load_speech_commands(root, split, seed);
     FolderScan scan;
     scan.modality = config_modality(config);
     if (held_out && key == "dataset.root_train") {

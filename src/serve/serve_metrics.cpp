@@ -57,6 +57,12 @@ void ServeMetrics::set_queue_depth(int64_t depth) {
   queue_depth_ = depth;
 }
 
+void ServeMetrics::set_decodes(int64_t in_flight) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  decodes_ = in_flight;
+  decodes_peak_ = std::max(decodes_peak_, in_flight);
+}
+
 void ServeMetrics::set_model_load_seconds(double s) {
   std::lock_guard<std::mutex> lock(mutex_);
   load_s_ = s;
@@ -82,9 +88,13 @@ std::string ServeMetrics::prometheus() const {
   out += fmt::format(
       "# HELP byteformer_queue_depth Requests waiting for a batch.\n# TYPE byteformer_queue_depth gauge\n"
       "byteformer_queue_depth {}\n"
+      "# HELP byteformer_decodes_in_flight Inputs being decoded now (at most --max-decodes).\n"
+      "# TYPE byteformer_decodes_in_flight gauge\nbyteformer_decodes_in_flight {}\n"
+      "# HELP byteformer_decodes_in_flight_max The most inputs decoded at once since the start.\n"
+      "# TYPE byteformer_decodes_in_flight_max gauge\nbyteformer_decodes_in_flight_max {}\n"
       "# HELP byteformer_model_load_seconds Time to load and warm the model.\n"
       "# TYPE byteformer_model_load_seconds gauge\nbyteformer_model_load_seconds {}\n",
-      queue_depth_, load_s_);
+      queue_depth_, decodes_, decodes_peak_, load_s_);
   return out;
 }
 

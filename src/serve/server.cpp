@@ -254,6 +254,27 @@ void Server::check_model(const httplib::Request& req) const {
     throw RequestError(404, fmt::format("no model {} (this server has {})", display_name(name), options_.name));
 }
 
+ModelInput Server::prepare_within_budget(const std::vector<uint8_t>& bytes, const std::string& name, bool raw,
+                                         int64_t position) {
+  if (raw || !clf_.decodes()) return clf_.prepare(bytes, name, raw, position);
+  {
+    std::unique_lock<std::mutex> lock(decode_mutex_);
+    decode_free_.wait(lock, [&] { return decodes_ < options_.max_decodes; });
+    metrics_.set_decodes(++decodes_);
+  }
+  struct Release {
+    Server* s;
+    ~Release() {
+      {
+        std::lock_guard<std::mutex> lock(s->decode_mutex_);
+        s->metrics_.set_decodes(--s->decodes_);
+      }
+      s->decode_free_.notify_one();
+    }
+  } release{this};
+  return clf_.prepare(bytes, name, raw, position);  // never throws: a bad input is its error
+}
+
 void Server::handle_classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
   const int64_t top_k = int_param(req, "top_k", options_.default_top_k, 1);
   const bool raw = bool_param(req, "raw");
@@ -266,7 +287,7 @@ void Server::handle_classify(const httplib::Request& req, httplib::Response& res
                            : filename.empty()    ? std::string("request")
                                                  : filename;
   const std::vector<uint8_t> bytes(body.begin(), body.end());
-  ModelInput in = clf_.prepare(bytes, name, raw, /*position=*/0);
+  ModelInput in = prepare_within_budget(bytes, name, raw, /*position=*/0);
   if (!in.error.empty()) {
     Classification c;
     c.name = name;
@@ -345,7 +366,8 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
                                         input_name, elements.size(), options_.batch.max_queue));
   std::vector<ModelInput> inputs;
   for (size_t i = 0; i < elements.size(); ++i) {
-    inputs.push_back(clf_.prepare(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
+    inputs.push_back(
+        prepare_within_budget(elements[i], fmt::format("{}[{}]", input_name, i), raw, static_cast<int64_t>(i)));
     if (!inputs.back().error.empty()) throw RequestError(422, inputs.back().error);
   }
   const auto answers = classify_all(std::move(inputs), raw, arrival);

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "byteformer/classify/thresholds.h"
+#include "byteformer/codec/image_encoding.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -557,6 +558,34 @@ TEST(Server, ThePageNamesTheModelAndItsClasses) {
   EXPECT_EQ(page.find("<li>fake"), std::string::npos);
   EXPECT_EQ(page.find("<b>"), std::string::npos);
   fs::remove_all(root);
+}
+
+// The memory budget of work in flight: with --max-decodes 1, eight clients sending large
+// images at once are decoded one at a time (the peak gauge), and all are answered.
+TEST(Server, DecodesNoMoreFilesAtOnceThanItsBudget) {
+  ServeOptions o;
+  o.max_decodes = 1;
+  o.threads = 8;
+  Running r(o);
+  Image img;
+  img.width = img.height = 1500;
+  img.channels = 3;
+  for (int i = 0; i < 1500 * 1500 * 3; ++i) img.pixels.push_back(static_cast<uint8_t>((i * 31) % 251));
+  const auto png = encode_image(img, ImageEncoding::parse("png"));
+  const std::string body(png.begin(), png.end());
+  std::vector<int> status(8, 0);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < status.size(); ++i)
+    clients.emplace_back([&, i] {
+      auto res = r.client().Post("/v1/classify", body, "image/png");
+      status[i] = res ? res->status : -1;
+    });
+  for (auto& t : clients) t.join();
+  for (int st : status) EXPECT_EQ(st, 200);
+  auto metrics = r.client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("byteformer_decodes_in_flight_max 1\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("byteformer_decodes_in_flight 0\n"), std::string::npos) << metrics->body;
 }
 
 // A run folder's calibrated thresholds (thresholds.json) decide the answer's label unless the

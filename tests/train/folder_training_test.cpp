@@ -130,6 +130,33 @@ TEST(FolderTrainingCli, FileTypesLearnFromAFolderAndAnswerFromAnywhere) {
   fs::remove_all(root);
 }
 
+// The default (image) recipe on a train/ and val/ layout of PNGs of two colours: the README's
+// three commands, and the model learns them.
+TEST(FolderTrainingCli, ImagesInTrainAndValFoldersLearn) {
+  const std::string root = test::make_temp_dir("folder_training_images");
+  const std::string data = root + "/pets";
+  test::make_tiny_images(data, 16, 6, /*broken=*/false);
+  const auto train = test::run_command("cd " + root + " && " + cli() + " train --threads 2 --data pets");
+  ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
+  EXPECT_NE(train.err.find("2 classes (blue, red), 32 image files in " + data + "/train"), std::string::npos) << train.err;
+  EXPECT_EQ(train.err.find("held out"), std::string::npos) << train.err;  // val/ is the validation split
+  const std::string run = root + "/runs/pets";
+  const auto eval = test::run_command(cli() + " eval --threads 2 --json --model " + run);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const auto j = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(j["samples"].get<int64_t>(), 12);
+  EXPECT_GE(j["top1"].get<double>(), 90.0) << train.err;
+  const auto predict = test::run_command(cli() + " predict --threads 1 --json --threshold 0 --model " + run + " " + data +
+                                         "/val/red/00.png");
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  EXPECT_EQ(first_json_line(predict.out)["label"], "red") << predict.out;
+  // No test/ folder: `eval --split test` says so.
+  const auto no_test = test::run_command(cli() + " eval --threads 1 --model " + run + " --split test");
+  EXPECT_EQ(no_test.exit_code, 1);
+  EXPECT_NE(no_test.err.find("dataset.root_test"), std::string::npos) << no_test.err;
+  fs::remove_all(root);
+}
+
 TEST(FolderTrainingCli, FilesTheRecipeCannotUseAreNamed) {
   const std::string root = test::make_temp_dir("folder_training_errors");
   std::mt19937 rng(3);

@@ -106,6 +106,8 @@ class Classifier {
   const EvalRecipe& recipe() const { return *recipe_; }
   const ByteFormerOptions& model_options() const { return loaded_->model->options(); }
   const BytePipelineOptions& pipeline_options() const { return pipeline_->options(); }
+  /// True when prepare() decodes and re-encodes files (not raw): the costly, memory-hungry part.
+  bool decodes() const { return pipeline_->decodes(); }
   /// How the numeric mode was chosen (load_model's note).
   const std::string& numerics_note() const { return loaded_->numerics_note; }
   /// Where the weights came from.

@@ -53,7 +53,8 @@ struct DatasetIndex {
 };
 
 /// Reads `dataset.name` / `dataset.category` and the root of `split` (`dataset.root_train`,
-/// `dataset.root_val`, `dataset.root_test`, falling back to root_val) and builds the index.
+/// `dataset.root_val`, `dataset.root_test`; Speech Commands' test split falls back to root_val,
+/// which holds testing_list.txt) and builds the index.
 /// With `dataset.val_fraction` set (and no root_val), training and validation are the two
 /// parts of root_train's class folders, held out per class with `dataset.split_seed`.
 /// `seed` fixes the random parts (Speech Commands' unknown subset and silence slices).

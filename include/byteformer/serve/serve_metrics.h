@@ -33,6 +33,8 @@ class ServeMetrics {
   void queued(double wait_s);
   void set_queue_depth(int64_t depth);
   void set_model_load_seconds(double s);
+  /// Inputs being decoded now (the decode budget, ServeOptions::max_decodes); keeps the peak.
+  void set_decodes(int64_t in_flight);
   std::string prometheus() const;
 
  private:
@@ -42,6 +44,7 @@ class ServeMetrics {
   Histogram compute_s_;
   Histogram batch_size_;
   int64_t queue_depth_ = 0;
+  int64_t decodes_ = 0, decodes_peak_ = 0;
   double load_s_ = 0.0;
 };
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct ServeOptions {
   int64_t max_body_bytes = int64_t{64} << 20;
   int threads = 8;  // HTTP worker threads
   int64_t default_top_k = 5;
+  /// The memory budget of work in flight: at most this many inputs are decoded at once (each
+  /// may take up to about 1.2 GB: the decoders' pixel budget, 2^27 RGB pixels, decoded and
+  /// resized); the others wait for a slot. Inputs fed raw, and models that do not decode, take
+  /// no slot.
+  int64_t max_decodes = 2;
   BatcherOptions batch;
 };
 
@@ -83,6 +89,12 @@ class Server {
   ServeOptions options_;
   ServeMetrics metrics_;
   std::unique_ptr<Batcher> batcher_;
+  /// The decode budget (max_decodes): a counting semaphore around Classifier::prepare.
+  std::mutex decode_mutex_;
+  std::condition_variable decode_free_;
+  int64_t decodes_ = 0;
+  ModelInput prepare_within_budget(const std::vector<uint8_t>& bytes, const std::string& name, bool raw,
+                                   int64_t position);
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> ready_{false};
   std::mutex run_mutex_;
