@@ -57,4 +57,33 @@ std::string ConfusionMatrix::to_csv(const std::vector<std::string>& classes) con
   return out.str();
 }
 
+std::vector<ClassScores> class_scores(const ConfusionMatrix& confusion) {
+  const auto& m = confusion.counts;
+  std::vector<ClassScores> out(m.size());
+  for (size_t t = 0; t < m.size(); ++t) {
+    for (size_t p = 0; p < m[t].size() && p < m.size(); ++p) {
+      out[t].support += m[t][p];
+      out[p].predicted += m[t][p];
+    }
+    out[t].correct = t < m[t].size() ? m[t][t] : 0;
+  }
+  for (auto& c : out) {
+    c.precision = c.predicted > 0 ? static_cast<double>(c.correct) / static_cast<double>(c.predicted) : 0.0;
+    c.recall = c.support > 0 ? static_cast<double>(c.correct) / static_cast<double>(c.support) : 0.0;
+    c.f1 = c.precision + c.recall > 0 ? 2.0 * c.precision * c.recall / (c.precision + c.recall) : 0.0;
+  }
+  return out;
+}
+
+double macro_f1(const std::vector<ClassScores>& scores) {
+  double sum = 0.0;
+  int64_t n = 0;
+  for (const auto& c : scores) {
+    if (c.support == 0 && c.predicted == 0) continue;
+    sum += c.f1;
+    ++n;
+  }
+  return n > 0 ? sum / static_cast<double>(n) : 0.0;
+}
+
 }  // namespace byteformer

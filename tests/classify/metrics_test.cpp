@@ -36,5 +36,31 @@ TEST(Metrics, EpochCountsAndConfusionByHand) {
   EXPECT_EQ(c.to_csv({"a", "b", "c"}), "true\\predicted,a,b,c\na,1,0,0\nb,1,1,0\nc,0,0,0\n");
 }
 
+// Precision, recall, F1 and macro-F1 from a confusion matrix, by hand (scikit-learn's
+// f1_score(average="macro") gives 0.5 for these counts).
+TEST(Metrics, ClassScoresAndMacroF1ByHand) {
+  ConfusionMatrix m(4);
+  m.counts = {{3, 1, 0, 0},   // class 0: 4 samples, 3 right
+              {1, 1, 0, 0},   // class 1: 2 samples, 1 right
+              {0, 0, 0, 2},   // class 2: 2 samples, none right (predicted as 3)
+              {0, 0, 0, 0}};  // class 3: no sample, 2 predictions
+  const auto s = class_scores(m);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].support, 4);
+  EXPECT_EQ(s[0].predicted, 4);
+  EXPECT_DOUBLE_EQ(s[0].precision, 0.75);
+  EXPECT_DOUBLE_EQ(s[0].recall, 0.75);
+  EXPECT_DOUBLE_EQ(s[0].f1, 0.75);
+  EXPECT_DOUBLE_EQ(s[1].precision, 0.5);
+  EXPECT_DOUBLE_EQ(s[1].recall, 0.5);
+  EXPECT_DOUBLE_EQ(s[2].f1, 0.0);
+  EXPECT_EQ(s[3].predicted, 2);
+  EXPECT_DOUBLE_EQ(s[3].f1, 0.0);
+  EXPECT_DOUBLE_EQ(macro_f1(s), (0.75 + 0.5 + 0.0 + 0.0) / 4);
+  m.counts[2] = {0, 0, 2, 0};  // class 2 right; class 3 now has neither samples nor predictions
+  EXPECT_DOUBLE_EQ(macro_f1(class_scores(m)), (0.75 + 0.5 + 1.0) / 3);
+  EXPECT_DOUBLE_EQ(macro_f1({}), 0.0);
+}
+
 }  // namespace
 }  // namespace byteformer

@@ -101,6 +101,10 @@ TEST(FolderTrainingCli, FileTypesLearnFromAFolderAndAnswerFromAnywhere) {
   const auto j = nlohmann::json::parse(eval.out);
   EXPECT_EQ(j["samples"].get<int64_t>(), 32);
   EXPECT_NEAR(j["top1"].get<double>(), best, 1e-6);
+  ASSERT_EQ(j["per_class"].size(), 4u);  // each type's precision, recall and F1
+  EXPECT_EQ(j["per_class"][0]["label"], "elf");
+  EXPECT_EQ(j["per_class"][0]["support"].get<int64_t>(), 8);
+  EXPECT_GE(j["macro_f1"].get<double>(), 0.85);
 
   // A new folder of new files (two of the four classes): eval --data.
   const std::string fresh = root + "/fresh";

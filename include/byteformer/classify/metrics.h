@@ -43,4 +43,20 @@ struct ConfusionMatrix {
   std::vector<std::vector<int64_t>> counts;
 };
 
+/// One class's scores from a confusion matrix.
+struct ClassScores {
+  int64_t support = 0;    // samples of the class
+  int64_t predicted = 0;  // samples predicted as the class
+  int64_t correct = 0;
+  double precision = 0.0;  // correct / predicted (0 when nothing was predicted as it)
+  double recall = 0.0;     // correct / support (0 when it has no sample)
+  double f1 = 0.0;         // harmonic mean of the two (0 when both are 0)
+};
+
+/// Every class's scores, in class order.
+std::vector<ClassScores> class_scores(const ConfusionMatrix& confusion);
+/// The mean F1 over the classes that have a sample or a prediction (scikit-learn's macro
+/// average, with 0 for an undefined precision or recall); 0 with none.
+double macro_f1(const std::vector<ClassScores>& scores);
+
 }  // namespace byteformer
