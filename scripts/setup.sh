@@ -9,13 +9,18 @@
 #   scripts/setup.sh --torch pip   also LibTorch 2.x with CUDA: PyPI's torch (pinned in
 #                                  scripts/torch-pip.txt) in a virtual environment under
 #                                  cache/torch-pip/venv, for `scripts/build.sh --torch pip`
+#   scripts/setup.sh --corpus      also the Debian packages whose files `byteformer data
+#                                  file-types` labels (configs/file_types/packages.txt, about
+#                                  1.3 GB; docs/FILE_TYPES.md)
 set -euo pipefail
 torch=debian
+corpus=0
 while (($#)); do
   case "$1" in
     --torch) torch=${2:-}; shift 2 || { echo "setup: --torch needs debian or pip" >&2; exit 2; } ;;
     --torch=*) torch=${1#--torch=}; shift ;;
-    *) echo "setup: unknown argument '$1' (expected --torch debian|pip)" >&2; exit 2 ;;
+    --corpus) corpus=1; shift ;;
+    *) echo "setup: unknown argument '$1' (expected --torch debian|pip, --corpus)" >&2; exit 2 ;;
   esac
 done
 case "$torch" in debian|pip) ;; *) echo "setup: --torch $torch: expected debian or pip" >&2; exit 2 ;; esac
@@ -71,6 +76,24 @@ case "$blas" in
      $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu \
        /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ;;
 esac
+
+# --corpus: the packages of the file-type corpus, one a line in configs/file_types/packages.txt
+# (`#` comments). Only the missing ones are installed.
+if [ "$corpus" = 1 ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  corpus_missing=()
+  while read -r p; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || corpus_missing+=("$p")
+  done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/configs/file_types/packages.txt")
+  if ((${#corpus_missing[@]})); then
+    echo "setup: installing the file-type corpus's packages: ${corpus_missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${corpus_missing[@]}"
+  else
+    echo "setup: the file-type corpus's packages are present"
+  fi
+fi
 
 # --torch pip: PyPI's torch (LibTorch 2.x, CUDA) in a virtual environment under the ignored
 # cache. Reinstalled only when the pinned version is not the one installed.

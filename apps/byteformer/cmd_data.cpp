@@ -116,6 +116,8 @@ void add_data_command(CLI::App& app) {
   t->add_option("--test", types->test_fraction, "Fraction of the packages in test/")
       ->capture_default_str()
       ->check(number_in(0, 0.5));
+  t->add_flag("--link", types->hard_link,
+              "Hard links to the installed files instead of copies (same file system; never edit them)");
   t->add_option("--dpkg-info", types->dpkg_info_dir, "dpkg's folder of <package>.list files")->capture_default_str();
   t->add_option("--root", types->root, "Folder the listed paths are read under")->capture_default_str();
   t->callback([types, max_file_mb] {

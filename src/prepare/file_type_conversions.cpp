@@ -34,6 +34,16 @@ const std::vector<FileTypeConversion>& file_type_conversions() {
       {"bmp", {"png"}, ".bmp", "convert-im6.q16", "convert-im6.q16 {in} -strip bmp3:{out}", 2 * kMiB},
       {"tiff", {"png"}, ".tiff", "convert-im6.q16",
        "convert-im6.q16 {in} -strip -define tiff:timestamp=false tiff:{out}", 2 * kMiB},
+      {"webp", {"png"}, ".webp", "convert-im6.q16", "convert-im6.q16 {in} -strip -quality 80 webp:{out}", 2 * kMiB},
+      {"ico", {"png"}, ".ico", "convert-im6.q16", "convert-im6.q16 {in} -strip -resize '64x64>' ico:{out}", 2 * kMiB},
+      // One member, dated 1980-01-01 (the zip epoch), deflated by zlib.
+      {"zip", kTextSources, ".zip", "python3",
+       "python3 -c \"import os, sys, zipfile; m = zipfile.ZipInfo(os.path.basename(sys.argv[1]), (1980, 1, 1, 0, 0, "
+       "0)); m.compress_type = zipfile.ZIP_DEFLATED; m.external_attr = 0o644 << 16; z = zipfile.ZipFile(sys.argv[2], "
+       "'w'); z.writestr(m, open(sys.argv[1], 'rb').read()); z.close()\" {in} {out}",
+       4 * kMiB},
+      // The CSV's rows as a table (its first row names the columns).
+      {"sqlite", {"csv"}, ".sqlite", "sqlite3", "sqlite3 {out} \".import --csv {in} t\"", 4 * kMiB},
       {"wav", {"ogg", "flac", "mp3"}, ".wav", "sox", "sox -q {in} -t wav {out}", 16 * kMiB},
       {"flac", {"wav", "ogg"}, ".flac", "sox", "sox -q {in} -t flac {out}", 16 * kMiB},
       {"mp3", {"wav", "ogg", "flac"}, ".mp3", "lame",

@@ -290,6 +290,7 @@ nlohmann::json options_json(const FileTypesOptions& o, const PackageDb& db) {
           {"package_db_sha256", db.fingerprint},
           {"max_per_type", o.max_per_type},
           {"converted_up_to", o.converted_up_to},
+          {"hard_link", o.hard_link},
           {"max_file_bytes", o.max_file_bytes},
           {"val_fraction", o.val_fraction},
           {"test_fraction", o.test_fraction},
@@ -535,7 +536,13 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
     const fs::path dir = out / kSplits[c.split] / c.label;
     fs::create_directories(dir);
     const std::string rel = fmt::format("{}/{}/{}", kSplits[c.split], c.label, c.name);
-    write_file_atomic((dir / c.name).string(), bytes.data(), bytes.size(), Durability::kRenameOnly);
+    bool linked = false;
+    if (o.hard_link && c.staged.empty()) {
+      fs::create_hard_link(full, dir / c.name, ec);
+      linked = !ec;
+      if (linked) ++r.hard_links;
+    }
+    if (!linked) write_file_atomic((dir / c.name).string(), bytes.data(), bytes.size(), Durability::kRenameOnly);
     nlohmann::json row{{"file", rel},          {"label", c.label},  {"split", kSplits[c.split]},
                        {"package", c.package}, {"source", c.path},  {"sha256", c.sha256},
                        {"size", c.size},       {"converted", !c.via.empty()}};

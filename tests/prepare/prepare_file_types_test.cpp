@@ -210,6 +210,7 @@ TEST(FileTypes, ScarceTypesAreMadeFromRealFilesOfTheSamePackage) {
   for (int p = 0; p < 6; ++p)
     fake.add("doc" + std::to_string(p), "/usr/share/doc/doc" + std::to_string(p) + "/README.txt",
              "Read me " + std::to_string(p) + "\n" + std::string(200, 'a' + p));
+  fake.add("doc0", "/usr/share/doc/doc0/table.csv", "name,size\nalpha,1\nbeta,22\n");
   FileTypesOptions o = options_for(fake, fake.dir() + "/out");
   o.converted_up_to = 4;
   const FileTypesResult r = prepare_file_types(o);
@@ -238,14 +239,24 @@ TEST(FileTypes, ScarceTypesAreMadeFromRealFilesOfTheSamePackage) {
       const auto plain = test::run_command("tar -xOf " + file);
       EXPECT_EQ(plain.out, source) << file;
     }
+    if (label == "zip") {
+      const auto plain = test::run_command("python3 -c \"import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
+                                           "sys.stdout.write(z.read(z.namelist()[0]).decode())\" " + file);
+      EXPECT_EQ(plain.out, source) << file;
+    }
+    if (label == "sqlite") {
+      const auto rows = test::run_command("sqlite3 " + file + " 'SELECT name, size FROM t'");
+      EXPECT_EQ(rows.out, "alpha|1\nbeta|22\n") << file;
+    }
   }
-  for (const char* label : {"xz", "bzip", "tar"}) {
+  std::map<std::string, int> expected = {{"xz", 4}, {"bzip", 4}, {"tar", 4}, {"zip", 4}, {"sqlite", 1}};
+  for (const auto& [label, n] : expected) {
     std::string program;
     for (const auto& c : file_type_conversions())
       if (c.label == label) program = c.program;
     if (r.missing_tools.count(program)) continue;  // not installed here: nothing to check
-    EXPECT_EQ(made[label], 4) << label;
-    EXPECT_EQ(r.converted.at(label), 4) << label;
+    EXPECT_EQ(made[label], n) << label;
+    EXPECT_EQ(r.converted.at(label), n) << label;
   }
   EXPECT_EQ(made["txt"], 0);
   EXPECT_FALSE(fs::exists(o.out_dir + "/.convert-tmp"));
@@ -255,6 +266,34 @@ TEST(FileTypes, ScarceTypesAreMadeFromRealFilesOfTheSamePackage) {
   again.out_dir = fake.dir() + "/again";
   prepare_file_types(again);
   EXPECT_EQ(test::read_text(o.out_dir + "/manifest.jsonl"), test::read_text(again.out_dir + "/manifest.jsonl"));
+}
+
+TEST(FileTypes, HardLinksAreTheInstalledFiles) {
+  FakeDebian fake("ft_link");
+  fake.add("alpha", "/usr/share/alpha/logo.png", kPng + "one");
+  fake.add("alpha", "/usr/share/alpha/notes.txt", "notes\n");
+  FileTypesOptions o = options_for(fake, fake.dir() + "/out");
+  o.hard_link = true;
+  const FileTypesResult r = prepare_file_types(o);
+  EXPECT_EQ(r.hard_links, 2);
+  for (const auto& row : read_manifest(o.out_dir)) {
+    struct stat a {}, b {};
+    ASSERT_EQ(::stat((o.out_dir + "/" + row.at("file").get<std::string>()).c_str(), &a), 0);
+    ASSERT_EQ(::stat((fake.root() + row.at("source").get<std::string>()).c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino) << row.at("file");
+  }
+  // Copies by default: other inodes, and a reuse check that counts either.
+  EXPECT_TRUE(prepare_file_types(o).reused);
+  o.hard_link = false;
+  const FileTypesResult copied = prepare_file_types(o);
+  EXPECT_FALSE(copied.reused);
+  EXPECT_EQ(copied.hard_links, 0);
+  for (const auto& row : read_manifest(o.out_dir)) {
+    struct stat a {}, b {};
+    ASSERT_EQ(::stat((o.out_dir + "/" + row.at("file").get<std::string>()).c_str(), &a), 0);
+    ASSERT_EQ(::stat((fake.root() + row.at("source").get<std::string>()).c_str(), &b), 0);
+    EXPECT_NE(a.st_ino, b.st_ino) << row.at("file");
+  }
 }
 
 // 60 packages of a few files each, some contents shared between packages.

@@ -21,8 +21,8 @@
 //      probability 1 - val - test, else val, else test. A package's files are never in two
 //      splits, and since contents are unique, no SHA-256 is in two splits either.
 //
-// Written: DIR/{train,val,test}/<label>/<first 16 hex of sha256>_<file name> (copies, with
-// the original extension), DIR/manifest.jsonl (one JSON object a file: file, label, split,
+// Written: DIR/{train,val,test}/<label>/<first 16 hex of sha256>_<file name> (copies, or hard
+// links with `hard_link`; the original extension kept), DIR/manifest.jsonl (one JSON object a file: file, label, split,
 // package, source, sha256, size, converted) and, last, the marker `.byteformer_file_types.json`
 // with the options, a fingerprint of the package database and the counts. A second run with
 // the same options and the same installed packages reuses a complete corpus; otherwise the
@@ -53,6 +53,10 @@ struct FileTypesOptions {
   int64_t max_per_type = 3000;               // files kept per label (> 0)
   int64_t max_file_bytes = int64_t{64} << 20;  // larger files are skipped (a counted reason)
   int64_t converted_up_to = 500;             // 0: no converted files
+  /// Hard links to the packages' files instead of copies, where the output is on their file
+  /// system (else copies). Saves the space (ELF files are most of it); a corpus file is then
+  /// the installed file itself: never edit one in place.
+  bool hard_link = false;
   double val_fraction = 0.05;                // of the packages, by hash
   double test_fraction = 0.15;
   uint64_t seed = kFileTypesSplitSeed;       // of the split and of the per-type choice
@@ -69,6 +73,7 @@ struct FileTypesResult {
   std::set<std::string> missing_tools;        // conversion programs not on PATH
   int64_t packages = 0;  // packages read from the dpkg info folder
   int64_t files = 0;     // files written
+  int64_t hard_links = 0;  // of which hard links (hard_link)
   bool reused = false;   // a complete earlier corpus with the same options was found
 };
 
