@@ -180,6 +180,9 @@ void Server::run() {
   running_ = false;
 }
 
+// The most header fields a request may carry (a browser sends about 15).
+constexpr size_t kMaxHeaders = 100;
+
 void Server::configure_http() {
   httplib::Server& svr = *http_;
   const int threads = options_.threads;
@@ -193,6 +196,29 @@ void Server::configure_http() {
   svr.set_socket_options([this](socket_t sock) {
     httplib::default_socket_options(sock);  // SO_REUSEADDR, as without this callback
     listen_socket_ = sock;
+  });
+  // Framing the HTTP layer reads leniently, refused before any body is read: a Content-Length
+  // that is not a number (read as 0, the body then parsed as the next request), two that
+  // differ, and more headers than a client needs.
+  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.headers.size() > kMaxHeaders) {
+      reply(res, 431, {{"error", fmt::format("{} header fields; at most {} are read", req.headers.size(), kMaxHeaders)}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    std::string length;
+    for (auto [it, end] = req.headers.equal_range("Content-Length"); it != end; ++it) {
+      const std::string& v = it->second;
+      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+        reply(res, 400, {{"error", fmt::format("Content-Length: {}: expected a number of bytes", display_name(v))}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!length.empty() && v != length) {
+        reply(res, 400, {{"error", fmt::format("two different Content-Length values ({} and {})", length, v)}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      length = v;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   // Counted before the answer is written (cpp-httplib calls the post-routing handler for every
   // answer, errors included, ahead of the write; its logger runs after it): a client that reads

@@ -669,6 +669,51 @@ TEST(Server, SurvivesRandomAndTruncatedRequests) {
   EXPECT_EQ(res->status, 200);
 }
 
+// What one raw request over its own connection gets back (the whole answer, up to 5 s).
+std::string raw_exchange(int port, const std::string& msg) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    // The request asks for Connection: close; the write side stays open (a half-closed socket
+    // gets no answer from the HTTP layer).
+    [[maybe_unused]] const ssize_t sent = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+// Framing the HTTP layer would read leniently is refused before the body is read: a
+// Content-Length that is not a number, two that differ, more than 100 header fields.
+TEST(Server, RefusesAmbiguousLengthsAndTooManyHeaders) {
+  Running r(ServeOptions{});
+  const std::string body = file_text("img0_32px.jpg");
+  const std::string head = "POST /v1/classify?raw=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  std::string got = raw_exchange(r.port, head + "Content-Length: abc\r\n\r\n" + body);
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got.substr(0, 200);
+  EXPECT_NE(got.find("Content-Length: abc: expected a number of bytes"), std::string::npos) << got.substr(0, 400);
+  got = raw_exchange(r.port, head + "Content-Length: " + std::to_string(body.size()) + "\r\nContent-Length: 5\r\n\r\n" +
+                                 body);
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got.substr(0, 200);
+  EXPECT_NE(got.find("two different Content-Length values"), std::string::npos) << got.substr(0, 400);
+  std::string many;
+  for (int i = 0; i < 150; ++i) many += "X-Filler-" + std::to_string(i) + ": y\r\n";
+  got = raw_exchange(r.port, head + many + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(got.rfind("HTTP/1.1 431", 0), 0u) << got.substr(0, 200);
+  // The same value twice is one length; a good request still gets its answer.
+  got = raw_exchange(r.port, head + "Content-Length: " + std::to_string(body.size()) + "\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got.substr(0, 200);
+}
+
 // The real CLI's `byteformer serve --port 0` in the background, its port read from what it
 // prints. `pid` is 0 when it did not start, `port` 0 when it printed no port within 60 s.
 struct CliServer {
