@@ -98,7 +98,7 @@ void add_data_command(CLI::App& app) {
                     "DIR/manifest.jsonl");
   t->add_option("--out", types->out_dir, "Output folder (reused when complete and the packages are unchanged)")
       ->required();
-  t->add_option("--max-per-type", types->max_per_type, "Files kept per type (chosen by a seeded hash of the content)")
+  t->add_option("--max-per-type", types->max_per_type, "Files kept per type, taken in turns from the packages that carry it")
       ->capture_default_str()
       ->check(number_in(1, 1e9, /*integer=*/true));
   t->add_option("--max-file-mb", *max_file_mb, "Larger files are skipped")
@@ -126,6 +126,7 @@ void add_data_command(CLI::App& app) {
     o.progress = print_line;
     const FileTypesResult r = prepare_file_types(o);
     std::cout << file_types_table(r);
+    if (o.hard_link) std::cout << "hard links: " << r.hard_links << " of " << r.files << " files\n";
     for (const auto& [label, n] : r.converted) std::cout << "converted " << n << ": " << label << "\n";
     for (const auto& tool : r.missing_tools) std::cout << "not installed (its conversions skipped): " << tool << "\n";
     for (const auto& [reason, n] : r.skipped) std::cout << "skipped " << n << ": " << reason << "\n";

@@ -442,7 +442,7 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
     by_label[rule->label].push_back(std::move(c));
   }
 
-  // 4-5: the per-type cap, then the split by package.
+  // 4 and 6: the per-type cap, and the split of what is kept by package.
   std::vector<Candidate> kept;
   for (auto& [label, cands] : by_label) {
     const std::vector<size_t> order = spread_over_packages(cands, o.seed, static_cast<size_t>(o.max_per_type));
@@ -455,7 +455,8 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
     }
   }
 
-  // 6: scarce labels filled up to `converted_up_to` with files made from real ones.
+  // 5: scarce labels filled up to `converted_up_to` with files made from real ones (in their
+  // source's package, so in its split).
   fs::create_directories(out);
   const fs::path convert_dir = out / kConvertDir;
   fs::remove_all(convert_dir);
@@ -517,8 +518,16 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
   std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
     return std::tie(a.split, a.label, a.name) < std::tie(b.split, b.label, b.name);
   });
-  say(o, fmt::format("file-types: {} files of {} types kept; copying them to {}", kept.size(), by_label.size(),
-                     out.string()));
+  {
+    std::set<std::string> labels;
+    int64_t made = 0;
+    for (const Candidate& c : kept) {
+      labels.insert(c.label);
+      made += !c.via.empty();
+    }
+    say(o, fmt::format("file-types: {} files of {} types ({} made by conversions); copying them to {}", kept.size(),
+                       labels.size(), made, out.string()));
+  }
 
   // Written: the files (read again, their SHA-256 checked), the manifest, the marker last.
   remove_our_files(out);

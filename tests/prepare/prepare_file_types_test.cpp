@@ -103,6 +103,40 @@ TEST(FileTypeRules, LabelsFromNameExtensionShebangAndElfPath) {
   EXPECT_FALSE(rule_for_path("a.svg")->accepts("<?xml version='1.0'?>\n<html/>"));
 }
 
+TEST(FileTypeRules, EveryLabelIsAMagikaStandardV33Label) {
+  // The target labels of Magika's standard_v3_3 model (assets/models/standard_v3_3/config.min.json
+  // in github.com/google/magika), 214 names.
+  const std::string magika =
+    "3gp ace ai aidl apk applebplist appleplist asm asp autohotkey autoit awk batch bazel bib bmp "
+    "bzip c cab cat chm clojure cmake cobol coff coffeescript cpp crt crx cs csproj css csv dart deb "
+    "dex dicom diff dm dmg doc dockerfile docx dsstore dwg dxf elf elixir emf eml epub erb erlang "
+    "flac flv fortran gemfile gemspec gif gitattributes gitmodules go gradle groovy gzip h5 "
+    "handlebars haskell hcl hlp htaccess html icns ico ics ignorefile ini internetshortcut ipynb iso "
+    "jar java javabytecode javascript jinja jp2 jpeg json jsonl julia kotlin latex lha lisp lnk lua "
+    "m3u m4 macho makefile markdown matlab mht midi mkv mp3 mp4 mscompress msi mum npy npz nupkg "
+    "objectivec ocaml odp ods odt ogg one onnx otf outlook parquet pascal pcap pdb pdf pebin pem perl "
+    "php pickle png po postscript powershell ppt pptx prolog proteindb proto psd python "
+    "pythonbytecode pytorch qt r randombytes randomtxt rar rdf rpm rst rtf ruby rust scala scss "
+    "sevenzip sgml shell smali snap solidity sql sqlite squashfs srt stlbinary stltext sum svg swf "
+    "swift tar tcl textproto tga thumbsdb tiff toml torrent tsv ttf twig txt typescript vba vcxproj "
+    "verilog vhdl vtt vue wasm wav webm webp winregistry wmf woff woff2 xar xls xlsb xlsx xml xpi xz "
+    "yaml yara zig zip zlibstream ";
+  std::set<std::string> known;
+  for (size_t start = 0; start < magika.size();) {
+    const size_t end = magika.find(' ', start);
+    known.insert(magika.substr(start, end - start));
+    start = end + 1;
+  }
+  ASSERT_EQ(known.size(), 214u);
+  std::set<std::string> ours;
+  for (const FileTypeRule& r : file_type_rules()) {
+    EXPECT_TRUE(known.count(r.label)) << r.label << " is not a Magika standard_v3_3 label";
+    EXPECT_TRUE(ours.insert(r.label).second) << r.label << " has two rows";
+    EXPECT_NE(r.accepts, nullptr) << r.label;
+  }
+  for (const FileTypeConversion& c : file_type_conversions()) EXPECT_TRUE(ours.count(c.label)) << c.label;
+}
+
 TEST(FileTypeRules, Utf8CheckRejectsMalformedSequencesAndNul) {
   EXPECT_TRUE(is_utf8_text("plain ascii\n"));
   EXPECT_TRUE(is_utf8_text("\xEF\xBB\xBF" "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
