@@ -79,7 +79,15 @@ Evaluation run_evaluation(const LoadedModel& loaded, const EvalRecipe& recipe, c
   Evaluation out;
   std::shared_ptr<DatasetIndex> index;
   if (request.data_dir.empty()) {
-    index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, request.split, /*seed=*/0));
+    // The model's class names number the folders (a split may lack a rare class). Without
+    // names, or when the folders are not named as the classes (CoreNet's ImageNet synsets
+    // beside a --labels file of readable names), the folders' own order.
+    try {
+      index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, request.split, /*seed=*/0, loaded.labels));
+    } catch (const std::runtime_error&) {
+      if (loaded.labels.empty()) throw;
+      index = std::make_shared<DatasetIndex>(load_dataset(recipe.config, request.split, /*seed=*/0));
+    }
   } else {
     if (loaded.labels.empty())
       throw std::runtime_error(fmt::format("evaluating on {}: the model's class names are unknown (weights without "

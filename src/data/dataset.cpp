@@ -42,7 +42,7 @@ Modality config_modality(const Config& config) {
   return category == "file_classification" ? Modality::kBytes : Modality::kImage;
 }
 
-DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed) {
+DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed, const std::vector<std::string>& classes) {
   const bool held_out = config.is_set("dataset.val_fraction");
   std::string key = split == Split::kTrain || (held_out && split == Split::kValidation) ? "dataset.root_train"
                                                                                         : "dataset.root_val";
@@ -58,6 +58,7 @@ DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed) {
     if (speech_commands) return load_speech_commands(root, split, seed);
     FolderScan scan;
     scan.modality = config_modality(config);
+    scan.classes = classes;
     if (held_out && key == "dataset.root_train") {
       if (config.is_set("dataset.root_val"))
         throw std::invalid_argument(fmt::format("config {}: dataset.val_fraction and dataset.root_val are both set: "

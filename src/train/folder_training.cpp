@@ -148,6 +148,7 @@ FolderConfig folder_training_config(const FolderTraining& request) {
     scale.warmup_iterations = std::min<int64_t>(recipe_warmup, steps / 10);
   }
 
+  set(c, "dataset.name", YAML::Node("folder"));  // class folders, whatever the recipe read before
   set(c, "dataset.root_train", YAML::Node(layout.train));
   if (layout.val.empty()) {
     set(c, "dataset.root_val", YAML::Node(YAML::NodeType::Null));

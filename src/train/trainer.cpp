@@ -111,7 +111,8 @@ Trainer::Trainer(const Recipe& recipe, torch::Device device, DistributedHooks ho
   const ByteFormerOptions& model_options = recipe.model;
   const Config& config = recipe.config;
   s.train_index = std::make_shared<DatasetIndex>(load_dataset(config, Split::kTrain, s.opt.seed));
-  s.val_index = std::make_shared<DatasetIndex>(load_dataset(config, Split::kValidation, /*seed=*/0));
+  s.val_index =
+      std::make_shared<DatasetIndex>(load_dataset(config, Split::kValidation, /*seed=*/0, s.train_index->classes));
   if (s.train_index->modality != recipe.modality || s.val_index->modality != recipe.modality)
     throw std::logic_error("Trainer: the dataset's modality differs from the recipe's");
   if (s.val_index->classes != s.train_index->classes)

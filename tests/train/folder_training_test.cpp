@@ -140,9 +140,20 @@ TEST(FolderTrainingCli, ImagesInTrainAndValFoldersLearn) {
   const std::string root = test::make_temp_dir("folder_training_images");
   const std::string data = root + "/pets";
   test::make_tiny_images(data, 16, 6, /*broken=*/false);
+  // A third class with training images only: val/ need not hold every class.
+  fs::create_directories(data + "/train/green");
+  for (int i = 0; i < 16; ++i) {
+    Image img;
+    img.width = img.height = 16;
+    img.channels = 3;
+    for (int p = 0; p < 16 * 16; ++p)
+      for (const int v : {30 + (p * 7 + i) % 20, 210 - (p + i) % 25, 35 + (p * 3) % 15}) img.pixels.push_back(static_cast<uint8_t>(v));
+    test::write_bytes(data + "/train/green/" + std::to_string(i) + ".png", encode_image(img, ImageEncoding::parse("png")));
+  }
   const auto train = test::run_command("cd " + root + " && " + cli() + " train --threads 2 --data pets");
   ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
-  EXPECT_NE(train.err.find("2 classes (blue, red), 32 image files in " + data + "/train"), std::string::npos) << train.err;
+  EXPECT_NE(train.err.find("3 classes (blue, green, red), 48 image files in " + data + "/train"), std::string::npos)
+      << train.err;
   EXPECT_EQ(train.err.find("held out"), std::string::npos) << train.err;  // val/ is the validation split
   const std::string run = root + "/runs/pets";
   const auto eval = test::run_command(cli() + " eval --threads 2 --json --model " + run);
@@ -150,6 +161,9 @@ TEST(FolderTrainingCli, ImagesInTrainAndValFoldersLearn) {
   const auto j = nlohmann::json::parse(eval.out);
   EXPECT_EQ(j["samples"].get<int64_t>(), 12);
   EXPECT_GE(j["top1"].get<double>(), 90.0) << train.err;
+  ASSERT_EQ(j["per_class"].size(), 3u);
+  EXPECT_EQ(j["per_class"][1]["label"], "green");
+  EXPECT_EQ(j["per_class"][1]["support"].get<int64_t>(), 0);
   const auto predict = test::run_command(cli() + " predict --threads 1 --json --threshold 0 --model " + run + " " + data +
                                          "/val/red/00.png");
   ASSERT_EQ(predict.exit_code, 0) << predict.err;

@@ -59,7 +59,11 @@ struct DatasetIndex {
 /// parts of root_train's class folders, held out per class with `dataset.split_seed`.
 /// `seed` fixes the random parts (Speech Commands' unknown subset and silence slices).
 /// Throws std::runtime_error naming the key and the path when the root is missing or empty.
-DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed);
+/// `classes`, when given, are the classes in class-index order (the training split's, a trained
+/// model's): a class-folder split may then hold some of them only (a validation folder with no
+/// file of a rare class); a folder that is not one of them is an error.
+DatasetIndex load_dataset(const Config& config, Split split, uint64_t seed,
+                          const std::vector<std::string>& classes = {});
 
 /// The config's modality: audio for speech_commands_v2 or category audio_classification,
 /// bytes for category file_classification, else image.
