@@ -187,6 +187,14 @@ torch::Tensor ByteFormerImpl::forward(const torch::Tensor& input) {
   auto bytes = input.to(torch::kLong);
   const auto scan = scan_bytes(bytes);
   auto lengths = scan.lengths;  // (B)
+  const int64_t k = options_.conv_kernel_size;
+  if (options_.numerics == Numerics::kMasked && k > 0) {
+    // A row shorter than the kernel is one token: its bytes, then padding (whose embedding row
+    // is zero), as a longer row's last window would be if it were cut there. A tiny file is a
+    // real input (a file type, a 3-byte answer), not an error. CoreNet's numerics keep its rule.
+    lengths = torch::where(lengths > 0, lengths.clamp_min(k), lengths);
+    if (bytes.size(1) < k) bytes = torch::constant_pad_nd(bytes, {0, k - bytes.size(1)}, -1);
+  }
   check_input(scan.lo, scan.hi, lengths);
   const int64_t longest = lengths.max().item<int64_t>();
   bytes = bytes.slice(1, 0, longest);  // columns past every row's end are padding only

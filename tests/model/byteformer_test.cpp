@@ -170,17 +170,28 @@ TEST(ByteFormer, PaddingRowIsZeroAndGetsNoGradient) {
   EXPECT_GT(model->embeddings->weight.grad().abs().sum().item<float>(), 0.0f);
 }
 
+// CoreNet's numerics refuse a row shorter than the kernel (CoreNet cannot run it); masked
+// numerics make it one token of its bytes and padding.
 TEST(ByteFormerErrors, InputShorterThanTheKernel) {
-  ByteFormer model(small_options("tiny", Numerics::kMasked));
+  ByteFormer corenet(small_options("tiny", Numerics::kCoreNet));
   try {
-    model->forward(pad_batch({random_bytes(100, 1), random_bytes(15, 2)}));
+    corenet->forward(pad_batch({random_bytes(100, 1), random_bytes(15, 2)}));
     FAIL() << "expected an error";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("sample 1: input has 15 bytes, fewer than conv_kernel_size 16"),
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(model->forward(torch::full({1, 20}, -1, torch::kLong)), std::invalid_argument);  // all padding
+  ByteFormer masked(small_options("tiny", Numerics::kMasked));
+  masked->eval();
+  torch::NoGradGuard no_grad;
+  const auto both = masked->forward(pad_batch({random_bytes(100, 1), random_bytes(15, 2)}));
+  const auto three = masked->forward(pad_batch({random_bytes(3, 3)}));  // 3 columns, padded inside
+  const auto other = masked->forward(pad_batch({random_bytes(3, 4)}));
+  EXPECT_TRUE(torch::isfinite(both).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(three).all().item<bool>());
+  EXPECT_FALSE(torch::allclose(three[0], other[0]));  // the bytes count
+  EXPECT_THROW(masked->forward(torch::full({1, 20}, -1, torch::kLong)), std::invalid_argument);  // all padding
 }
 
 TEST(ByteFormerErrors, InputLongerThanMaxNumTokens) {
