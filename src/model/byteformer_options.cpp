@@ -117,6 +117,8 @@ std::vector<double> ByteFormerOptions::drop_path_rates() const {
 int64_t ByteFormerOptions::tokens_after_conv(int64_t num_bytes) const {
   if (num_bytes <= 0) throw std::invalid_argument("input has no bytes");
   if (conv_kernel_size == 0) return num_bytes;
+  // Masked numerics: a row shorter than the kernel is one token of its bytes and padding.
+  if (num_bytes < conv_kernel_size && numerics == Numerics::kMasked) return 1;
   if (num_bytes < conv_kernel_size)
     throw std::invalid_argument(fmt::format("input has {} bytes, fewer than conv_kernel_size {}",
                                             num_bytes, conv_kernel_size));

@@ -191,6 +191,8 @@ TEST(ByteFormerErrors, InputShorterThanTheKernel) {
   EXPECT_TRUE(torch::isfinite(both).all().item<bool>());
   EXPECT_TRUE(torch::isfinite(three).all().item<bool>());
   EXPECT_FALSE(torch::allclose(three[0], other[0]));  // the bytes count
+  EXPECT_EQ(masked->options().tokens_after_conv(3), 1);
+  EXPECT_THROW(corenet->options().tokens_after_conv(3), std::invalid_argument);
   EXPECT_THROW(masked->forward(torch::full({1, 20}, -1, torch::kLong)), std::invalid_argument);  // all padding
 }
 

@@ -111,14 +111,19 @@ TEST(FolderTrainingCli, FileTypesLearnFromAFolderAndAnswerFromAnywhere) {
   make_file_types(fresh, 10, 2, 40);
   fs::remove_all(fresh + "/wav");
   fs::remove_all(fresh + "/elf");
+  std::ofstream(fresh + "/json/tiny.json") << "[1]";  // 3 bytes, fewer than the kernel: still a file to classify
   const auto eval_new = test::run_command(cli() + " eval --threads 2 --json --model " + run + " --data " + fresh);
   ASSERT_EQ(eval_new.exit_code, 0) << eval_new.err;
   const auto jn = nlohmann::json::parse(eval_new.out);
-  EXPECT_EQ(jn["samples"].get<int64_t>(), 20);
+  EXPECT_EQ(jn["samples"].get<int64_t>(), 21);
+  EXPECT_EQ(jn["skipped"].get<int64_t>(), 0);
   EXPECT_GE(jn["top1"].get<double>(), 90.0);
 
   // predict: a new PNG is `png`; with the calibrated thresholds made stricter than any answer,
   // `unknown`; --threshold 0 restores the best guess.
+  const auto tiny = test::run_command(cli() + " predict --threads 1 --json --model " + run + " " + fresh + "/json/tiny.json");
+  EXPECT_EQ(tiny.exit_code, 0) << tiny.out << tiny.err;
+  EXPECT_EQ(first_json_line(tiny.out)["num_bytes"].get<int64_t>(), 3) << tiny.out;
   const std::string png = fresh + "/png/0.png";
   const auto sure = test::run_command(cli() + " predict --threads 1 --json --model " + run + " " + png);
   ASSERT_EQ(sure.exit_code, 0) << sure.err;

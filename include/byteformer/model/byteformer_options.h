@@ -65,7 +65,8 @@ struct ByteFormerOptions {
   /// Per-layer stochastic depth rates: linspace(0, p, layers) rounded to 3 decimals.
   std::vector<double> drop_path_rates() const;
 
-  /// Tokens after the Conv1d for `num_bytes` input bytes; throws if the input is too short.
+  /// Tokens after the Conv1d for `num_bytes` input bytes. Fewer bytes than the kernel: one token
+  /// in masked numerics; an error (std::invalid_argument) in corenet numerics.
   int64_t tokens_after_conv(int64_t num_bytes) const;
 
   /// The longest input in bytes whose tokens after the Conv1d fit in max_num_tokens.
