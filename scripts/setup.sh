@@ -59,14 +59,19 @@ for p in "${packages[@]}"; do
   fi
   missing+=("$p")
 done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-else
-  echo "setup: all Debian packages present"
-fi
+# apt_install WHAT PACKAGE...: installs the packages given (none: says WHAT is present).
+apt_install() {
+  local what=$1; shift
+  if (($#)); then
+    echo "setup: installing $what: $*"
+    local SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@"
+  else
+    echo "setup: $what: all present"
+  fi
+}
+apt_install "Debian packages" "${missing[@]}"
 # LibTorch's matrix products must go through OpenBLAS, not the reference BLAS.
 blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 || true)
 case "$blas" in
@@ -85,14 +90,7 @@ if [ "$corpus" = 1 ]; then
   while read -r p; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || corpus_missing+=("$p")
   done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/configs/file_types/packages.txt")
-  if ((${#corpus_missing[@]})); then
-    echo "setup: installing the file-type corpus's packages: ${corpus_missing[*]}"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${corpus_missing[@]}"
-  else
-    echo "setup: the file-type corpus's packages are present"
-  fi
+  apt_install "the file-type corpus's packages" "${corpus_missing[@]}"
 fi
 
 # --torch pip: PyPI's torch (LibTorch 2.x, CUDA) in a virtual environment under the ignored
