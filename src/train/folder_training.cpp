@@ -97,7 +97,8 @@ FolderLayout detect_folder_layout(const std::string& dir) {
   return layout;
 }
 
-FolderScale FolderScale::for_size(int64_t n_train, int64_t recipe_batch, int64_t recipe_epochs, int64_t recipe_warmup) {
+FolderScale FolderScale::for_size(int64_t n_train, int64_t recipe_batch, int64_t recipe_epochs, int64_t recipe_warmup,
+                                  std::optional<int64_t> epochs) {
   FolderScale s;
   const int64_t n = std::max<int64_t>(n_train, 1);
   s.batch_size = std::clamp<int64_t>(largest_power_of_two_at_most(std::max<int64_t>(n / 8, 1)), std::min<int64_t>(8, recipe_batch),
@@ -105,7 +106,9 @@ FolderScale FolderScale::for_size(int64_t n_train, int64_t recipe_batch, int64_t
   const int64_t steps_per_epoch = (n + s.batch_size - 1) / s.batch_size;
   s.epochs = std::clamp<int64_t>((kTargetSteps + steps_per_epoch - 1) / steps_per_epoch, std::min<int64_t>(10, recipe_epochs),
                                  std::max<int64_t>(recipe_epochs, 1));
-  s.warmup_iterations = std::min<int64_t>(recipe_warmup, steps_per_epoch * s.epochs / 10);
+  if (epochs) s.epochs = *epochs;
+  s.steps = steps_per_epoch * s.epochs;
+  s.warmup_iterations = std::min<int64_t>(recipe_warmup, s.steps / 10);
   s.val_fraction = std::clamp(500.0 / static_cast<double>(n), 0.05, 0.2);
   return s;
 }
@@ -141,12 +144,7 @@ FolderConfig folder_training_config(const FolderTraining& request) {
     val_fraction = FolderScale::for_size(n_files, recipe_batch, recipe_epochs, recipe_warmup).val_fraction;
     n_train = n_files - static_cast<int64_t>(std::llround(val_fraction * static_cast<double>(n_files)));
   }
-  FolderScale scale = FolderScale::for_size(n_train, recipe_batch, recipe_epochs, recipe_warmup);
-  if (request.epochs) {
-    scale.epochs = *request.epochs;
-    const int64_t steps = (n_train + scale.batch_size - 1) / scale.batch_size * scale.epochs;
-    scale.warmup_iterations = std::min<int64_t>(recipe_warmup, steps / 10);
-  }
+  const FolderScale scale = FolderScale::for_size(n_train, recipe_batch, recipe_epochs, recipe_warmup, request.epochs);
 
   set(c, "dataset.name", YAML::Node("folder"));  // class folders, whatever the recipe read before
   set(c, "dataset.root_train", YAML::Node(layout.train));
@@ -165,9 +163,8 @@ FolderConfig folder_training_config(const FolderTraining& request) {
   set(c, "dataset.train_batch_size0", YAML::Node(scale.batch_size));
   set(c, "scheduler.max_epochs", YAML::Node(scale.epochs));
   set(c, "scheduler.warmup_iterations", YAML::Node(scale.warmup_iterations));
-  const int64_t steps = (n_train + scale.batch_size - 1) / scale.batch_size * scale.epochs;
   made.notes.push_back(fmt::format("schedule: batch {}, {} epochs, {} steps, warmup {} steps (scaled to {} training files{})",
-                                   scale.batch_size, scale.epochs, steps, scale.warmup_iterations, n_train,
+                                   scale.batch_size, scale.epochs, scale.steps, scale.warmup_iterations, n_train,
                                    request.epochs ? "; epochs as asked" : ""));
 
   const fs::path data = fs::weakly_canonical(fs::absolute(request.data_dir));

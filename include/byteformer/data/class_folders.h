@@ -45,8 +45,8 @@ DatasetIndex scan_class_folders(const std::string& root, const FolderScan& scan)
 /// scan_class_folders with the image files of every class folder.
 DatasetIndex scan_image_folder(const std::string& root);
 
-/// Why `path` (of `size` bytes; the first bytes are read when its extension does not tell)
-/// is not a sample of `modality`, or "" when it is one.
+/// Why `path` is not a sample of `modality` (its first bytes are read when its extension does
+/// not tell), or "" when it is one.
 std::string why_not_a_sample(const std::string& path, Modality modality);
 
 }  // namespace byteformer

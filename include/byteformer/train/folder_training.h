@@ -55,9 +55,12 @@ struct FolderScale {
   int64_t batch_size = 0;
   int64_t epochs = 0;
   int64_t warmup_iterations = 0;
+  int64_t steps = 0;  // optimiser steps in all
   double val_fraction = 0.0;
 
-  static FolderScale for_size(int64_t n_train, int64_t recipe_batch, int64_t recipe_epochs, int64_t recipe_warmup);
+  /// `epochs`, when set, replaces the scaled epochs (the warmup follows them).
+  static FolderScale for_size(int64_t n_train, int64_t recipe_batch, int64_t recipe_epochs, int64_t recipe_warmup,
+                              std::optional<int64_t> epochs = std::nullopt);
 };
 
 struct FolderConfig {
