@@ -101,6 +101,10 @@ void add_data_command(CLI::App& app) {
   t->add_option("--max-per-type", types->max_per_type, "Files kept per type, taken in turns from the packages that carry it")
       ->capture_default_str()
       ->check(number_in(1, 1e9, /*integer=*/true));
+  t->add_option("--min-per-type", types->min_per_type,
+                "A type with fewer files (after conversions) is left out: too few to train, validate and test on")
+      ->capture_default_str()
+      ->check(number_in(0, 1e9, /*integer=*/true));
   t->add_option("--max-file-mb", *max_file_mb, "Larger files are skipped")
       ->capture_default_str()
       ->check(number_in(1, 4096, /*integer=*/true));
@@ -110,10 +114,10 @@ void add_data_command(CLI::App& app) {
       ->check(non_negative_int());
   t->add_option("--seed", types->seed, "Seed of the split by package and of the per-type choice")
       ->capture_default_str();
-  t->add_option("--val", types->val_fraction, "Fraction of the packages in val/")
+  t->add_option("--val", types->val_fraction, "Share of each type's files in val/, placed by package")
       ->capture_default_str()
       ->check(number_in(0, 0.5));
-  t->add_option("--test", types->test_fraction, "Fraction of the packages in test/")
+  t->add_option("--test", types->test_fraction, "Share of each type's files in test/, placed by package")
       ->capture_default_str()
       ->check(number_in(0, 0.5));
   t->add_flag("--link", types->hard_link,
@@ -130,6 +134,9 @@ void add_data_command(CLI::App& app) {
     for (const auto& [label, n] : r.converted) std::cout << "converted " << n << ": " << label << "\n";
     for (const auto& tool : r.missing_tools) std::cout << "not installed (its conversions skipped): " << tool << "\n";
     for (const auto& [reason, n] : r.skipped) std::cout << "skipped " << n << ": " << reason << "\n";
+    for (const auto& [label, n] : r.too_few)
+      std::cout << "left out: " << label << " (" << n << " files, fewer than --min-per-type " << types->min_per_type
+                << ")\n";
     std::cout << o.out_dir << "\n";
   });
 }

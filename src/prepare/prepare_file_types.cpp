@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -50,6 +52,7 @@ const char* const kSkipDuplicate = "duplicate (same SHA-256 as an earlier path)"
 const char* const kSkipCap = "over the per-type cap";
 const char* const kSkipChanged = "changed between reading and copying";
 const char* const kSkipConversion = "conversion failed or failed its content check";
+const char* const kSkipFewFiles = "of a type with fewer files than the minimum per type";
 constexpr const char* kConvertDir = ".convert-tmp";  // conversions write here, removed at the end
 
 void say(const FileTypesOptions& o, const std::string& line) {
@@ -284,11 +287,12 @@ std::vector<size_t> spread_over_packages(const std::vector<Candidate>& cands, ui
 
 nlohmann::json options_json(const FileTypesOptions& o, const PackageDb& db) {
   return {{"layout_version", kFileTypesLayoutVersion},
-          {"choice", "spread over packages"},
+          {"choice", "spread over packages, balanced split"},
           {"dpkg_info_dir", fs::absolute(o.dpkg_info_dir).lexically_normal().string()},
           {"root", fs::absolute(o.root).lexically_normal().string()},
           {"package_db_sha256", db.fingerprint},
           {"max_per_type", o.max_per_type},
+          {"min_per_type", o.min_per_type},
           {"converted_up_to", o.converted_up_to},
           {"hard_link", o.hard_link},
           {"max_file_bytes", o.max_file_bytes},
@@ -306,12 +310,51 @@ std::string sha256_hex(const void* data, size_t size) {
   return to_hex(d.data(), d.size());
 }
 
-int file_types_split_of(const std::string& package, uint64_t seed, double val_fraction, double test_fraction) {
-  // The top 53 bits of the hash as a uniform number in [0, 1).
-  const double u = static_cast<double>(seeded_hash(seed, package) >> 11) * 0x1.0p-53;
-  if (u < 1.0 - val_fraction - test_fraction) return 0;
-  if (u < 1.0 - test_fraction) return 1;
-  return 2;
+std::map<std::string, int> file_types_package_splits(
+    const std::vector<std::pair<std::string, std::string>>& package_labels, uint64_t seed, double val_fraction,
+    double test_fraction) {
+  const std::array<double, 3> target{1.0 - val_fraction - test_fraction, val_fraction, test_fraction};
+  std::map<std::string, std::map<std::string, int64_t>> files_of;  // package -> label -> files
+  std::map<std::string, int64_t> total;                            // label -> files
+  for (const auto& [package, label] : package_labels) {
+    ++files_of[package][label];
+    ++total[label];
+  }
+  // The largest packages first (then by a seeded hash of the name): the small ones that come
+  // last even out what the large ones left.
+  std::vector<std::tuple<int64_t, uint64_t, std::string>> order;
+  for (const auto& [package, labels] : files_of) {
+    int64_t n = 0;
+    for (const auto& [label, k] : labels) n += k;
+    order.emplace_back(-n, seeded_hash(seed, package), package);
+  }
+  std::sort(order.begin(), order.end());
+  std::map<std::string, std::array<int64_t, 3>> have;  // label -> files placed per split
+  std::map<std::string, int> split_of;
+  for (const auto& [minus_n, hash, package] : order) {
+    // The split whose shares move closest to the targets: the least change of the sum over the
+    // package's labels of (share of the label's files in the split - target)^2 / target (a
+    // chi-square: a point off val's 5% weighs as much as 16 points off train's 80%).
+    int best = 0;
+    double best_change = std::numeric_limits<double>::infinity();
+    for (int s = 0; s < 3; ++s) {
+      if (target[static_cast<size_t>(s)] <= 0) continue;
+      double change = 0;
+      for (const auto& [label, k] : files_of[package]) {
+        const double n = static_cast<double>(total[label]);
+        const double before = static_cast<double>(have[label][static_cast<size_t>(s)]) / n - target[static_cast<size_t>(s)];
+        const double after = before + static_cast<double>(k) / n;
+        change += (after * after - before * before) / target[static_cast<size_t>(s)];
+      }
+      if (change < best_change) {
+        best_change = change;
+        best = s;
+      }
+    }
+    split_of[package] = best;
+    for (const auto& [label, k] : files_of[package]) have[label][static_cast<size_t>(best)] += k;
+  }
+  return split_of;
 }
 
 std::string file_types_table(const FileTypesResult& r) {
@@ -330,6 +373,8 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("data file-types: --out is empty");
   if (o.max_per_type <= 0)
     throw std::invalid_argument(fmt::format("data file-types: --max-per-type {} must be > 0", o.max_per_type));
+  if (o.min_per_type < 0)
+    throw std::invalid_argument(fmt::format("data file-types: --min-per-type {} must be >= 0", o.min_per_type));
   if (o.max_file_bytes <= 0)
     throw std::invalid_argument(fmt::format("data file-types: --max-file-mb gives {} bytes; expected > 0",
                                             o.max_file_bytes));
@@ -360,6 +405,7 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
           r.counts[label] = {n.at(0).get<int64_t>(), n.at(1).get<int64_t>(), n.at(2).get<int64_t>()};
         r.skipped = m.at("skipped").get<std::map<std::string, int64_t>>();
         r.converted = m.at("converted").get<std::map<std::string, int64_t>>();
+        if (m.contains("too_few")) r.too_few = m.at("too_few").get<std::map<std::string, int64_t>>();
         r.missing_tools = m.at("missing_tools").get<std::set<std::string>>();
         r.files = want[0] + want[1] + want[2];
         r.reused = true;
@@ -449,7 +495,6 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
     if (cands.size() > order.size()) r.skipped[kSkipCap] += static_cast<int64_t>(cands.size() - order.size());
     for (size_t i : order) {
       Candidate c = cands[i];
-      c.split = file_types_split_of(c.package, o.seed, o.val_fraction, o.test_fraction);
       c.name = output_name(c);
       kept.push_back(std::move(c));
     }
@@ -501,7 +546,6 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
         c.label = conv.label;
         c.sha256 = std::move(sha);
         c.size = static_cast<int64_t>(bytes.size());
-        c.split = file_types_split_of(c.package, o.seed, o.val_fraction, o.test_fraction);
         c.via = conv.command;
         c.suffix = conv.extension;
         c.staged = staged;
@@ -514,6 +558,26 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
       say(o, fmt::format("file-types: made {} {} files from {} ({})", made, conv.label, fmt::join(conv.from, ", "),
                          conv.program));
     }
+  }
+  // 6: a type with fewer than `min_per_type` files is left out (too few to train, validate and
+  // test on); 7: the split by package.
+  {
+    std::map<std::string, int64_t> n;
+    for (const Candidate& c : kept) ++n[c.label];
+    for (const auto& [label, k] : n)
+      if (k < o.min_per_type) {
+        r.skipped[kSkipFewFiles] += k;
+        r.too_few[label] = k;
+      }
+    kept.erase(std::remove_if(kept.begin(), kept.end(),
+                              [&](const Candidate& c) { return n[c.label] < o.min_per_type; }),
+               kept.end());
+    std::vector<std::pair<std::string, std::string>> package_labels;
+    package_labels.reserve(kept.size());
+    for (const Candidate& c : kept) package_labels.emplace_back(c.package, c.label);
+    const std::map<std::string, int> split_of =
+        file_types_package_splits(package_labels, o.seed, o.val_fraction, o.test_fraction);
+    for (Candidate& c : kept) c.split = split_of.at(c.package);
   }
   std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
     return std::tie(a.split, a.label, a.name) < std::tie(b.split, b.label, b.name);
@@ -569,8 +633,10 @@ FileTypesResult prepare_file_types(const FileTypesOptions& o) {
   m["source"] = "files owned by the installed Debian packages (dpkg's <package>.list files)";
   m["rules"] = "src/prepare/file_type_rules.cpp; labels are Magika standard_v3_3 content types";
   m["split"] = fmt::format(
-      "by package: the first 8 bytes of SHA-256(\"{}:<package>\") / 2^64 below {} train, below {} val, else test",
-      o.seed, 1.0 - o.val_fraction - o.test_fraction, 1.0 - o.test_fraction);
+      "by package, largest first, each into the split (train {}, val {}, test {}) that brings its types' shares "
+      "closest to those fractions",
+      1.0 - o.val_fraction - o.test_fraction, o.val_fraction, o.test_fraction);
+  m["too_few"] = r.too_few;
   m["counts"] = nlohmann::json::object();
   for (const auto& [label, n] : r.counts) m["counts"][label] = n;
   m["skipped"] = r.skipped;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -60,6 +61,7 @@ FileTypesOptions options_for(const FakeDebian& fake, const std::string& out) {
   o.root = fake.root();
   o.dpkg_info_dir = fake.info();
   o.converted_up_to = 0;  // real files only, unless a test asks
+  o.min_per_type = 0;     // every label, unless a test asks
   return o;
 }
 
@@ -363,8 +365,6 @@ TEST(FileTypes, SplitByPackageNoShaInTwoSplitsAndDeterministic) {
     EXPECT_EQ(pit->second, split) << "package " << row.at("package") << " in two splits";
     auto [sit, snew] = split_of_sha.emplace(row.at("sha256"), split);
     EXPECT_TRUE(snew) << "sha256 " << row.at("sha256") << " twice";
-    EXPECT_EQ(file_types_split_of(row.at("package"), a.seed, a.val_fraction, a.test_fraction),
-              split == "train" ? 0 : split == "val" ? 1 : 2);
     ++per_split[split];
   }
   EXPECT_EQ(split_of_package.size(), 60u);
@@ -378,13 +378,51 @@ TEST(FileTypes, SplitByPackageNoShaInTwoSplitsAndDeterministic) {
   EXPECT_NE(test::read_text(a.out_dir + "/manifest.jsonl"), test::read_text(c.out_dir + "/manifest.jsonl"));
 }
 
-TEST(FileTypes, SplitFractionsFollowTheHash) {
-  int n[3] = {0, 0, 0};
-  for (int i = 0; i < 20000; ++i) ++n[file_types_split_of("package" + std::to_string(i), kFileTypesSplitSeed, 0.05, 0.15)];
-  // Binomial standard deviations: train 57, val 31, test 50; 5 of them allowed.
-  EXPECT_NEAR(n[0], 16000, 285);
-  EXPECT_NEAR(n[1], 1000, 155);
-  EXPECT_NEAR(n[2], 3000, 250);
+TEST(FileTypes, SplitGivesEachTypeItsSharesByPackage) {
+  // 400 packages: "big" types in many packages of 1 to 9 files, each package also carrying one
+  // "mixed" file; "solo" in one package only; "pair" in two.
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (int p = 0; p < 400; ++p) {
+    const std::string pkg = "package" + std::to_string(p);
+    for (int k = 0; k < 1 + p % 9; ++k) rows.emplace_back(pkg, p % 2 ? "big_odd" : "big_even");
+    rows.emplace_back(pkg, "mixed");
+  }
+  for (int k = 0; k < 50; ++k) rows.emplace_back("solo_package", "solo");
+  for (int k = 0; k < 30; ++k) rows.emplace_back(k % 2 ? "pair_a" : "pair_b", "pair");
+  const auto split = file_types_package_splits(rows, kFileTypesSplitSeed, 0.05, 0.15);
+  EXPECT_EQ(split.size(), 403u);
+  std::map<std::string, std::array<int, 3>> n;
+  for (const auto& [pkg, label] : rows) ++n[label][static_cast<size_t>(split.at(pkg))];
+  for (const char* label : {"big_odd", "big_even", "mixed"}) {
+    const auto& c = n[label];
+    const double total = c[0] + c[1] + c[2];
+    // Within a share point of 80/5/15 (a greedy placement of packages of up to 10 files).
+    EXPECT_NEAR(c[0] / total, 0.80, 0.01) << label;
+    EXPECT_NEAR(c[1] / total, 0.05, 0.01) << label;
+    EXPECT_NEAR(c[2] / total, 0.15, 0.01) << label;
+  }
+  EXPECT_EQ(n["solo"][0], 50) << "a type in one package stays whole, in train";
+  // Two packages of 15: both in train (all of it is 20 points off 80%, half of it 30 points).
+  EXPECT_EQ(n["pair"][0], 30);
+
+  // The same pairs in another order: the same split; another seed may differ only in ties.
+  std::vector<std::pair<std::string, std::string>> reversed(rows.rbegin(), rows.rend());
+  EXPECT_EQ(file_types_package_splits(reversed, kFileTypesSplitSeed, 0.05, 0.15), split);
+  // No val wanted: no package in val.
+  for (const auto& [pkg, s] : file_types_package_splits(rows, kFileTypesSplitSeed, 0.0, 0.2)) EXPECT_NE(s, 1) << pkg;
+}
+
+TEST(FileTypes, TypesWithTooFewFilesAreLeftOutAndNamed) {
+  FakeDebian fake("ft_few");
+  add_many_packages(fake);
+  FileTypesOptions o = options_for(fake, fake.dir() + "/out");
+  o.min_per_type = 50;  // png has 45 files, perl and gzip 60
+  const FileTypesResult r = prepare_file_types(o);
+  EXPECT_EQ(r.counts.count("png"), 0u);
+  EXPECT_EQ(count(r, "perl"), 60);
+  EXPECT_EQ(r.too_few, (std::map<std::string, int64_t>{{"png", 45}}));
+  for (const auto& row : read_manifest(o.out_dir)) EXPECT_NE(row.at("label"), "png");
+  EXPECT_EQ(prepare_file_types(o).too_few, r.too_few) << "a reused corpus names them too";
 }
 
 TEST(FileTypes, CompleteCorpusIsReusedAndAnIncompleteOneRewritten) {
@@ -444,7 +482,7 @@ TEST(FileTypesCli, WritesTheCorpusAndPrintsTheTable) {
   add_many_packages(fake);
   const std::string out = fake.dir() + "/out";
   const std::string cmd = test::cli_path() + " data file-types --out " + out + " --root " + fake.root() +
-                          " --dpkg-info " + fake.info() + " --max-per-type 40 --converted-up-to 0";
+                          " --dpkg-info " + fake.info() + " --max-per-type 40 --converted-up-to 0 --min-per-type 0";
   const auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("label"), std::string::npos) << r.out;

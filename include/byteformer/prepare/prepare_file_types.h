@@ -17,9 +17,14 @@
 //      file_type_conversions.h makes it from real files of other labels (ImageMagick, xz,
 //      bzip2, tar, sox, lame): the made file keeps its source's package and must pass its
 //      label's content check; its manifest line says `converted: true` and the command.
-//   6. Every package falls in one split by a hash of (seed, package name): train with
-//      probability 1 - val - test, else val, else test. A package's files are never in two
-//      splits, and since contents are unique, no SHA-256 is in two splits either.
+//   6. A label with fewer than `min_per_type` files (after 5) is left out: too few to train,
+//      validate and test on. The left-out labels and their counts are in the result.
+//   7. Every package falls in one split, so that a package's files are never in two splits,
+//      and since contents are unique, no SHA-256 is in two splits either. The packages are
+//      placed largest first (ties by a seeded hash of the name), each into the split that
+//      brings the shares of its labels' files closest to the fractions (train 1 - val - test,
+//      val, test): each type gets about its fractions where it has enough packages, and a
+//      type carried by one package stays whole in one split.
 //
 // Written: DIR/{train,val,test}/<label>/<first 16 hex of sha256>_<file name> (copies, or hard
 // links with `hard_link`; the original extension kept), DIR/manifest.jsonl (one JSON object a file: file, label, split,
@@ -38,26 +43,29 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace byteformer {
 
 constexpr const char* kDpkgInfoDir = "/var/lib/dpkg/info";
 constexpr uint64_t kFileTypesSplitSeed = 20240;
 /// Bumped whenever the files written would change; an older marker triggers a rewrite.
-constexpr int kFileTypesLayoutVersion = 1;
+constexpr int kFileTypesLayoutVersion = 2;
 
 struct FileTypesOptions {
   std::string out_dir;
   std::string dpkg_info_dir = kDpkgInfoDir;  // the `*.list` files: package -> owned paths
   std::string root = "/";                    // listed paths are read under this folder
   int64_t max_per_type = 3000;               // files kept per label (> 0)
+  int64_t min_per_type = 80;                 // fewer files: the label is left out (0: none left out)
   int64_t max_file_bytes = int64_t{64} << 20;  // larger files are skipped (a counted reason)
   int64_t converted_up_to = 500;             // 0: no converted files
   /// Hard links to the packages' files instead of copies, where the output is on their file
   /// system (else copies). Saves the space (ELF files are most of it); a corpus file is then
   /// the installed file itself: never edit one in place.
   bool hard_link = false;
-  double val_fraction = 0.05;                // of the packages, by hash
+  double val_fraction = 0.05;                // of each type's files, by package (step 7)
   double test_fraction = 0.15;
   uint64_t seed = kFileTypesSplitSeed;       // of the split and of the per-type choice
   std::function<void(const std::string&)> progress;  // one line per step
@@ -70,6 +78,7 @@ struct FileTypesResult {
   /// SHA-256)", "over the per-type cap", "symbolic link", ...
   std::map<std::string, int64_t> skipped;
   std::map<std::string, int64_t> converted;  // label -> files made by a conversion
+  std::map<std::string, int64_t> too_few;    // label -> files, labels left out by min_per_type
   std::set<std::string> missing_tools;        // conversion programs not on PATH
   int64_t packages = 0;  // packages read from the dpkg info folder
   int64_t files = 0;     // files written
@@ -85,8 +94,11 @@ FileTypesResult prepare_file_types(const FileTypesOptions& options);
 /// The counts as a table: one row a label (train, val, test, total) and a total row.
 std::string file_types_table(const FileTypesResult& result);
 
-/// The split of a package under `seed`: 0 train, 1 val, 2 test.
-int file_types_split_of(const std::string& package, uint64_t seed, double val_fraction, double test_fraction);
+/// Step 7: the split of every package (0 train, 1 val, 2 test) from one (package, label) pair a
+/// file. Deterministic for the same pairs in any order and the same seed.
+std::map<std::string, int> file_types_package_splits(
+    const std::vector<std::pair<std::string, std::string>>& package_labels, uint64_t seed, double val_fraction,
+    double test_fraction);
 
 /// SHA-256 of `size` bytes, as 64 lower-case hex digits (OpenSSL's).
 std::string sha256_hex(const void* data, size_t size);
