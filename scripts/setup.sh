@@ -12,15 +12,20 @@
 #   scripts/setup.sh --corpus      also the Debian packages whose files `byteformer data
 #                                  file-types` labels (configs/file_types/packages.txt, about
 #                                  1.3 GB; docs/FILE_TYPES.md)
+#   scripts/setup.sh --magika      also Google's Magika (PyPI, pinned in
+#                                  bench/file_types/requirements.txt) in a virtual environment
+#                                  under cache/magika/venv, for bench/file_types/compare.sh
 set -euo pipefail
 torch=debian
 corpus=0
+magika=0
 while (($#)); do
   case "$1" in
     --torch) torch=${2:-}; shift 2 || { echo "setup: --torch needs debian or pip" >&2; exit 2; } ;;
     --torch=*) torch=${1#--torch=}; shift ;;
     --corpus) corpus=1; shift ;;
-    *) echo "setup: unknown argument '$1' (expected --torch debian|pip, --corpus)" >&2; exit 2 ;;
+    --magika) magika=1; shift ;;
+    *) echo "setup: unknown argument '$1' (expected --torch debian|pip, --corpus, --magika)" >&2; exit 2 ;;
   esac
 done
 case "$torch" in debian|pip) ;; *) echo "setup: --torch $torch: expected debian or pip" >&2; exit 2 ;; esac
@@ -107,5 +112,28 @@ if [ "$torch" = pip ]; then
     [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q -r "$root/scripts/torch-pip.txt"
     "$venv/bin/python" -c 'import torch; print("setup: torch", torch.__version__, "CUDA", torch.version.cuda)'
+  fi
+fi
+
+# --magika: Magika from PyPI (its wheel carries the ONNX model and the `magika` CLI) in a virtual
+# environment under the ignored cache, for bench/file_types/compare.sh (with Debian's file and
+# time). Reinstalled only when the pinned version is not the one installed.
+if [ "$magika" = 1 ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  compare_missing=()  # the comparison also runs Debian's `file`, and `/usr/bin/time -v`
+  for p in file time; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || compare_missing+=("$p")
+  done
+  apt_install "the comparison's tools" "${compare_missing[@]}"
+  venv=$root/cache/magika/venv
+  want=$(sed -n 's/^magika==\([^ ]*\).*/\1/p' "$root/bench/file_types/requirements.txt")
+  have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("magika"))' 2>/dev/null || true)
+  if [ "$have" = "$want" ] && [ -x "$venv/bin/magika" ]; then
+    echo "setup: magika $have (PyPI) present in $venv"
+  else
+    echo "setup: installing magika $want from PyPI into $venv (about 220 MB with onnxruntime)"
+    [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q -r "$root/bench/file_types/requirements.txt"
+    echo "setup: $("$venv/bin/magika" --version) (magika $want)"
   fi
 fi

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Magika, Debian's `file` and `byteformer identify` side by side on the file-types corpus's
+# package-held-out test split (docs/FILE_TYPES.md, "Compared with Magika and file"): accuracy
+# and macro-F1 over the types all three cover, the types Magika covers and all corpus types,
+# per-type precision/recall/F1, the converted files apart; ms per file over the whole split and
+# a cold start on one small file, each tool a whole process on one core (`taskset -c 0`); peak
+# RSS (`/usr/bin/time -v`); the model's size on disk. Prints a Markdown report and writes it,
+# with an SVG chart of the per-type F1, to the output folder.
+#
+#   bench/file_types/compare.sh [--data DIR] [--split test] [--limit N] [--out DIR]
+#                               [--build DIR] [--model DIR]
+#
+#   --data DIR    the corpus (default data/file_types; `byteformer data file-types --out DIR`)
+#   --split NAME  test (default), val or train
+#   --limit N     a quick run on N files of the split, taken in turns from its types
+#   --out DIR     where the report, the chart and the raw answers go (default cache/compare)
+#   --build DIR   the build folder holding `byteformer` (default build)
+#   --model DIR   byteformer's model (default models/file-types, the shipped one)
+#
+# Needs: Magika in cache/magika/venv (`scripts/setup.sh --magika`), `file`, `taskset` and
+# `/usr/bin/time` (Debian's file, util-linux, time), python3, the corpus and the built CLI.
+# The tools' answers are mapped to the corpus labels by compare_metrics.py; `file`'s through
+# the table file_mime_map.tsv beside this script.
+set -euo pipefail
+shopt -s inherit_errexit  # a failure inside $(...) stops the script too
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+command_line="bench/file_types/compare.sh${*:+ $*}"
+data=$root/data/file_types
+split=test
+limit=0
+out=$root/cache/compare
+build=$root/build
+model=$root/models/file-types
+venv=$root/cache/magika/venv
+
+fail() { echo "compare: $*" >&2; exit 1; }
+say() { echo "compare: $*" >&2; }
+while (($#)); do
+  case "$1" in
+    --data) data=${2:?--data needs a folder}; shift 2 ;;
+    --split) split=${2:?--split needs train, val or test}; shift 2 ;;
+    --limit) limit=${2:?--limit needs a number of files}; shift 2 ;;
+    --out) out=${2:?--out needs a folder}; shift 2 ;;
+    --build) build=${2:?--build needs a folder}; shift 2 ;;
+    --model) model=${2:?--model needs a folder}; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) fail "unknown argument '$1' (expected --data, --split, --limit, --out, --build, --model; --help)" ;;
+  esac
+done
+[[ "$limit" =~ ^[0-9]+$ ]] || fail "--limit $limit: expected a whole number of files"
+case "$split" in train|val|test) ;; *) fail "--split $split: expected train, val or test" ;; esac
+
+# ---- what is needed, each with the command that provides it
+[ -d "$data" ] ||
+  fail "no corpus at $data: make it with \`build/byteformer data file-types --out data/file_types\` (its packages: \`scripts/setup.sh --corpus\`)"
+data=$(cd "$data" && pwd)
+[ -f "$data/manifest.jsonl" ] && [ -d "$data/$split" ] ||
+  fail "$data has no manifest.jsonl or no $split/ folder: not a complete corpus; make it with \`build/byteformer data file-types --out $data\`"
+[ -x "$venv/bin/magika" ] && [ -x "$venv/bin/python" ] ||
+  fail "no Magika at $venv: install it with \`scripts/setup.sh --magika\` (PyPI's magika, pinned in bench/file_types/requirements.txt)"
+magika_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("magika"))' 2>/dev/null) ||
+  fail "$venv holds no magika package: reinstall it with \`scripts/setup.sh --magika\`"
+want=$(sed -n 's/^magika==\([^ ]*\).*/\1/p' "$here/requirements.txt")
+[ "$magika_version" = "$want" ] ||
+  fail "$venv has magika $magika_version, the comparison pins $want: \`scripts/setup.sh --magika\` installs it"
+magika_config=$(ls "$venv"/lib/python3*/site-packages/magika/models/standard_v3_3/config.min.json 2>/dev/null | head -1)
+magika_onnx=${magika_config%/config.min.json}/model.onnx
+[ -f "$magika_config" ] && [ -f "$magika_onnx" ] ||
+  fail "no standard_v3_3 model in $venv's magika: reinstall it with \`scripts/setup.sh --magika\`"
+command -v file >/dev/null || fail "no \`file\` command: \`apt-get install file\`"
+command -v taskset >/dev/null || fail "no \`taskset\`: \`apt-get install util-linux\`"
+[ -x /usr/bin/time ] || fail "no /usr/bin/time: \`apt-get install time\`"
+bin=$build/byteformer
+[ -x "$bin" ] || fail "no $bin: build it with \`scripts/build.sh\`"
+[ -f "$model/config.yaml" ] && [ -f "$model/checkpoint_best.pt" ] ||
+  fail "no model at $model (config.yaml, checkpoint_best.pt): the shipped one is models/file-types; or --model RUN_DIR of \`byteformer train --recipe file-types\`"
+model=$(cd "$model" && pwd)
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+run=$out/run
+rm -rf "$run" "$out/sample"
+mkdir -p "$run"
+
+# byteformer's labels: the model folder's class list, else the keys of its thresholds.
+labels=$run/byteformer_labels.txt
+for f in labels.txt classes.txt class_names.txt; do
+  [ -f "$model/$f" ] && { grep -v '^[[:space:]]*$' "$model/$f" >"$labels"; break; }
+done
+if [ ! -s "$labels" ]; then
+  [ -f "$model/thresholds.json" ] || fail "$model has no labels.txt and no thresholds.json: cannot name its classes"
+  python3 -c 'import json, sys; print("\n".join(sorted(json.load(open(sys.argv[1]))["thresholds"])))' \
+    "$model/thresholds.json" >"$labels"
+fi
+
+# identify when this byteformer has it; else predict (the model's byte window, its thresholds).
+threads=()
+if "$bin" identify --help >/dev/null 2>&1; then
+  "$bin" identify --help 2>&1 | grep -q -- '--threads' && threads=(--threads 1)
+  byteformer=("$bin" identify --json --model "$model" "${threads[@]}")
+else
+  say "this byteformer has no identify command: using predict on the same model"
+  byteformer=("$bin" predict --json --numerics masked --threads 1 --top-k 1
+              --model "$model" --labels "$labels")
+fi
+
+# ---- the files: the whole split, or (--limit) N of them in turns from its types, hard-linked
+# (copied across file systems) into a sample folder of the same layout.
+files=$run/files.txt
+if [ "$limit" -gt 0 ]; then
+  top=$out/sample
+  python3 - "$data" "$split" "$limit" "$top" <<'PY'
+import json, os, shutil, sys
+from collections import defaultdict
+data, split, limit, top = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+by_label = defaultdict(list)
+for line in open(os.path.join(data, "manifest.jsonl")):
+    row = json.loads(line)
+    if row["split"] == split:
+        by_label[row["label"]].append(row["file"])
+queues = [sorted(v) for _, v in sorted(by_label.items())]
+picked, k = [], 0
+while len(picked) < limit and any(k < len(q) for q in queues):
+    picked += [q[k] for q in queues if k < len(q)][: limit - len(picked)]
+    k += 1
+for f in picked:
+    dst = os.path.join(top, f.split("/", 1)[1])
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    try:
+        os.link(os.path.join(data, f), dst)
+    except OSError:
+        shutil.copyfile(os.path.join(data, f), dst)
+PY
+else
+  top=$data/$split
+fi
+find "$top" -type f | LC_ALL=C sort >"$files"
+n=$(wc -l <"$files")
+[ "$n" -gt 0 ] || fail "no files under $top"
+if LC_ALL=C grep -q '[[:cntrl:]]' "$files"; then
+  fail "a file name under $top holds a control character: \`file -f\` reads one name a line"
+fi
+say "$n files of $top; output in $out"
+# Every tool reads the files from the page cache, not the first one from the disk.
+tr '\n' '\0' <"$files" | xargs -0 cat >/dev/null
+
+# ---- measure TOOL KIND STDOUT CMD...: one whole process on core 0; appends "tool kind wall_s
+# rss_kb files" to speed.tsv. A tool that exits non-zero with some output (per-file error records)
+# is kept; one with no output stops the comparison with its error.
+speed=$run/speed.tsv
+printf 'tool\tkind\twall_s\trss_kb\tfiles\n' >"$speed"
+measure() {
+  local tool=$1 kind=$2 files_n=$3 stdout=$4; shift 4
+  local t0 t1 rc=0 tag=${tool}_${kind}
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$run/time_$tag.txt" taskset -c 0 "$@" >"$stdout" 2>"$run/$tag.err" || rc=$?
+  t1=$(date +%s.%N)
+  if [ "$rc" -ne 0 ]; then
+    if [ ! -s "$stdout" ]; then
+      echo "compare: $tool failed ($rc) with no output: $*" >&2; tail -5 "$run/$tag.err" >&2; exit 1
+    fi
+    say "$tool exited $rc (per-file errors are in $run/$tag.err; their records count as wrong)"
+  fi
+  local rss; rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$run/time_$tag.txt")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$kind" "$(awk "BEGIN { print $t1 - $t0 }")" "$rss" "$files_n" >>"$speed"
+}
+
+say "magika over the split"
+measure magika batch "$n" "$run/magika.jsonl" "$venv/bin/magika" --jsonl -r "$top"
+say "file over the split (--mime-type, then the description)"
+measure file batch "$n" "$run/file_mime.txt" file --mime-type -0 -f "$files"
+measure file batch "$n" "$run/file_desc.txt" file -0 -f "$files"
+say "byteformer over the split: ${byteformer[*]} -r $top"
+measure byteformer batch "$n" "$run/byteformer.jsonl" "${byteformer[@]}" -r "$top"
+
+# ---- cold start: one small file (a PNG of the run just over 256 bytes, else its smallest
+# file over 256 bytes), one untimed run, then 5 timed runs; the median wall and the largest RSS.
+cold=$(grep '/png/' "$files" | tr '\n' '\0' | xargs -0 -r stat -c '%s %n' | awk '$1 > 256' | sort -n | head -1 | cut -d' ' -f2-)
+[ -n "$cold" ] || cold=$(tr '\n' '\0' <"$files" | xargs -0 stat -c '%s %n' | awk '$1 > 256' | sort -n | head -1 | cut -d' ' -f2-)
+[ -n "$cold" ] || cold=$(head -1 "$files")
+cold_start() {
+  local tool=$1; shift
+  "$@" "$cold" >/dev/null 2>&1 || true
+  local i
+  for i in 1 2 3 4 5; do measure "$tool" "cold$i" 1 "$run/cold.out" "$@" "$cold"; done
+}
+say "cold starts on $cold"
+cold_start magika "$venv/bin/magika" --jsonl
+cold_start file file --mime-type
+cold_start byteformer "${byteformer[@]}"
+python3 - "$speed" <<'PY'
+import statistics, sys
+lines = open(sys.argv[1]).read().splitlines()
+keep, cold = [lines[0]], {}
+for line in lines[1:]:
+    tool, kind, wall, rss, n = line.split("\t")
+    if kind.startswith("cold"):
+        cold.setdefault(tool, []).append((float(wall), int(rss)))
+    else:
+        keep.append(line)
+for tool, runs in cold.items():
+    keep.append(f"{tool}\tcold\t{statistics.median(w for w, _ in runs):.4f}\t{max(r for _, r in runs)}\t1")
+open(sys.argv[1], "w").write("\n".join(keep) + "\n")
+PY
+
+# ---- what the report names
+mib() { awk "BEGIN { printf \"%.2f MB\", $1 / 1e6 }"; }
+magic_mgc=$(readlink -f /usr/share/misc/magic.mgc 2>/dev/null || true)
+{
+  printf 'root\t%s\n' "$top"
+  printf 'data\t%s\n' "$data"
+  printf 'split\t%s\n' "$split"
+  printf 'manifest\t%s\n' "$data/manifest.jsonl"
+  [ "$limit" -gt 0 ] && printf 'limit\t%s\n' "$limit"
+  printf 'file_map\t%s\n' "$here/file_mime_map.tsv"
+  printf 'magika_config\t%s\n' "$magika_config"
+  printf 'byteformer_labels\t%s\n' "$labels"
+  printf 'command\t%s\n' "$command_line"
+  printf 'commit\t%s\n' "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf 'cpu\t%s\n' "$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
+  printf 'cores\t%s\n' "$(nproc)"
+  printf 'loadavg\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf 'magika_version\t%s\n' "$magika_version"
+  printf 'magika_cli\t%s\n' "$("$venv/bin/magika" --version)"
+  printf 'file_version\t%s\n' "$(file --version | head -1)"
+  printf 'byteformer_cmd\t%s\n' "${byteformer[*]#"$root/"}"
+  printf 'size_magika\t%s (standard_v3_3 model.onnx; the CLI binary embeds it: %s)\n' \
+    "$(mib "$(stat -c %s "$magika_onnx")")" "$(mib "$(stat -c %s "$venv/bin/magika")")"
+  printf 'size_file\t%s\n' "$([ -f "$magic_mgc" ] && echo "$(mib "$(stat -c %s "$magic_mgc")") (magic.mgc)" || echo "?")"
+  printf 'size_byteformer\t%s (checkpoint_best.pt)\n' "$(mib "$(stat -c %s "$model/checkpoint_best.pt")")"
+  printf 'cold_file\t%s\n' "${cold#"$root/"}"
+  printf 'cold_size\t%s\n' "$(stat -c %s "$cold")"
+} >"$run/meta.tsv"
+
+python3 "$here/compare_metrics.py" "$out"
+say "report: $out/report.md; chart: $out/f1_per_type.svg"
