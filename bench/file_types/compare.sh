@@ -16,6 +16,7 @@
 #   --out DIR     where the report, the chart and the raw answers go (default cache/compare)
 #   --build DIR   the build folder holding `byteformer` (default build)
 #   --model DIR   byteformer's model (default models/file-types, the shipped one)
+#   --report-only score again the answers of the last run in --out (after editing the table)
 #
 # Needs: Magika in cache/magika/venv (`scripts/setup.sh --magika`), `file`, `taskset` and
 # `/usr/bin/time` (Debian's file, util-linux, time), python3, the corpus and the built CLI.
@@ -23,6 +24,7 @@
 # the table file_mime_map.tsv beside this script.
 set -euo pipefail
 shopt -s inherit_errexit  # a failure inside $(...) stops the script too
+trap 'echo "compare: failed (line $LINENO): $BASH_COMMAND" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 command_line="bench/file_types/compare.sh${*:+ $*}"
@@ -33,6 +35,7 @@ out=$root/cache/compare
 build=$root/build
 model=$root/models/file-types
 venv=$root/cache/magika/venv
+report_only=0
 
 fail() { echo "compare: $*" >&2; exit 1; }
 say() { echo "compare: $*" >&2; }
@@ -44,12 +47,17 @@ while (($#)); do
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --build) build=${2:?--build needs a folder}; shift 2 ;;
     --model) model=${2:?--model needs a folder}; shift 2 ;;
+    --report-only) report_only=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-    *) fail "unknown argument '$1' (expected --data, --split, --limit, --out, --build, --model; --help)" ;;
+    *) fail "unknown argument '$1' (expected --data, --split, --limit, --out, --build, --model, --report-only; --help)" ;;
   esac
 done
 [[ "$limit" =~ ^[0-9]+$ ]] || fail "--limit $limit: expected a whole number of files"
 case "$split" in train|val|test) ;; *) fail "--split $split: expected train, val or test" ;; esac
+if [ "$report_only" = 1 ]; then
+  [ -f "$out/run/meta.tsv" ] || fail "no earlier run in $out (no run/meta.tsv): run without --report-only first"
+  exec python3 "$here/compare_metrics.py" "$out"
+fi
 
 # ---- what is needed, each with the command that provides it
 [ -d "$data" ] ||
@@ -73,7 +81,9 @@ command -v taskset >/dev/null || fail "no \`taskset\`: \`apt-get install util-li
 [ -x /usr/bin/time ] || fail "no /usr/bin/time: \`apt-get install time\`"
 bin=$build/byteformer
 [ -x "$bin" ] || fail "no $bin: build it with \`scripts/build.sh\`"
-[ -f "$model/config.yaml" ] && [ -f "$model/checkpoint_best.pt" ] ||
+weights=checkpoint_best.pt
+[ -f "$model/$weights" ] || weights=checkpoint_ema_best.pt
+[ -f "$model/config.yaml" ] && [ -f "$model/$weights" ] ||
   fail "no model at $model (config.yaml, checkpoint_best.pt): the shipped one is models/file-types; or --model RUN_DIR of \`byteformer train --recipe file-types\`"
 model=$(cd "$model" && pwd)
 
@@ -83,16 +93,18 @@ run=$out/run
 rm -rf "$run" "$out/sample"
 mkdir -p "$run"
 
-# byteformer's labels: the model folder's class list, else the keys of its thresholds.
+# byteformer's labels: the weights' sidecar (.pt.json, "labels"), else the keys of the model's
+# calibrated thresholds.
 labels=$run/byteformer_labels.txt
-for f in labels.txt classes.txt class_names.txt; do
-  [ -f "$model/$f" ] && { grep -v '^[[:space:]]*$' "$model/$f" >"$labels"; break; }
-done
-if [ ! -s "$labels" ]; then
-  [ -f "$model/thresholds.json" ] || fail "$model has no labels.txt and no thresholds.json: cannot name its classes"
-  python3 -c 'import json, sys; print("\n".join(sorted(json.load(open(sys.argv[1]))["thresholds"])))' \
-    "$model/thresholds.json" >"$labels"
-fi
+python3 - "$model" "$weights" >"$labels" <<'PY' || fail "$model: cannot name its classes (no $weights.json with labels, no thresholds.json)"
+import json, os, sys
+model, weights = sys.argv[1], sys.argv[2]
+sidecar = os.path.join(model, weights + ".json")
+if os.path.exists(sidecar):
+    print("\n".join(json.load(open(sidecar))["labels"]))
+else:
+    print("\n".join(sorted(json.load(open(os.path.join(model, "thresholds.json")))["thresholds"])))
+PY
 
 # identify when this byteformer has it; else predict (the model's byte window, its thresholds).
 threads=()
@@ -176,9 +188,15 @@ measure byteformer batch "$n" "$run/byteformer.jsonl" "${byteformer[@]}" -r "$to
 
 # ---- cold start: one small file (a PNG of the run just over 256 bytes, else its smallest
 # file over 256 bytes), one untimed run, then 5 timed runs; the median wall and the largest RSS.
-cold=$(grep '/png/' "$files" | tr '\n' '\0' | xargs -0 -r stat -c '%s %n' | awk '$1 > 256' | sort -n | head -1 | cut -d' ' -f2-)
-[ -n "$cold" ] || cold=$(tr '\n' '\0' <"$files" | xargs -0 stat -c '%s %n' | awk '$1 > 256' | sort -n | head -1 | cut -d' ' -f2-)
-[ -n "$cold" ] || cold=$(head -1 "$files")
+cold=$(python3 - "$files" <<'PY'
+import os, sys
+files = open(sys.argv[1]).read().splitlines()
+sized = sorted((os.path.getsize(f), f) for f in files)
+over = [(n, f) for n, f in sized if n > 256]
+png = [(n, f) for n, f in over if "/png/" in f]
+print((png or over or sized)[0][1])
+PY
+)
 cold_start() {
   local tool=$1; shift
   "$@" "$cold" >/dev/null 2>&1 || true
@@ -229,7 +247,7 @@ magic_mgc=$(readlink -f /usr/share/misc/magic.mgc 2>/dev/null || true)
   printf 'size_magika\t%s (standard_v3_3 model.onnx; the CLI binary embeds it: %s)\n' \
     "$(mib "$(stat -c %s "$magika_onnx")")" "$(mib "$(stat -c %s "$venv/bin/magika")")"
   printf 'size_file\t%s\n' "$([ -f "$magic_mgc" ] && echo "$(mib "$(stat -c %s "$magic_mgc")") (magic.mgc)" || echo "?")"
-  printf 'size_byteformer\t%s (checkpoint_best.pt)\n' "$(mib "$(stat -c %s "$model/checkpoint_best.pt")")"
+  printf 'size_byteformer\t%s (%s)\n' "$(mib "$(stat -c %s "$model/$weights")")" "$weights"
   printf 'cold_file\t%s\n' "${cold#"$root/"}"
   printf 'cold_size\t%s\n' "$(stat -c %s "$cold")"
 } >"$run/meta.tsv"

@@ -193,7 +193,7 @@ def f3(x):
     return f"{x:.3f}"
 
 
-def chart_svg(per_type, types, title):
+def chart_svg(per_type, types, covers, title):
     """Per-type F1 of the three tools as grouped horizontal bars, written by hand."""
     colors = {"magika": "#4285f4", "file": "#9e9e9e", "byteformer": "#e8710a"}
     bar, gap, left, width, top = 6, 8, 110, 500, 70
@@ -217,6 +217,10 @@ def chart_svg(per_type, types, title):
                    f'{escape(label)} ({per_type["magika"][label]["n"]})</text>')
         for i, tool in enumerate(TOOLS):
             f1 = per_type[tool][label]["f1"]
+            if label not in covers[tool]:
+                out.append(f'<text x="{left + 3}" y="{y + (i + 1) * bar - 1}" font-size="7" '
+                           f'fill="#777">{TOOL_NAMES[tool]}: no such label</text>')
+                continue
             out.append(f'<rect x="{left}" y="{y + i * bar}" width="{width * f1:.1f}" height="{bar - 1}" '
                        f'fill="{colors[tool]}"><title>{escape(label)}: {TOOL_NAMES[tool]} F1 '
                        f'{f1:.3f}</title></rect>')
@@ -295,7 +299,7 @@ def report(run_dir):
             cells.append(f"{f3(v['precision'])} | {f3(v['recall'])} | {f3(v['f1'])}")
         missing = ", ".join(TOOL_NAMES[t] for t in TOOLS if c not in covers[t]) or ""
         out.append(f"| {c} | {per_type['magika'][c]['n']} | " + " | ".join(cells) + f" | {missing} |")
-    svg = chart_svg(per_type, types, f"F1 per type, {meta['split']} split, original files "
+    svg = chart_svg(per_type, types, covers, f"F1 per type, {meta['split']} split, original files "
                     f"({len(original)} files, {len(types)} types)")
     (Path(run_dir) / "f1_per_type.svg").write_text(svg)
     out += ["", "Chart: [f1_per_type.svg](f1_per_type.svg)."]
