@@ -67,3 +67,14 @@ file(RELATIVE_PATH BYTEFORMER_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgco
 string(REGEX REPLACE "/$" "" BYTEFORMER_PC_TO_PREFIX "${BYTEFORMER_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/cmake/byteformer_c.pc.in ${CMAKE_CURRENT_BINARY_DIR}/byteformer_c.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/byteformer_c.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The shipped file-type model that `byteformer identify` uses by default: the whole folder
+# (config, weights and their sidecar, thresholds, and whatever notes and results it holds), at
+# the place the program looks for it (share/byteformer/models/file-types, found from the
+# program's own folder, so the install stays relocatable).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/models/file-types/config.yaml)
+  install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/models/file-types
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/byteformer/models)
+else()
+  message(STATUS "models/file-types has no config.yaml: identify's default model is not installed")
+endif()

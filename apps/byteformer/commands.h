@@ -6,6 +6,7 @@
 namespace byteformer::cli {
 
 void add_predict_command(CLI::App& app);
+void add_identify_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_encode_command(CLI::App& app);
 void add_train_command(CLI::App& app);

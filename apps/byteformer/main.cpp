@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return byteformer::build_info(); });
   app.option_defaults()->always_capture_default();  // --help shows every option's default
   byteformer::cli::add_predict_command(app);
+  byteformer::cli::add_identify_command(app);
   byteformer::cli::add_info_command(app);
   byteformer::cli::add_encode_command(app);
   byteformer::cli::add_train_command(app);
