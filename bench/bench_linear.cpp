@@ -3,7 +3,10 @@
 // layer of the JPEG k=4 workload (4 x 24,281 tokens), and the attention of 8 windows x 3 heads;
 // then the same shapes as plain oneDNN products in float32 and in bf16 (bf16 inputs and weights,
 // float32 accumulation and output: what a bf16 path would run), one thread on 256 rows, with
-// the kernel oneDNN chose for each, so that a bf16 path's ceiling on this CPU is a measurement.
+// the kernel oneDNN chose for each, so that a bf16 path's ceiling on this CPU is a measurement;
+// beside them the int8 products (u8 or s8 activations x s8 weights, s32 sums, float32 out with a
+// scale per output channel) an int8 path runs, on one thread and on all. The CPU's model, its
+// flags that matter (avx512_bf16, VNNI, AMX) and oneDNN's ISA come first.
 //
 //   build/bench/bench_linear [--threads T]
 #include <chrono>
@@ -58,7 +61,33 @@ std::pair<double, std::string> onednn_product(int64_t M, int64_t K, int64_t N, d
   dnnl::memory a(src, engine), b(weights, engine), c(dst, engine);
   std::memset(a.get_data_handle(), 0, src.get_size());  // zeros: the timing does not depend on values
   std::memset(b.get_data_handle(), 0, weights.get_size());
-  const double r = gflops(2.0 * M * K * N, 400, [&] {
+  const double r = gflops(2.0 * M * K * N, M > 256 ? 40 : 400, [&] {
+    product.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  });
+  return {r, pd.impl_info_str()};
+}
+
+// One oneDNN int8 matmul (M, K) x (K, N): src of `src_type` (u8 or s8), s8 weights, s32
+// accumulation; float32 out with a scale per output channel (output scales, mask 1 << 1), or the
+// s32 sums themselves. The weights as the model keeps them (W (N, K) row-major, read as W^T), or
+// `packed`: reordered once into the layout oneDNN asks for (format `any`). GOP/s and the kernel.
+std::pair<double, std::string> onednn_int8_product(int64_t M, int64_t K, int64_t N, dnnl::memory::data_type src_type,
+                                                   dnnl::memory::data_type dst_type, bool packed) {
+  using dt = dnnl::memory::data_type;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const dnnl::memory::desc src({M, K}, src_type, {K, 1}), dst({M, N}, dst_type, {N, 1});
+  const dnnl::memory::desc weights = packed ? dnnl::memory::desc({K, N}, dt::s8, dnnl::memory::format_tag::any)
+                                            : dnnl::memory::desc({K, N}, dt::s8, {1, K});
+  dnnl::primitive_attr attr;
+  if (dst_type == dt::f32) attr.set_output_scales(/*mask=*/1 << 1, std::vector<float>(static_cast<size_t>(N), 0.01f));
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), attr, engine);
+  const dnnl::matmul product(pd);
+  dnnl::memory a(src, engine), b(pd.weights_desc(), engine), c(dst, engine);
+  std::memset(a.get_data_handle(), 0, src.get_size());
+  std::memset(b.get_data_handle(), 0, pd.weights_desc().get_size());
+  const double r = gflops(2.0 * M * K * N, M > 256 ? 40 : 400, [&] {
     product.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     stream.wait();
   });
@@ -74,7 +103,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   c10::InferenceMode inference;
   if (!byteformer::onednn_built()) fmt::print("built without oneDNN: both columns run ATen\n");
-  fmt::print("byteformer bench_linear: {} threads; GFLOP/s, best of 3\n", threads);
+  fmt::print("byteformer bench_linear: {} threads; GFLOP/s, best of 3\n{}\n", threads,
+             byteformer::cpu_description());
   fmt::print("{:<60} {:>9} {:>9} {:>7}\n", "product (ByteFormer-Ti)", "OpenBLAS", "oneDNN", "ratio");
   const Shape shapes[] = {{"qkv_proj (C -> 3C)", 192, 576, LinearEpilogue::kStore},
                           {"FFN fc1 + GELU (C -> 4C)", 192, 768, LinearEpilogue::kGelu},
@@ -105,6 +135,28 @@ int main(int argc, char** argv) {
       row(fmt::format("{}, {} rows, {}", s.name, rows, rows > 256 ? "all threads" : "one thread"), aten, dnnl);
     }
   }
+  // The int8 path as the model runs it (linear_into with an int8 weight): each row quantized to
+  // u8, the u8 x s8 product, the s32 sums back to float32 with the bias and the epilogue.
+  if (byteformer::int8_products()) {
+    fmt::print("{:<60} {:>9} {:>9} {:>7}\n", "linear_into, float32 against int8 (incl. quantize, epilogue)",
+               "float32", "int8", "ratio");
+    for (const auto& s : shapes) {
+      for (const int64_t rows : {int64_t{256}, int64_t{4 * 24281}}) {
+        auto x = torch::randn({rows, s.K}), w = torch::randn({s.N, s.K}) * 0.05, b = torch::randn({s.N});
+        auto out = torch::zeros({rows, s.N});
+        const auto q = byteformer::quantize_weight(w);
+        const double flops = 2.0 * rows * s.K * s.N;
+        const int reps = rows > 256 ? 3 : 400;
+        if (rows == 256) byteformer::set_compute_threads(1);
+        const double f32 = gflops(flops, reps, [&] { byteformer::linear_into(out, x, w, b, s.epilogue); });
+        const double int8 = gflops(flops, reps, [&] { byteformer::linear_into(out, x, q, b, s.epilogue); });
+        byteformer::set_compute_threads(threads);
+        row(fmt::format("{}, {} rows, {}", s.name, rows, rows > 256 ? "all threads" : "one thread"), f32, int8);
+      }
+    }
+  } else {
+    fmt::print("no int8 products here: {}\n", byteformer::int8_products_missing());
+  }
   // Attention of 8 windows of 128 tokens x 3 heads of 64 on one thread: scores = q k^T / 8,
   // softmax, out = scores v, read from (tokens, 3C) qkv rows as the inference path does.
   {
@@ -131,16 +183,31 @@ int main(int argc, char** argv) {
     row("attention, 8 windows x 3 heads, softmax incl., one thread", aten, dnnl);
   }
 #ifdef BYTEFORMER_HAVE_ONEDNN
-  // float32 against bf16 in oneDNN itself (OpenMP on one thread: the product runs on the caller).
-  byteformer::set_compute_threads(1);
-  fmt::print("\n{:<44} {:>9} {:>9} {:>7}  {}\n", "oneDNN product, 256 rows, one thread", "float32", "bf16", "ratio",
-             "kernels (float32 / bf16)");
-  for (const auto& s : shapes) {
-    const auto [f32, f32_kernel] = onednn_product(256, s.K, s.N, dnnl::memory::data_type::f32);
-    const auto [bf16, bf16_kernel] = onednn_product(256, s.K, s.N, dnnl::memory::data_type::bf16);
-    fmt::print("{:<44} {:>9.1f} {:>9.1f} {:>6.2f}x  {} / {}\n", fmt::format("K {} x N {}", s.K, s.N), f32, bf16,
-               bf16 / f32, f32_kernel, bf16_kernel);
+  // float32 against bf16 and int8 in oneDNN itself: 256 rows on one thread (OpenMP on one thread:
+  // the product runs on the caller), as the model's row tasks run them, then 4,096 rows on all
+  // threads. int8: u8 x s8 (the operands VNNI multiplies) and s8 x s8, s32 sums.
+  using dt = dnnl::memory::data_type;
+  for (const int t : {1, threads}) {
+    if (t > 1 && threads == 1) break;
+    const int64_t M = t == 1 ? 256 : 4096;
+    byteformer::set_compute_threads(t);
+    fmt::print("\noneDNN products, {} rows, {} thread(s); GFLOP/s (int8: GOP/s)\n", M, t);
+    fmt::print("{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {}\n", "shape", "float32", "bf16", "u8s8", "u8s8 pk",
+               "u8s8 s32", "s8s8", "int8/f32");
+    for (const auto& s : shapes) {
+      const auto [f32, f32_kernel] = onednn_product(M, s.K, s.N, dt::f32);
+      const auto [bf16, bf16_kernel] = onednn_product(M, s.K, s.N, dt::bf16);
+      const auto [u8s8, u8s8_kernel] = onednn_int8_product(M, s.K, s.N, dt::u8, dt::f32, /*packed=*/false);
+      const auto [packed, packed_kernel] = onednn_int8_product(M, s.K, s.N, dt::u8, dt::f32, /*packed=*/true);
+      const auto [s32, s32_kernel] = onednn_int8_product(M, s.K, s.N, dt::u8, dt::s32, /*packed=*/false);
+      const auto [s8s8, s8s8_kernel] = onednn_int8_product(M, s.K, s.N, dt::s8, dt::f32, /*packed=*/false);
+      fmt::print("{:<16} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f}  {:.2f}x\n",
+                 fmt::format("K {} x N {}", s.K, s.N), f32, bf16, u8s8, packed, s32, s8s8, u8s8 / f32);
+      fmt::print("  kernels: float32 {} | bf16 {} | u8s8 {} | u8s8 packed {} | u8s8 s32 {} | s8s8 {}\n", f32_kernel,
+                   bf16_kernel, u8s8_kernel, packed_kernel, s32_kernel, s8s8_kernel);
+    }
   }
+  byteformer::set_compute_threads(1);
   // The training paths' weight gradients, dW (N, K) = dY^T X over R rows of one task (the
   // quickstart model's shapes, C = 64): ATen's mm (OpenBLAS) on the transposed view, against
   // oneDNN reading dY^T in place (a transposed source) and against dY^T copied then multiplied;

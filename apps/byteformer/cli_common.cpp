@@ -146,9 +146,10 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
 
 void add_precision_flags(CLI::App* cmd, PrecisionFlags& f) {
   auto* precision = cmd->add_option("--precision", f.precision,
-                                    "Forward pass arithmetic: fp32, or bf16 (autocast on the model's device; weights "
-                                    "stay float32)")
-                        ->check(CLI::IsMember({"fp32", "float32", "bf16", "bfloat16"}))
+                                    "Forward pass arithmetic: fp32; bf16 (autocast on the model's device; weights "
+                                    "stay float32); or int8 (the CPU's linear layers as u8 x s8 products, needs "
+                                    "oneDNN and VNNI)")
+                        ->check(CLI::IsMember(precision_spellings()))
                         ->default_str("fp32 on the CPU; on CUDA bf16 when the config sets common.mixed_precision");
   cmd->add_flag("--mixed-precision", f.mixed_precision, "The same as --precision bf16")->excludes(precision);
 }

@@ -113,6 +113,7 @@ std::vector<Classification> Classifier::classify_prepared(const std::vector<Mode
   {
     std::lock_guard<std::mutex> lock(*forward_mutex_);
     AutocastGuard autocast(precision_ == Precision::kBFloat16, options_.model.device.type());
+    Int8InferenceGuard int8(precision_ == Precision::kInt8);
     out = classify_inputs(loaded_->model, inputs, options_.max_batch_size, options_.top_k, loaded_->labels);
   }
   const std::string input = input_description(raw);

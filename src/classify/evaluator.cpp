@@ -116,7 +116,10 @@ Evaluation run_evaluation(const LoadedModel& loaded, const EvalRecipe& recipe, c
   opts.progress = request.progress;
   opts.keep_samples = request.keep_samples || !request.predictions.empty();
   ByteFormer model = loaded.model;
-  out.result = evaluate(model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);
+  {
+    Int8InferenceGuard int8(out.precision == Precision::kInt8);  // the forward passes run in this thread
+    out.result = evaluate(model, loader, make_epoch_batches(static_cast<int64_t>(index->size()), sampler, 0), opts);
+  }
   if (!request.confusion_csv.empty()) {
     const std::string csv = out.result.confusion.to_csv(index->classes);
     write_file_atomic(request.confusion_csv, csv.data(), csv.size());

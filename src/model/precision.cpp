@@ -6,18 +6,50 @@
 
 #include <stdexcept>
 
+#include "model/cpu/fast_linear.h"
+
 namespace byteformer {
 
 Precision parse_precision(const std::string& spelling) {
   if (spelling == "fp32" || spelling == "float32") return Precision::kFloat32;
   if (spelling == "bf16" || spelling == "bfloat16") return Precision::kBFloat16;
-  throw std::invalid_argument(fmt::format("precision '{}': expected fp32 (float32) or bf16 (bfloat16)", spelling));
+  if (spelling == "int8") return Precision::kInt8;
+  throw std::invalid_argument(
+      fmt::format("precision '{}': expected fp32 (float32), bf16 (bfloat16) or int8", spelling));
 }
 
-const char* to_string(Precision precision) { return precision == Precision::kBFloat16 ? "bf16" : "fp32"; }
+const char* to_string(Precision precision) {
+  switch (precision) {
+    case Precision::kBFloat16: return "bf16";
+    case Precision::kInt8: return "int8";
+    default: return "fp32";
+  }
+}
+
+std::vector<std::string> precision_spellings() { return {"fp32", "float32", "bf16", "bfloat16", "int8"}; }
+
+std::string int8_unavailable_reason() { return int8_products_missing(); }
+
+namespace {
+thread_local bool int8_inference = false;
+}  // namespace
+
+bool int8_inference_enabled() { return int8_inference; }
+
+Int8InferenceGuard::Int8InferenceGuard(bool enabled) : previous_(int8_inference) {
+  if (enabled) int8_inference = true;
+}
+
+Int8InferenceGuard::~Int8InferenceGuard() { int8_inference = previous_; }
 
 Precision resolve_precision(const std::optional<Precision>& requested, bool config_mixed_precision,
                             c10::DeviceType device) {
+  if (requested == Precision::kInt8) {
+    if (device != c10::DeviceType::CPU)
+      throw std::runtime_error("precision int8: runs on the CPU only (--device cpu); bf16 on a GPU");
+    if (const auto why = int8_products_missing(); !why.empty())
+      throw std::runtime_error("precision int8: " + why + "; --precision fp32 or bf16 instead");
+  }
   if (requested) return *requested;
   return config_mixed_precision && device == c10::DeviceType::CUDA ? Precision::kBFloat16 : Precision::kFloat32;
 }

@@ -8,27 +8,56 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace byteformer {
 
 /// The arithmetic of a forward pass at inference (eval, predict, serve, the C API): float32, or
-/// bf16 autocast (CoreNet's common.mixed_precision). The weights stay float32 either way.
-enum class Precision { kFloat32, kBFloat16 };
+/// bf16 autocast (CoreNet's common.mixed_precision), or int8 on the CPU: the linear layers (qkv,
+/// projection, FFN, classifier) as u8 x s8 products with s32 sums (weights per output channel,
+/// activations per row, both quantized at run time; Int8InferenceGuard), the rest in float32.
+/// The model's own weights stay float32 in every case.
+enum class Precision { kFloat32, kBFloat16, kInt8 };
 
-/// "fp32" (or "float32") and "bf16" (or "bfloat16"); anything else throws std::invalid_argument
-/// naming the value and the spellings accepted.
+/// "fp32" (or "float32"), "bf16" (or "bfloat16") and "int8"; anything else throws
+/// std::invalid_argument naming the value and the spellings accepted.
 Precision parse_precision(const std::string& spelling);
-/// "fp32" or "bf16".
+/// "fp32", "bf16" or "int8".
 const char* to_string(Precision precision);
+/// Every spelling parse_precision accepts (for a CLI's choices).
+std::vector<std::string> precision_spellings();
 /// One rule for every inference entry point (eval, predict, serve, the C API): `requested`
 /// (--precision) when given; else, as CoreNet's evaluation, the config's common.mixed_precision
 /// on CUDA (CoreNet's autocast is CUDA's: on a CPU it refuses mixed precision), and float32 on
 /// the CPU. Training on the CPU does use bf16 autocast for common.mixed_precision (Trainer).
+/// int8 asked for where it cannot run (a device other than the CPU, a build without oneDNN, a CPU
+/// without VNNI) throws std::runtime_error saying which: there is no silent fallback.
 Precision resolve_precision(const std::optional<Precision>& requested, bool config_mixed_precision,
                             c10::DeviceType device);
 
 /// True when this LibTorch build has CPU autocast (1.10 and later).
 bool cpu_autocast_available();
+
+/// Empty when --precision int8 can run here; otherwise why not (no oneDNN, no VNNI).
+std::string int8_unavailable_reason();
+
+/// Whether int8 inference is on in this thread (an Int8InferenceGuard is alive in it).
+bool int8_inference_enabled();
+
+/// int8 inference for the scope of a guard, in the calling thread (as autocast is): the CPU
+/// inference paths take int8 copies of the linear layers' weights (kept until a weight changes)
+/// and run their products in int8. Token merging, the first block's lookups, attention and norms
+/// stay float32. Guards nest; the previous state comes back at the end of the scope.
+class Int8InferenceGuard {
+ public:
+  explicit Int8InferenceGuard(bool enabled);
+  ~Int8InferenceGuard();
+  Int8InferenceGuard(const Int8InferenceGuard&) = delete;
+  Int8InferenceGuard& operator=(const Int8InferenceGuard&) = delete;
+
+ private:
+  bool previous_;
+};
 
 class AutocastGuard {
  public:

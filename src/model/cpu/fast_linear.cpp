@@ -3,12 +3,17 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "byteformer/model/precision.h"
 #include "model/cpu/cpu_parallel.h"
+#include "model/cpu/gelu.h"
+#include "model/cpu/quantize.h"
 
 #ifdef BYTEFORMER_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -78,6 +83,7 @@ void aten_chunked_linear_into(torch::Tensor& out, const torch::Tensor& x, const 
 struct Product {
   dnnl::matmul primitive;
   size_t scratch_bytes = 0;
+  dnnl::memory::desc weights;  // the weights' layout the primitive reads (the int8 products' packed one)
 };
 
 const dnnl::engine& cpu_engine() {
@@ -101,7 +107,7 @@ Product make_product(const dnnl::matmul::desc& desc, dnnl::primitive_attr attr) 
   // The scratchpad comes from the caller's thread: one primitive runs on several threads at once.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
-  return Product{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
+  return Product{dnnl::matmul(pd), pd.scratchpad_desc().get_size(), pd.weights_desc()};
 }
 
 const Product& product_for(int64_t K, int64_t N, int64_t ldx, int64_t ldo, bool has_bias, LinearEpilogue epilogue,
@@ -130,6 +136,9 @@ struct ThreadBuffers {
   std::vector<float> x_rows, out_rows;
   std::vector<c10::BFloat16> x_bf16;  // a chunk of x rounded to bfloat16 (bf16 products)
   std::vector<float> grad_dy, grad_x;  // the padded rows of a short chunk of add_weight_gradient
+  std::vector<uint8_t> q_rows;         // a chunk of x as u8 (int8 products)
+  std::vector<float> q_scales, gelu_in;
+  std::vector<int32_t> q_zeros, sums;
   static float* sized(std::vector<float>& v, size_t n) {
     if (v.size() < n) v.assign(n, 0.f);
     return v.data();
@@ -252,6 +261,79 @@ void run_weight_gradient(float* dw, const float* dy, int64_t ldy, const float* x
   execute(product, args);
 }
 
+// The int8 product of kChunkRows rows: u8 rows (K contiguous) x s8 weights in the layout the
+// primitive chose (format `any`: packed once by quantize_weight), s32 sums (N contiguous). One
+// per (K, N): the rows always come from the thread's buffers.
+const Product& int8_product_for(int64_t K, int64_t N) {
+  return cached_product({3, K, N}, [&] {
+    using dt = dnnl::memory::data_type;
+    const dnnl::memory::desc src({kChunkRows, K}, dt::u8, {K, 1});
+    const dnnl::memory::desc weights({K, N}, dt::s8, dnnl::memory::format_tag::any);
+    const dnnl::memory::desc dst({kChunkRows, N}, dt::s32, {N, 1});
+    return make_product(dnnl::matmul::desc(src, weights, dst), dnnl::primitive_attr());
+  });
+}
+
+// values (N, K) int8 row-major reordered into int8_product_for(K, N)'s weights layout.
+torch::Tensor pack_int8_weight(const torch::Tensor& values) {
+  const int64_t N = values.size(0), K = values.size(1);
+  const auto& product = int8_product_for(K, N);
+  auto packed = torch::empty({static_cast<int64_t>(product.weights.get_size())}, torch::kByte);
+  const auto& engine = cpu_engine();
+  dnnl::memory from({{K, N}, dnnl::memory::data_type::s8, {1, K}}, engine, values.data_ptr());
+  dnnl::memory to(product.weights, engine, packed.data_ptr());
+  dnnl::stream stream(engine);
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return packed;
+}
+
+// sums (kChunkRows, N) = q (kChunkRows, K) u8 x the packed weights, s32, on the calling thread.
+void run_int8_chunk(int32_t* sums, const uint8_t* q, int64_t K, int64_t N, const torch::Tensor& packed) {
+  const auto& product = int8_product_for(K, N);
+  using dt = dnnl::memory::data_type;
+  const auto& engine = cpu_engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory({{kChunkRows, K}, dt::u8, {K, 1}}, engine, const_cast<uint8_t*>(q))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(product.weights, engine, packed.data_ptr())},
+      {DNNL_ARG_DST, dnnl::memory({{kChunkRows, N}, dt::s32, {N, 1}}, engine, sums)}};
+  execute(product, args);
+}
+
+// Rows [0, M) of x with M <= kChunkRows through the int8 product: each row quantized on its
+// own, the s32 sums of the whole (padded) chunk, then each row back to float32 with its epilogue.
+void int8_rows(torch::Tensor& out, const torch::Tensor& x, const LinearWeight& w, const torch::Tensor& bias,
+               LinearEpilogue epilogue) {
+  const int64_t M = x.size(0), K = x.size(1), N = out.size(1);
+  auto& buffers = thread_buffers();
+  if (buffers.q_rows.size() < static_cast<size_t>(kChunkRows * K)) buffers.q_rows.assign(kChunkRows * K, 0);
+  if (buffers.sums.size() < static_cast<size_t>(kChunkRows * N)) buffers.sums.resize(kChunkRows * N);
+  if (buffers.q_scales.size() < static_cast<size_t>(kChunkRows)) buffers.q_scales.resize(kChunkRows);
+  if (buffers.q_zeros.size() < static_cast<size_t>(kChunkRows)) buffers.q_zeros.resize(kChunkRows);
+  if (buffers.gelu_in.size() < static_cast<size_t>(N)) buffers.gelu_in.resize(N);
+  const float* x_p = x.data_ptr<float>();
+  for (int64_t r = 0; r < M; ++r)
+    quantize_row_u8(x_p + r * x.stride(0), K, buffers.q_rows.data() + r * K, &buffers.q_scales[r], &buffers.q_zeros[r]);
+  // Rows past M hold whatever an earlier chunk left: integers, whose sums are not read.
+  run_int8_chunk(buffers.sums.data(), buffers.q_rows.data(), K, N, w.packed);
+  const float* w_scales = w.scales.data_ptr<float>();
+  const int32_t* w_sums = w.sums.data_ptr<int32_t>();
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  float* out_p = out.data_ptr<float>();
+  for (int64_t r = 0; r < M; ++r) {
+    float* y = out_p + r * out.stride(0);
+    const int32_t* acc = buffers.sums.data() + r * N;
+    if (epilogue == LinearEpilogue::kGelu) {
+      dequantize_row(buffers.gelu_in.data(), acc, N, buffers.q_scales[r], buffers.q_zeros[r], w_scales, w_sums, b,
+                     /*accumulate=*/false);
+      gelu_forward(y, buffers.gelu_in.data(), N);
+    } else {
+      dequantize_row(y, acc, N, buffers.q_scales[r], buffers.q_zeros[r], w_scales, w_sums, b,
+                     epilogue == LinearEpilogue::kAccumulate);
+    }
+  }
+}
+
 #endif  // BYTEFORMER_HAVE_ONEDNN
 
 }  // namespace
@@ -269,22 +351,174 @@ bool bf16_products() {
 #endif
 }
 
-torch::Tensor ProductWeight::get(const torch::Tensor& weight, bool bf16) {
-  if (!bf16) {
-    copy_ = torch::Tensor();
+bool int8_products() { return int8_products_missing().empty(); }
+
+std::string int8_products_missing() {
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  static const bool vnni = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512_vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+    const auto avx2_vnni = static_cast<unsigned>(dnnl::cpu_isa::avx2_vnni);
+    return (isa & avx512_vnni) == avx512_vnni || (isa & avx2_vnni) == avx2_vnni;  // the ISA values nest
+  }();
+  if (!onednn_enabled()) return "int8 products need oneDNN, which is switched off (BYTEFORMER_ONEDNN=0)";
+  if (!vnni) return "int8 products need a CPU with VNNI (AVX512-VNNI or AVX-VNNI); this one: " + cpu_description();
+  return {};
+#else
+  return "int8 products need oneDNN, and this build has none (BYTEFORMER_WITH_ONEDNN=OFF or not found)";
+#endif
+}
+
+std::string cpu_description() {
+  std::string model = "unknown CPU", flags;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  bool have_model = false, have_flags = false;
+  for (std::string line; (!have_model || !have_flags) && std::getline(cpuinfo, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
+    if (key == "model name" && !have_model) {
+      model = value;
+      have_model = true;
+    } else if (key == "flags" && !have_flags) {
+      std::istringstream words(value);
+      for (std::string f; words >> f;)
+        if (f == "avx512_bf16" || f == "avx512_vnni" || f == "avx_vnni" || f.rfind("amx", 0) == 0)
+          flags += (flags.empty() ? "" : " ") + f;
+      have_flags = true;
+    }
+  }
+  std::string isa = "none (built without oneDNN)";
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+    case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: isa = "older than avx2"; break;
+  }
+#endif
+  return model + "; flags: " + (flags.empty() ? "no bf16, VNNI or AMX" : flags) + "; oneDNN ISA: " + isa;
+}
+
+LinearWeight quantize_weight(const torch::Tensor& weight) {
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == torch::kFloat && weight.device().is_cpu(),
+              "quantize_weight: expected a float32 (N, K) CPU weight, got ", weight.sizes(), " ", weight.scalar_type());
+  torch::NoGradGuard no_grad;
+  auto scales = weight.abs().amax(1) / 127.0;  // (N)
+  scales.masked_fill_(scales == 0, 1.0);
+  LinearWeight q;
+  q.weight = torch::round(weight / scales.unsqueeze(1)).clamp_(-127, 127).to(torch::kChar).contiguous();  // (N, K)
+  q.scales = scales.contiguous();
+  q.sums = q.weight.sum(1, /*keepdim=*/false, torch::kInt).contiguous();  // (N)
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  q.packed = pack_int8_weight(q.weight);
+#endif
+  return q;
+}
+
+QuantizedRows quantize_rows(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat && x.device().is_cpu(),
+              "quantize_rows: expected float32 (M, K) CPU rows, got ", x.sizes(), " ", x.scalar_type());
+  const auto xc = x.contiguous();
+  const int64_t M = x.size(0), K = x.size(1);
+  QuantizedRows q{torch::empty({M, K}, torch::kByte), torch::empty({M}, torch::kFloat), torch::empty({M}, torch::kInt)};
+  for (int64_t r = 0; r < M; ++r)
+    quantize_row_u8(xc.data_ptr<float>() + r * K, K, q.values.data_ptr<uint8_t>() + r * K,
+                    q.scales.data_ptr<float>() + r, q.zero_points.data_ptr<int32_t>() + r);
+  return q;
+}
+
+torch::Tensor int8_sums(const torch::Tensor& q, const LinearWeight& w) {
+  TORCH_CHECK(int8_products(), "int8_sums: ", int8_products_missing());
+  TORCH_CHECK(w.int8() && q.dim() == 2 && q.scalar_type() == torch::kByte && q.size(1) == w.weight.size(1),
+              "int8_sums: expected uint8 (M, K) rows and an int8 (N, K) weight, got ", q.sizes(), " and ",
+              w.weight.sizes());
+  const int64_t M = q.size(0), K = q.size(1), N = w.weight.size(0);
+  auto out = torch::empty({M, N}, torch::kInt);
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  const auto qc = q.contiguous();
+  std::vector<uint8_t> rows(kChunkRows * K, 0);
+  std::vector<int32_t> sums(kChunkRows * N);
+  for (int64_t r0 = 0; r0 < M; r0 += kChunkRows) {
+    const int64_t m = std::min(kChunkRows, M - r0);
+    std::memcpy(rows.data(), qc.data_ptr<uint8_t>() + r0 * K, m * K);
+    run_int8_chunk(sums.data(), rows.data(), K, N, w.packed);
+    std::memcpy(out.data_ptr<int32_t>() + r0 * N, sums.data(), m * N * sizeof(int32_t));
+  }
+#endif
+  return out;
+}
+
+LinearWeight ProductWeight::get(const torch::Tensor& weight, bool bf16) {
+  const int kind = bf16 ? 1 : (int8_inference_enabled() && weight.scalar_type() == torch::kFloat && weight.dim() == 2 &&
+                               weight.device().is_cpu())
+                                  ? 2
+                                  : 0;
+  if (kind == 0) {
+    copy_ = LinearWeight();
+    kind_ = 0;
     return weight.contiguous();
   }
   const int64_t version = static_cast<int64_t>(weight._version());
-  if (!copy_.defined() || data_ != weight.data_ptr() || version_ != version) {
-    copy_ = weight.to(torch::kBFloat16).contiguous();
+  if (kind_ != kind || !copy_.weight.defined() || data_ != weight.data_ptr() || version_ != version) {
+    copy_ = kind == 1 ? LinearWeight(weight.to(torch::kBFloat16).contiguous()) : quantize_weight(weight);
     data_ = weight.data_ptr();
     version_ = version;
+    kind_ = kind;
   }
   return copy_;
 }
 
-void linear_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                 LinearEpilogue epilogue) {
+namespace {
+
+void int8_linear_into(torch::Tensor& out, const torch::Tensor& x, const LinearWeight& w, const torch::Tensor& bias,
+                      LinearEpilogue epilogue) {
+  const int64_t N = w.weight.size(0), K = w.weight.size(1), M = x.size(0);
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == K && (M <= 1 || x.stride(1) == 1) && x.scalar_type() == torch::kFloat &&
+                  x.device().is_cpu(),
+              "linear_into: expected float32 x (M, ", K, ") with unit column stride for an int8 weight, got ",
+              x.sizes(), " ", x.scalar_type());
+  TORCH_CHECK(out.dim() == 2 && out.size(0) == M && out.size(1) == N && out.stride(1) == 1 &&
+                  out.scalar_type() == torch::kFloat && out.device().is_cpu(),
+              "linear_into: expected float32 out (", M, ", ", N, ") with unit column stride, got ", out.sizes());
+  TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == N && bias.is_contiguous() &&
+                                  bias.scalar_type() == torch::kFloat),
+              "linear_into: expected a contiguous float32 bias (", N, "), got ", bias.sizes());
+  TORCH_CHECK(w.scales.defined() && w.scales.numel() == N && w.sums.defined() && w.sums.numel() == N,
+              "linear_into: an int8 weight without its scales and sums (quantize_weight makes them)");
+  TORCH_CHECK(int8_products(), "linear_into: ", int8_products_missing());
+  if (M == 0) return;
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  TORCH_CHECK(w.packed.defined(), "linear_into: an int8 weight without its packed copy (quantize_weight makes it)");
+  const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
+  auto chunk = [&](int64_t c) {
+    const int64_t r0 = c * kChunkRows, r1 = std::min(M, r0 + kChunkRows);
+    auto o = out.slice(0, r0, r1);
+    int8_rows(o, x.slice(0, r0, r1), w, bias, epilogue);
+  };
+  if (chunks > 1 && !at::in_parallel_region()) {
+    parallel_tasks(chunks, chunk);
+  } else {
+    for (int64_t c = 0; c < chunks; ++c) chunk(c);
+  }
+#endif
+}
+
+}  // namespace
+
+void linear_into(torch::Tensor& out, const torch::Tensor& x, const LinearWeight& linear_weight,
+                 const torch::Tensor& bias, LinearEpilogue epilogue) {
+  TORCH_CHECK(linear_weight.weight.defined(), "linear_into: no weight");
+  if (linear_weight.int8()) {
+    TORCH_CHECK(!torch::GradMode::is_enabled() || !x.requires_grad(), "linear_into: no autograd (inference only)");
+    int8_linear_into(out, x, linear_weight, bias, epilogue);
+    return;
+  }
+  const torch::Tensor& weight = linear_weight.weight;
   TORCH_CHECK(!torch::GradMode::is_enabled() || !(x.requires_grad() || weight.requires_grad()),
               "linear_into: no autograd (inference only)");
   TORCH_CHECK(weight.dim() == 2 && weight.is_contiguous(), "linear_into: expected a contiguous (N, K) weight, got ",

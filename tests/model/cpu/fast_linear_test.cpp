@@ -123,13 +123,13 @@ TEST(FastLinear, ProductWeightFollowsTheWeight) {
   torch::NoGradGuard no_grad;
   auto w = torch::randn({6, 4});
   ProductWeight cache;
-  EXPECT_TRUE(cache.get(w, false).is_same(w));
-  const auto a = cache.get(w, true);
+  EXPECT_TRUE(cache.get(w, false).weight.is_same(w));
+  const auto a = cache.get(w, true).weight;
   EXPECT_EQ(a.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal(a, w.to(torch::kBFloat16)));
-  EXPECT_TRUE(cache.get(w, true).is_same(a)) << "kept while the weight is unchanged";
+  EXPECT_TRUE(cache.get(w, true).weight.is_same(a)) << "kept while the weight is unchanged";
   w.mul_(2);  // in place: the version counter moves
-  const auto b = cache.get(w, true);
+  const auto b = cache.get(w, true).weight;
   EXPECT_FALSE(b.is_same(a));
   EXPECT_TRUE(torch::equal(b, w.to(torch::kBFloat16)));
 }
