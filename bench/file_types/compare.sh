@@ -157,11 +157,12 @@ say "$n files of $top; output in $out"
 # Every tool reads the files from the page cache, not the first one from the disk.
 tr '\n' '\0' <"$files" | xargs -0 cat >/dev/null
 
-# ---- measure TOOL KIND STDOUT CMD...: one whole process on core 0; appends "tool kind wall_s
-# rss_kb files" to speed.tsv. A tool that exits non-zero with some output (per-file error records)
-# is kept; one with no output stops the comparison with its error.
+# ---- measure TOOL KIND FILES STDOUT CMD...: one whole process on core 0; appends "tool kind
+# wall_s cpu_s rss_kb files" to speed.tsv (cpu_s: user + system time). A tool that exits
+# non-zero with some output (per-file error records) is kept; one with no output stops the
+# comparison with its error.
 speed=$run/speed.tsv
-printf 'tool\tkind\twall_s\trss_kb\tfiles\n' >"$speed"
+printf 'tool\tkind\twall_s\tcpu_s\trss_kb\tfiles\n' >"$speed"
 measure() {
   local tool=$1 kind=$2 files_n=$3 stdout=$4; shift 4
   local t0 t1 rc=0 tag=${tool}_${kind}
@@ -174,8 +175,10 @@ measure() {
     fi
     say "$tool exited $rc (per-file errors are in $run/$tag.err; their records count as wrong)"
   fi
-  local rss; rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$run/time_$tag.txt")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$kind" "$(awk "BEGIN { print $t1 - $t0 }")" "$rss" "$files_n" >>"$speed"
+  local rss cpu
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$run/time_$tag.txt")
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {print s}' "$run/time_$tag.txt")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$kind" "$(awk "BEGIN { print $t1 - $t0 }")" "$cpu" "$rss" "$files_n" >>"$speed"
 }
 
 say "magika over the split"
@@ -212,13 +215,14 @@ import statistics, sys
 lines = open(sys.argv[1]).read().splitlines()
 keep, cold = [lines[0]], {}
 for line in lines[1:]:
-    tool, kind, wall, rss, n = line.split("\t")
+    tool, kind, wall, cpu, rss, n = line.split("\t")
     if kind.startswith("cold"):
-        cold.setdefault(tool, []).append((float(wall), int(rss)))
+        cold.setdefault(tool, []).append((float(wall), float(cpu), int(rss)))
     else:
         keep.append(line)
 for tool, runs in cold.items():
-    keep.append(f"{tool}\tcold\t{statistics.median(w for w, _ in runs):.4f}\t{max(r for _, r in runs)}\t1")
+    keep.append(f"{tool}\tcold\t{statistics.median(w for w, _, _ in runs):.4f}\t"
+                f"{statistics.median(c for _, c, _ in runs):.3f}\t{max(r for _, _, r in runs)}\t1")
 open(sys.argv[1], "w").write("\n".join(keep) + "\n")
 PY
 

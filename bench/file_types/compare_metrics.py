@@ -313,25 +313,29 @@ def report(run_dir):
             out.append(f"| {c} | {conv_type['magika'][c]['n']} | " +
                        " | ".join(f3(conv_type[t][c]["recall"]) for t in TOOLS) + " |")
 
-    # Speed, memory, size.
+    # Speed, memory, size. A tool's batch rows add up (`file` runs twice); RSS is the largest.
     out += ["", "## Speed, memory, size", "",
             "Whole processes on one core (`taskset -c 0`): the batch run takes every file of the run in "
             "one process (`file` in two: `--mime-type`, then the description the table needs); the "
-            "cold start is one process on one small file (median of 5 runs). Peak RSS from "
-            "`/usr/bin/time -v`.", "",
-            "| tool | batch: ms per file | batch: s | batch: peak RSS MB | cold start: ms | cold start: peak RSS MB | model on disk |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+            "cold start is one process on one small file (median of 5 runs, after one untimed run). "
+            "Wall time, and CPU time (user + system: what the process itself spent, less disturbed by "
+            "other work on the machine). Peak RSS from `/usr/bin/time -v`.", "",
+            "| tool | batch: ms per file (wall) | batch: CPU ms per file | batch: peak RSS MB "
+            "| cold start: ms (wall) | cold start: CPU ms | cold start: peak RSS MB | model on disk |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
     rows = defaultdict(dict)
-    for tool, kind, wall, rss, n in speed:
-        rows[tool][kind] = (float(wall), int(rss), int(n))
+    for tool, kind, wall, cpu, rss, n in speed:
+        w, c, r, k = rows[tool].get(kind, (0.0, 0.0, 0, 0))
+        rows[tool][kind] = (w + float(wall), c + float(cpu), max(r, int(rss)), max(k, int(n)))
     for tool in list(TOOLS) + [t for t in rows if t not in TOOLS]:
         if tool not in rows:
             continue
         b, c = rows[tool].get("batch"), rows[tool].get("cold")
         size = meta.get(f"size_{tool}", "")
         out.append(f"| {TOOL_NAMES.get(tool, tool)} | "
-                   + (f"{1000 * b[0] / b[2]:.2f} | {b[0]:.1f} | {b[1] / 1024:.0f}" if b else "- | - | -") + " | "
-                   + (f"{1000 * c[0]:.0f} | {c[1] / 1024:.0f}" if c else "- | -") + f" | {size} |")
+                   + (f"{1000 * b[0] / b[3]:.2f} | {1000 * b[1] / b[3]:.2f} | {b[2] / 1024:.0f}" if b else "- | - | -")
+                   + " | " + (f"{1000 * c[0]:.0f} | {1000 * c[1]:.0f} | {c[2] / 1024:.0f}" if c else "- | - | -")
+                   + f" | {size} |")
     out += ["", f"Cold-start file: `{meta['cold_file']}` ({meta['cold_size']} bytes)."]
 
     # Answers outside the corpus's labels, and the commonest confusions: what to look at first.
