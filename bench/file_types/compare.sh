@@ -8,7 +8,7 @@
 # with an SVG chart of the per-type F1, to the output folder.
 #
 #   bench/file_types/compare.sh [--data DIR] [--split test] [--limit N] [--out DIR]
-#                               [--build DIR] [--model DIR]
+#                               [--build DIR] [--model DIR] [--report-only]
 #
 #   --data DIR    the corpus (default data/file_types; `byteformer data file-types --out DIR`)
 #   --split NAME  test (default), val or train
@@ -86,6 +86,13 @@ weights=checkpoint_best.pt
 [ -f "$model/config.yaml" ] && [ -f "$model/$weights" ] ||
   fail "no model at $model (config.yaml, checkpoint_best.pt): the shipped one is models/file-types; or --model RUN_DIR of \`byteformer train --recipe file-types\`"
 model=$(cd "$model" && pwd)
+# A corpus made after the model was trained may have split its packages otherwise: its test
+# files may then be ones the model trained on. Only the dates can tell here; say so in the report.
+warning=""
+if [ "$data/.byteformer_file_types.json" -nt "$model/$weights" ]; then
+  warning="the corpus ($data) was made after the model's weights ($model/$weights): if the model was trained on an earlier corpus, some test files may be ones it trained on"
+  say "warning: $warning"
+fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -234,7 +241,7 @@ magic_mgc=$(readlink -f /usr/share/misc/magic.mgc 2>/dev/null || true)
   printf 'data\t%s\n' "$data"
   printf 'split\t%s\n' "$split"
   printf 'manifest\t%s\n' "$data/manifest.jsonl"
-  [ "$limit" -gt 0 ] && printf 'limit\t%s\n' "$limit"
+  if [ "$limit" -gt 0 ]; then printf 'limit\t%s\n' "$limit"; fi
   printf 'file_map\t%s\n' "$here/file_mime_map.tsv"
   printf 'magika_config\t%s\n' "$magika_config"
   printf 'byteformer_labels\t%s\n' "$labels"
@@ -254,6 +261,7 @@ magic_mgc=$(readlink -f /usr/share/misc/magic.mgc 2>/dev/null || true)
   printf 'size_byteformer\t%s (%s)\n' "$(mib "$(stat -c %s "$model/$weights")")" "$weights"
   printf 'cold_file\t%s\n' "${cold#"$root/"}"
   printf 'cold_size\t%s\n' "$(stat -c %s "$cold")"
+  if [ -n "$warning" ]; then printf 'warning\t%s\n' "$warning"; fi
 } >"$run/meta.tsv"
 
 python3 "$here/compare_metrics.py" "$out"

@@ -272,6 +272,8 @@ def report(run_dir):
             f"Magika answers {len(covers['magika'])} labels, the `file` table maps to "
             f"{len(covers['file'])}, the byteformer model has {len(covers['byteformer'])}",
             ""]
+    if meta.get("warning"):
+        out += [f"**Warning**: {meta['warning']}.", ""]
     if magika_cover == corpus_types:
         out += ["The corpus's labels are Magika's own (a subset of its model's target labels), so "
                 "(b) and (c) are the same types.", ""]
