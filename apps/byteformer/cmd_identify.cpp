@@ -48,13 +48,15 @@ constexpr int64_t kMaxStreamBytes = int64_t{64} << 20;
 // Magika's min_file_size_for_dl: a file of fewer bytes is answered from its bytes alone, `txt`
 // when they are UTF-8 text, else `unknown`.
 constexpr int64_t kMinBytesForModel = 8;
+// At most this many inputs run without oneDNN (see run()).
+constexpr int64_t kFewFiles = 16;
 
 struct Args {
   std::string model_dir;
   std::string mode = "high-confidence";
   int64_t top = 3;
   int64_t batch_size = 64;
-  int threads = 0;
+  int threads = 1;
   std::string device = "cpu";
   double read_timeout_s = 10.0;
   bool json = false;
@@ -293,11 +295,13 @@ void run(const Args& args) {
 
   std::vector<Record> listing_errors;
   const std::vector<std::string> inputs = list_inputs(args.files, args.recursive, listing_errors);
-  // One forward pass's worth of files runs fastest on one thread (no pool to start or wake);
-  // a longer list spreads each batch over every core.
-  const int threads = args.threads > 0 ? args.threads
-                                       : (static_cast<int64_t>(inputs.size()) <= args.batch_size ? 1 : 0);
-  const int threads_set = set_compute_threads(threads);
+  // One thread unless asked: a model this small gains little from a second core, and threads
+  // that spin while they wait (identify does not re-execute itself with passive ones) cost a
+  // loaded machine several times that (docs/PERFORMANCE.md#identify-on-one-small-file).
+  const int threads_set = set_compute_threads(args.threads);
+  // oneDNN compiles its kernels on first use, which costs more than the forward pass of a few
+  // files on ATen's own; from a few dozen files on, its products win.
+  if (static_cast<int64_t>(inputs.size()) <= kFewFiles) set_onednn_enabled(false);
 
   ClassifierOptions options;
   options.run_dir = find_model_dir(args.model_dir);
@@ -416,9 +420,9 @@ void add_identify_command(CLI::App& app) {
   cmd->add_option("--batch-size", args->batch_size, "Files per forward pass")
       ->check(positive_int())
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Compute threads")
+  cmd->add_option("--threads", args->threads, "Compute threads (0: all cores)")
       ->check(thread_count())
-      ->default_str("1 for at most one batch of files, else all cores");
+      ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N | auto")
       ->check(device_spelling())
       ->capture_default_str();

@@ -11,7 +11,8 @@ const std::vector<FileTypeInfo>& file_type_table() {
   // Magika's content types knowledge base (github.com/google/magika,
   // assets/content_types_kb.min.json) for standard_v3_3's target labels and the rule answers.
   // Where it has no MIME type, the registered one (sqlite: application/vnd.sqlite3) or
-  // text/plain for text; where it has no group, ours (aidl: code, nupkg: archive).
+  // text/plain for text; where it has no group, ours (aidl: code, nupkg: archive); its
+  // "text-ocaml" written text/x-ocaml.
   static const std::vector<FileTypeInfo> kTable = {
       {"3gp", "video", "video/3gpp", "3GPP multimedia file", false},
       {"ace", "archive", "application/x-ace-compressed", "ACE archive", false},
@@ -129,7 +130,7 @@ const std::vector<FileTypeInfo>& file_type_table() {
       {"npz", "archive", "application/octet-stream", "Numpy Arrays Archive", false},
       {"nupkg", "archive", "application/octet-stream", "NuGet Package", false},
       {"objectivec", "code", "text/x-objcsrc", "ObjectiveC source", true},
-      {"ocaml", "code", "text-ocaml", "OCaml", true},
+      {"ocaml", "code", "text/x-ocaml", "OCaml", true},
       {"odp", "document", "application/vnd.oasis.opendocument.presentation", "OpenDocument Presentation", false},
       {"ods", "document", "application/vnd.oasis.opendocument.spreadsheet", "OpenDocument Spreadsheet", false},
       {"odt", "document", "application/vnd.oasis.opendocument.text", "OpenDocument Text", false},
