@@ -318,8 +318,9 @@ void run(const Args& args) {
         "(byte_window); classify with predict",
         options.run_dir, to_string(clf.pipeline_options().modality)));
   if (clf.labels().empty())
-    throw std::runtime_error(fmt::format("{}: the weights {} name no classes (no {}.json beside them)",
-                                         options.run_dir, clf.weights_path(), clf.weights_path()));
+    throw std::runtime_error(fmt::format("{}: {} names no classes (the {}.json that train writes beside it is missing)",
+                                         options.run_dir, fs::path(clf.weights_path()).filename().string(),
+                                         fs::path(clf.weights_path()).filename().string()));
   const ByteWindow& window = clf.pipeline_options().window;
   const ClassThresholds& thresholds = clf.thresholds();
 
