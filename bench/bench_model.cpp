@@ -4,6 +4,7 @@
 //
 //   build/bench/bench_model [--threads T] [--quick] [--default-allocator] [--device cuda[:N]]
 //                           [--profile tiff|jpeg|tiff-bf16|jpeg-bf16|tiff-train|jpeg-train|quickstart-train[-bf16]
+//                                      |tiff-int8|jpeg-int8|quickstart-int8
 //                            [--reps N | --trace FILE.json]
 //                            [--no-first-block-lookup] [--libtorch-adamw]]
 //
@@ -14,18 +15,23 @@
 // with -bf16 the recipe's bf16 autocast) N times and prints its samples/s: a target for `perf record`; with --trace it writes
 // LibTorch's per-operator trace of one of them (chrome://tracing; bench/op_summary.py totals it
 // per operator). --no-first-block-lookup computes the first block's qkv by its product (the
-// model's default folds it into lookups for short kernels); BYTEFORMER_ONEDNN=0 in the
+// model's default folds it into lookups for short kernels). The -int8 profiles run the eval
+// forward in float32 and in int8 (as `eval --precision int8`) one after the other, N rounds of
+// each, and print every round and the ratio of the medians (quickstart-int8: the quickstart
+// model's eval forward, batch 256). BYTEFORMER_ONEDNN=0 in the
 // environment runs the linear layers on OpenBLAS instead of oneDNN: both for A/B runs.
 // Train steps use the trainer's optimiser (make_adamw: CoreNet's groups, the one-pass step);
 // --libtorch-adamw steps the same groups with LibTorch's AdamW::step, for A/B runs.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -85,9 +91,11 @@ void sync(const torch::Tensor& t) {
   if (t.device().is_cuda()) t.flatten()[0].item<double>();
 }
 
-Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false) {
+Result eval_forward(ByteFormer& model, int64_t batch, int64_t bytes, int reps, bool fused, bool bf16 = false,
+                    bool int8 = false) {
   const torch::Device device = byteformer::module_device(*model);
   byteformer::AutocastGuard autocast(bf16, device.type());  // bf16 autocast, as `eval --mixed-precision`
+  byteformer::Int8InferenceGuard int8_products(int8);        // as `eval --precision int8`
   model->eval();
   model->set_fused_token_reduction(fused);
   auto x = torch::randint(0, 256, {batch, bytes}, torch::kLong).to(device);
@@ -221,7 +229,8 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "Fewer repetitions");
   app.add_flag("--default-allocator", default_allocator, "Leave glibc's allocator settings as they are");
   app.add_option("--profile", profile, "Run one workload alone: tiff, jpeg, tiff-bf16, jpeg-bf16, tiff-train, "
-                                       "jpeg-train, quickstart-train, quickstart-train-bf16");
+                                       "jpeg-train, quickstart-train, quickstart-train-bf16; tiff-int8, jpeg-int8, "
+                                       "quickstart-int8 (float32 and int8 in alternating rounds)");
   app.add_option("--reps", profile_reps, "Repetitions of --profile")->check(CLI::PositiveNumber);
   app.add_option("--trace", trace, "Write LibTorch's per-operator trace of --profile to this file");
   app.add_option("--device", device_spec, "cpu, or cuda[:N]: the four workloads on a GPU");
@@ -270,13 +279,51 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (profile == "tiff-int8" || profile == "jpeg-int8" || profile == "quickstart-int8") {
+    // float32 and int8 eval forwards of one model in alternating rounds (the machine's load moves
+    // both alike), each round profile_reps forwards.
+    fmt::print("{}\n", byteformer::cpu_description());
+    if (!byteformer::int8_products()) {
+      fmt::print(stderr, "bench_model: --profile {}: {}\n", profile, byteformer::int8_products_missing());
+      return 2;
+    }
+    const bool quickstart = profile == "quickstart-int8", is_tiff = profile == "tiff-int8";
+    const int64_t bytes = quickstart ? kQuickstartBytes : is_tiff ? 150702 : 48564;
+    const int64_t batch = quickstart ? kQuickstartBatch : 4;
+    ByteFormer model(quickstart ? quickstart_workload() : workload(is_tiff ? 32 : 4));
+    model->set_first_block_lookup(first_block_lookup);
+    const int rounds = 5;
+    std::vector<double> rate[2];
+    Result last[2];
+    for (int round = 0; round < rounds; ++round) {
+      for (const bool int8 : {false, true}) {
+        last[int8] = eval_forward(model, batch, bytes, profile_reps, true, false, int8);
+        rate[int8].push_back(last[int8].samples_per_s);
+      }
+      fmt::print("round {}: fp32 {:.2f}/s, int8 {:.2f}/s ({:.2f}x)\n", round + 1, rate[0].back(), rate[1].back(),
+                 rate[1].back() / rate[0].back());
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    fmt::print("{} eval forward, batch {}, {} rounds of {}: medians fp32 {:.2f}, int8 {:.2f} samples/s: {:.2f}x "
+               "(first block's qkv {})\n",
+               profile, batch, rounds, profile_reps, median(rate[0]), median(rate[1]),
+               median(rate[1]) / median(rate[0]), model->first_block_lookup() ? "from lookups" : "from its product");
+    fmt::print("  stage seconds, last round:      fp32     int8\n");
+    for (const auto& kv : last[0].stage_seconds)
+      fmt::print("  {:<26} {:>8.3f} {:>8.3f}\n", kv.first, kv.second, last[1].stage_seconds[kv.first]);
+    return 0;
+  }
   if (!profile.empty()) {
     const bool quickstart = profile.rfind("quickstart-train", 0) == 0;
     if (profile != "tiff" && profile != "jpeg" && profile != "tiff-bf16" && profile != "jpeg-bf16" &&
         profile != "tiff-train" && profile != "jpeg-train" && profile != "quickstart-train" &&
         profile != "quickstart-train-bf16") {
       fmt::print(stderr, "bench_model: --profile '{}': expected tiff, jpeg, tiff-bf16, jpeg-bf16, tiff-train, "
-                         "jpeg-train, quickstart-train or quickstart-train-bf16\n", profile);
+                         "jpeg-train, quickstart-train, quickstart-train-bf16, tiff-int8, jpeg-int8 or "
+                         "quickstart-int8\n", profile);
       return 2;
     }
     const bool is_tiff = profile.rfind("tiff", 0) == 0;
