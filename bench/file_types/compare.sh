@@ -115,8 +115,8 @@ PY
 
 # identify when this byteformer has it; else predict (the model's byte window, its thresholds).
 threads=()
-if "$bin" identify --help >/dev/null 2>&1; then
-  "$bin" identify --help 2>&1 | grep -q -- '--threads' && threads=(--threads 1)
+if identify_help=$("$bin" identify --help 2>&1); then
+  if grep -q -- '--threads' <<<"$identify_help"; then threads=(--threads 1); fi
   byteformer=("$bin" identify --json --model "$model" "${threads[@]}")
 else
   say "this byteformer has no identify command: using predict on the same model"

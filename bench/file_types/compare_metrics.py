@@ -99,9 +99,9 @@ def read_tsv_pairs(path):
 
 
 def relative(path, root):
-    path = path[2:] if path.startswith("./") else path
+    """A tool's path as "<label>/<name>", the split's layout (a path given otherwise: its last two parts)."""
     root = root.rstrip("/") + "/"
-    return path[len(root):] if path.startswith(root) else path
+    return path[len(root):] if path.startswith(root) else "/".join(path.split("/")[-2:])
 
 
 def read_file_answers(path, root):
@@ -325,6 +325,9 @@ def report(run_dir):
             "| tool | batch: ms per file (wall) | batch: CPU ms per file | batch: peak RSS MB "
             "| cold start: ms (wall) | cold start: CPU ms | cold start: peak RSS MB | model on disk |",
             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    def cpu_ms(seconds):  # /usr/bin/time counts CPU time in 10 ms steps
+        return "< 10" if seconds < 0.01 else f"{1000 * seconds:.0f}"
+
     rows = defaultdict(dict)
     for tool, kind, wall, cpu, rss, n in speed:
         w, c, r, k = rows[tool].get(kind, (0.0, 0.0, 0, 0))
@@ -336,7 +339,7 @@ def report(run_dir):
         size = meta.get(f"size_{tool}", "")
         out.append(f"| {TOOL_NAMES.get(tool, tool)} | "
                    + (f"{1000 * b[0] / b[3]:.2f} | {1000 * b[1] / b[3]:.2f} | {b[2] / 1024:.0f}" if b else "- | - | -")
-                   + " | " + (f"{1000 * c[0]:.0f} | {1000 * c[1]:.0f} | {c[2] / 1024:.0f}" if c else "- | - | -")
+                   + " | " + (f"{1000 * c[0]:.0f} | {cpu_ms(c[1])} | {c[2] / 1024:.0f}" if c else "- | - | -")
                    + f" | {size} |")
     out += ["", f"Cold-start file: `{meta['cold_file']}` ({meta['cold_size']} bytes)."]
 
