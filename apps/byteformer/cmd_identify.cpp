@@ -415,7 +415,7 @@ void add_identify_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json,
                 "One JSON object a line: path, label, score, group, mime_type, model_label, top [{label, score}]");
-  cmd->add_option("--top", args->top, "Classes in --json's top")->check(positive_int())->capture_default_str();
+  cmd->add_option("--top,--top-k", args->top, "Classes in --json's top")->check(positive_int())->capture_default_str();
   cmd->add_flag("-r,--recursive", args->recursive, "Identify the files under directories given");
   cmd->add_flag("--no-dereference", args->no_dereference, "A symbolic link answers `symlink` (not followed)");
   cmd->add_option("--batch-size", args->batch_size, "Files per forward pass")

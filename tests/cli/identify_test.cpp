@@ -1,7 +1,7 @@
 // `byteformer identify` through the real CLI with the shipped model (models/file-types, found
 // by the default lookup): real files of this machine from Debian's packages (ELF, PNG, Python,
 // gzip, JSON), the bad inputs (empty, 1-byte, a fifo nobody writes, /dev/zero, unreadable, a
-// name that is not UTF-8, a directory without -r, a symlink with --no-dereference), -r, stdin,
+// name that is not UTF-8, a directory without -r, a symlink with --no-dereference, 50 GB), -r, stdin,
 // the prediction modes and the --json record. BYTEFORMER_IDENTIFY_TEST_MODEL=RUN_DIR runs them
 // against another run folder.
 #include <glob.h>
@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -132,13 +134,16 @@ TEST(IdentifyCli, BadInputsAreEachOneRecord) {
                              "    main()\n";
   fs::create_directory(root + "/dir");
   fs::create_symlink(root + "/one_text", root + "/link");
+  // 50 GB (sparse): only its windows are read, as of a small file.
+  test::write_bytes(root + "/huge", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+  ASSERT_EQ(::truncate((root + "/huge").c_str(), int64_t{50} << 30), 0) << std::strerror(errno);
   const std::vector<std::string> args = {root + "/empty", root + "/one_text", root + "/one_binary", fifo, "/dev/zero",
-                                         root + "/dir", root + "/link", bad_name, root + "/missing"};
+                                         root + "/dir", root + "/link", bad_name, root + "/missing", root + "/huge"};
   std::string joined;
   for (const auto& a : args) joined += " '" + a + "'";
   const auto r = test::run_command("timeout 60 " + identify("--json --no-dereference --read-timeout 1" + joined));
   EXPECT_EQ(r.exit_code, 1) << r.err;  // the fifo and the missing file
-  EXPECT_NE(r.err.find("2 of 9 inputs could not be identified"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 of 10 inputs could not be identified"), std::string::npos) << r.err;
   const auto lines = json_lines(r.out);  // every line valid JSON, the odd name included
   ASSERT_EQ(lines.size(), args.size()) << r.out;
   auto label = [&](size_t i) { return lines[i]["label"].is_string() ? lines[i]["label"].get<std::string>() : "null"; };
@@ -157,6 +162,7 @@ TEST(IdentifyCli, BadInputsAreEachOneRecord) {
   EXPECT_EQ(lines[7]["path"], root + "/caf\\xe9\\n.py");
   EXPECT_TRUE(lines[7]["model_label"].is_string());
   EXPECT_NE(lines[8]["error"].get<std::string>().find("No such file"), std::string::npos) << lines[8];
+  EXPECT_TRUE(lines[9]["model_label"].is_string()) << lines[9];
   for (size_t i = 0; i < args.size(); ++i)
     if (i != 7) EXPECT_EQ(lines[i]["path"], args[i]);
 
