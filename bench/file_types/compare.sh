@@ -72,7 +72,10 @@ magika_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.
 want=$(sed -n 's/^magika==\([^ ]*\).*/\1/p' "$here/requirements.txt")
 [ "$magika_version" = "$want" ] ||
   fail "$venv has magika $magika_version, the comparison pins $want: \`scripts/setup.sh --magika\` installs it"
-magika_config=$(ls "$venv"/lib/python3*/site-packages/magika/models/standard_v3_3/config.min.json 2>/dev/null | head -1)
+magika_config=""
+for f in "$venv"/lib/python3*/site-packages/magika/models/standard_v3_3/config.min.json; do
+  [ -f "$f" ] && { magika_config=$f; break; }
+done
 magika_onnx=${magika_config%/config.min.json}/model.onnx
 [ -f "$magika_config" ] && [ -f "$magika_onnx" ] ||
   fail "no standard_v3_3 model in $venv's magika: reinstall it with \`scripts/setup.sh --magika\`"
