@@ -164,6 +164,12 @@ if LC_ALL=C grep -q '[[:cntrl:]]' "$files"; then
   fail "a file name under $top holds a control character: \`file -f\` reads one name a line"
 fi
 say "$n files of $top; output in $out"
+# byteformer on one file first: a model it cannot open stops the comparison now, not after the
+# other tools' runs.
+check=$("${byteformer[@]}" "$(head -1 "$files")" 2>"$run/byteformer_check.err" || true)
+if ! grep -q '^{' <<<"$check"; then
+  echo "compare: ${byteformer[*]} answers no file:" >&2; tail -3 "$run/byteformer_check.err" >&2; exit 1
+fi
 # Every tool reads the files from the page cache, not the first one from the disk.
 tr '\n' '\0' <"$files" | xargs -0 cat >/dev/null
 
