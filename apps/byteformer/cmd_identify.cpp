@@ -231,26 +231,44 @@ std::optional<Record> inspect(const std::string& name, bool dereference, const B
   return std::nullopt;
 }
 
-// The inputs in order: paths as given; a directory with -r replaced by the files under it, in
-// sorted order (a directory under it is walked, not listed; a link to one is listed).
-std::vector<std::string> list_inputs(const std::vector<std::string>& args, bool recursive,
-                                     std::vector<Record>& listing_errors) {
-  std::vector<std::string> out;
+// One input to answer: a path, or a directory that could not be listed (`error` set).
+struct Input {
+  std::string path;
+  std::string error;
+};
+
+// Appends the paths under `dir` to `out`: its files (and links, fifos, devices), and the
+// folders below walked in turn (a link to one is not followed); a folder that cannot be listed
+// is an input of its own with the reason.
+void walk(const fs::path& dir, std::vector<Input>& out) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
+  if (ec) out.push_back(Input{dir.string(), fmt::format("cannot list: {}", ec.message())});
+  for (const auto& e : entries) {
+    std::error_code e2;
+    if (fs::is_directory(fs::symlink_status(e, e2)))
+      walk(e, out);
+    else
+      out.push_back(Input{e.string(), ""});
+  }
+}
+
+// The inputs in order: paths as given; a directory with -r replaced by the paths under it, in
+// sorted order (with --no-dereference a link to a directory is not walked either).
+std::vector<Input> list_inputs(const std::vector<std::string>& args, bool recursive, bool dereference) {
+  std::vector<Input> out;
   for (const auto& a : args) {
     std::error_code ec;
-    if (!recursive || a == "-" || !fs::is_directory(a, ec)) {
-      out.push_back(a);
+    const bool dir = a != "-" && fs::is_directory(dereference ? fs::status(a, ec) : fs::symlink_status(a, ec));
+    if (!recursive || !dir) {
+      out.push_back(Input{a, ""});
       continue;
     }
-    std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(a, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code e2;
-      if (!fs::is_directory(it->symlink_status(e2))) found.push_back(it->path().string());
-    }
-    if (ec) listing_errors.push_back(failed(a, fmt::format("cannot list: {}", ec.message()), a));
-    std::sort(found.begin(), found.end());
-    out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+    const size_t first = out.size();
+    walk(a, out);
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+              [](const Input& x, const Input& y) { return x.path < y.path; });
   }
   return out;
 }
@@ -293,8 +311,7 @@ void run(const Args& args) {
   const double startup_ms = ms_since_process_start();
   const PredictionMode mode = parse_prediction_mode(args.mode);
 
-  std::vector<Record> listing_errors;
-  const std::vector<std::string> inputs = list_inputs(args.files, args.recursive, listing_errors);
+  const std::vector<Input> inputs = list_inputs(args.files, args.recursive, !args.no_dereference);
   // One thread unless asked: a model this small gains little from a second core, and threads
   // that spin while they wait (identify does not re-execute itself with passive ones) cost a
   // loaded machine several times that (docs/PERFORMANCE.md#identify-on-one-small-file).
@@ -359,22 +376,23 @@ void run(const Args& args) {
     slot_of.clear();
   };
 
-  for (const Record& r : listing_errors) slots.push_back(r);
   for (size_t i = 0; i < inputs.size(); ++i) {
     t0 = Clock::now();
+    const std::string& path = inputs[i].path;
     std::vector<uint8_t> bytes;
     size_t seam = std::string::npos;
-    std::optional<Record> answer =
-        inspect(inputs[i], !args.no_dereference, window, args.read_timeout_s, bytes, seam);
+    std::optional<Record> answer = inputs[i].error.empty()
+                                       ? inspect(path, !args.no_dereference, window, args.read_timeout_s, bytes, seam)
+                                       : failed(path, inputs[i].error, path);
     if (answer) {
       slots.push_back(std::move(*answer));
     } else {
       Record r;
-      r.name = inputs[i];
+      r.name = path;
       r.text_like = looks_like_text(bytes, seam);
-      ModelInput in = clf.prepare(bytes, inputs[i], /*raw=*/false, static_cast<int64_t>(i));
+      ModelInput in = clf.prepare(bytes, path, /*raw=*/false, static_cast<int64_t>(i));
       if (!in.error.empty()) {
-        slots.push_back(failed(inputs[i], in.error, inputs[i]));
+        slots.push_back(failed(path, in.error, path));
       } else {
         slot_of.push_back(slots.size());
         slots.push_back(std::move(r));
@@ -392,9 +410,8 @@ void run(const Args& args) {
         "{:.1f} ms in the command\n",
         startup_ms, t.load_ms, clf.weights_path(), t.read_ms, t.passes, t.model_files, t.forward_ms, threads_set,
         ms_since(start));
-  const size_t total = inputs.size() + listing_errors.size();
   if (failures > 0)
-    throw std::runtime_error(fmt::format("{} of {} inputs could not be identified", failures, total));
+    throw std::runtime_error(fmt::format("{} of {} inputs could not be identified", failures, inputs.size()));
 }
 
 }  // namespace

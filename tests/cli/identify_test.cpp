@@ -183,12 +183,17 @@ TEST(IdentifyCli, BadInputsAreEachOneRecord) {
   fs::remove_all(root);
 }
 
-TEST(IdentifyCli, UnreadableFileIsAnErrorRecord) {
+TEST(IdentifyCli, UnreadableFileAndFolderAreErrorRecords) {
   const std::string root = test::make_temp_dir("identify_unreadable");
   ::chmod(root.c_str(), 0755);
   test::write_bytes(root + "/secret", std::vector<uint8_t>(100, 'x'));
   ::chmod((root + "/secret").c_str(), 0);
-  std::string command = identify("--json '" + root + "/secret'");
+  fs::create_directories(root + "/tree/locked");
+  test::write_bytes(root + "/tree/locked/inside", {'h', 'i'});
+  test::write_bytes(root + "/tree/open", {'h', 'i'});
+  ::chmod((root + "/tree").c_str(), 0755);
+  ::chmod((root + "/tree/locked").c_str(), 0);
+  std::string command = identify("--json -r '" + root + "/secret' '" + root + "/tree'");
   if (::geteuid() == 0) {  // root reads any file: run as nobody
     if (std::system("command -v setpriv >/dev/null") != 0) GTEST_SKIP() << "running as root and no setpriv";
     command = "setpriv --reuid=65534 --regid=65534 --clear-groups " + command;
@@ -196,8 +201,14 @@ TEST(IdentifyCli, UnreadableFileIsAnErrorRecord) {
   const auto r = test::run_command(command);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   const auto lines = json_lines(r.out);
-  ASSERT_EQ(lines.size(), 1u) << r.out << r.err;
+  ASSERT_EQ(lines.size(), 3u) << r.out << r.err;
+  EXPECT_EQ(lines[0]["path"], root + "/secret");
   EXPECT_NE(lines[0]["error"].get<std::string>().find("Permission denied"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1]["path"], root + "/tree/locked");  // a folder -r cannot list is a record, in its place
+  EXPECT_NE(lines[1]["error"].get<std::string>().find("cannot list"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2]["path"], root + "/tree/open");
+  EXPECT_EQ(lines[2]["label"], "txt");
+  ::chmod((root + "/tree/locked").c_str(), 0755);
   fs::remove_all(root);
 }
 
