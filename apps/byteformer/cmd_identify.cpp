@@ -193,7 +193,7 @@ std::optional<Record> inspect(const std::string& name, bool dereference, const B
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return failed(name, std::strerror(errno), path);
   if (S_ISLNK(st.st_mode)) {
-    if (!dereference) return ruled(name, "symlink");
+    if (!dereference && name != "-") return ruled(name, "symlink");  // /dev/stdin is a link of the system's
     if (::stat(path.c_str(), &st) != 0)
       return failed(name, fmt::format("a symbolic link to a path that cannot be reached: {}", std::strerror(errno)),
                     path);

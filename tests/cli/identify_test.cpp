@@ -237,7 +237,7 @@ TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
   const auto piped = test::run_command("cat '" + elf + "' | " + identify("--mode best-guess -"));
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out.rfind("-: elf (", 0), 0u) << piped.out;
-  const auto redirected = test::run_command(identify("--mode best-guess - < '" + elf + "'"));
+  const auto redirected = test::run_command(identify("--mode best-guess --no-dereference - < '" + elf + "'"));
   EXPECT_EQ(redirected.out, piped.out);
   fs::remove_all(root);
 }
