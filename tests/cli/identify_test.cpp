@@ -218,11 +218,13 @@ TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
   const std::string elf = first_existing({"/bin/ls", "/usr/bin/env"});
   ASSERT_FALSE(elf.empty());
   fs::copy_file(elf, root + "/tree/sub/prog");
-  // 150 small text files: three forward passes of --batch-size 64 in one process.
+  // 150 small text files of several lengths: ten forward passes of --batch-size 16, the answers
+  // written every four, in one process.
   for (int i = 0; i < 150; ++i)
-    std::ofstream(root + "/tree/n" + std::to_string(1000 + i) + ".txt") << "note " << i << ": nothing to see here\n";
+    std::ofstream(root + "/tree/n" + std::to_string(1000 + i) + ".txt")
+        << "note " << i << ": nothing to see here" << std::string(static_cast<size_t>(i * 13 % 200), '.') << "\n";
   fs::create_symlink("sub", root + "/tree/z_link");
-  const auto r = test::run_command(identify("--json -r --mode best-guess '" + root + "/tree'"));
+  const auto r = test::run_command(identify("--json -r --mode best-guess --batch-size 16 '" + root + "/tree'"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 152u) << r.out;
@@ -232,6 +234,11 @@ TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
   EXPECT_EQ(lines[151]["path"], root + "/tree/z_link");  // a link to a directory is not walked
   EXPECT_EQ(lines[151]["label"], "directory");
   for (size_t i = 0; i < 150; ++i) EXPECT_TRUE(lines[i]["model_label"].is_string()) << lines[i];
+  // Batched by length, each file still gets its own answer: the same as alone.
+  const auto alone = test::run_command(identify("--json --mode best-guess '" + root + "/tree/n1007.txt'"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_EQ(json_lines(alone.out).at(0)["top"][0]["label"], lines[7]["top"][0]["label"]);
+  EXPECT_NEAR(json_lines(alone.out).at(0)["score"].get<double>(), lines[7]["score"].get<double>(), 1e-5);
 
   // Standard input, piped or redirected from a file: the path is "-".
   const auto piped = test::run_command("cat '" + elf + "' | " + identify("--mode best-guess -"));
