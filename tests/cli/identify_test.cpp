@@ -281,6 +281,17 @@ TEST(IdentifyCli, PredictionModesAndTheirFallbacks) {
   const auto missing = test::run_command(test::cli_path() + " identify --model '" + root + "/nothing' " + py);
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find(root + "/nothing"), std::string::npos) << missing.err;
+  // A run folder of an image model is refused by name.
+  const std::string fixture = test::fixtures_dir() + "/corenet-tiny-k8-w32";
+  if (fs::exists(fixture + "/model.pt")) {
+    fs::create_directory(root + "/image_run");
+    fs::copy_file(fixture + "/config.yaml", root + "/image_run/config.yaml");
+    fs::copy_file(fixture + "/model.pt", root + "/image_run/checkpoint_best.pt");
+    std::ofstream(root + "/image_run/metrics.jsonl") << "{\"val_top1\": 1.0}\n";
+    const auto image = test::run_command(test::cli_path() + " identify --model '" + root + "/image_run' " + py);
+    EXPECT_EQ(image.exit_code, 1);
+    EXPECT_NE(image.err.find("a model of image files, not of file bytes"), std::string::npos) << image.err;
+  }
   fs::remove_all(root);
 }
 
