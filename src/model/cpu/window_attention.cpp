@@ -158,7 +158,9 @@ torch::Tensor windowed_attention_from_qkv(MultiHeadAttentionImpl& attn, const to
     attend_windows(k, qkv, pad_qkv, s, whole, heads, tasks[t].first, tasks[t].second);
   });
   auto out = torch::empty({B * N, C}, qkv.options());  // (B*N, C)
-  linear_into(out, heads, attn.out_proj->weight.contiguous(), attn.out_proj->bias, LinearEpilogue::kStore);
+  // int8 inference: the int8 copy of the weight (ProductWeight), else the weight itself.
+  linear_into(out, heads, attn.out_product->get(attn.out_proj->weight, /*bf16=*/false), attn.out_proj->bias,
+              LinearEpilogue::kStore);
   if (some_dead) {
     // Tokens of windows without a valid key: zeros, not out_proj's bias.
     auto token_live = live.view({G, 1}).expand({G, window}).reshape({-1});
