@@ -61,7 +61,10 @@ Classifier Classifier::open(const ClassifierOptions& options) {
 int64_t Classifier::num_classes() const { return loaded_->model->options().n_classes; }
 
 bool changes_bytes(const BytePipeline& pipeline, bool raw) {
-  return !raw && (pipeline.decodes() || pipeline.options().privacy.any_enabled());
+  // A file-bytes model reads its byte window: a whole input from a pipe or a request is cut
+  // to it, as a file read through read_byte_window is.
+  return !raw && (pipeline.decodes() || pipeline.options().modality == Modality::kBytes ||
+                  pipeline.options().privacy.any_enabled());
 }
 
 int64_t input_byte_limit(const BytePipeline& pipeline, int64_t model_max_input_bytes, bool raw) {

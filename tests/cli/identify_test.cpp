@@ -249,6 +249,26 @@ TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
   fs::remove_all(root);
 }
 
+// predict with a file-bytes model reads the same byte window from a pipe as from the file: the
+// same answer and score, not an input too long for the model.
+TEST(IdentifyCli, PredictCutsAPipedFileToTheModelsByteWindow) {
+  const char* env = std::getenv("BYTEFORMER_IDENTIFY_TEST_MODEL");
+  const std::string model = env != nullptr ? env : test::source_dir() + "/models/file-types";
+  const std::string elf = first_existing({"/bin/ls", "/usr/bin/env"});
+  ASSERT_FALSE(elf.empty());
+  ASSERT_GT(fs::file_size(elf), 4096u);
+  const std::string predict = test::cli_path() + " predict --json --threshold 0 --model '" + model + "' ";
+  const auto from_file = test::run_command(predict + "'" + elf + "'");
+  const auto from_pipe = test::run_command("cat '" + elf + "' | " + predict + "-");
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  ASSERT_EQ(from_pipe.exit_code, 0) << from_pipe.out << from_pipe.err;
+  const auto a = json_lines(from_file.out).at(0), b = json_lines(from_pipe.out).at(0);
+  EXPECT_EQ(a["label"], "elf") << from_file.out;
+  EXPECT_EQ(b["label"], "elf") << from_pipe.out;
+  EXPECT_EQ(b["num_bytes"].get<int64_t>(), 2048) << "the model read the first and last 1,024 bytes";
+  EXPECT_NEAR(a["top"][0]["prob"].get<double>(), b["top"][0]["prob"].get<double>(), 1e-6);
+}
+
 TEST(IdentifyCli, PredictionModesAndTheirFallbacks) {
   // A copy of the model whose calibrated thresholds no answer reaches.
   const char* env = std::getenv("BYTEFORMER_IDENTIFY_TEST_MODEL");
