@@ -27,6 +27,22 @@ namespace {
 // FFN's chunks measured fastest at 256 rows in both BLASes (128: -6% for oneDNN, 512: -3%).
 constexpr int64_t kChunkRows = 256;
 
+// fn(r0, r1) over the rows [0, M) in chunks of kChunkRows: one task a chunk, each product on
+// its own thread, unless already inside a parallel region.
+template <typename Fn>
+void over_row_chunks(int64_t M, const Fn& fn) {
+  const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
+  auto chunk = [&](int64_t c) {
+    const int64_t r0 = c * kChunkRows;
+    fn(r0, std::min(M, r0 + kChunkRows));
+  };
+  if (chunks > 1 && !at::in_parallel_region()) {
+    parallel_tasks(chunks, chunk);
+  } else {
+    for (int64_t c = 0; c < chunks; ++c) chunk(c);
+  }
+}
+
 // Rows of add_weight_gradient's products (their inner dimension): multiples of 64 up to 1,024,
 // so at most 16 kernels per layer shape. Fixed 256-row products added one after another ran the
 // quickstart model's shapes at 0.8-0.9x the rate of one product over the task's rows.
@@ -494,17 +510,10 @@ void int8_linear_into(torch::Tensor& out, const torch::Tensor& x, const LinearWe
   if (M == 0) return;
 #ifdef BYTEFORMER_HAVE_ONEDNN
   TORCH_CHECK(w.packed.defined(), "linear_into: an int8 weight without its packed copy (quantize_weight makes it)");
-  const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
-  auto chunk = [&](int64_t c) {
-    const int64_t r0 = c * kChunkRows, r1 = std::min(M, r0 + kChunkRows);
+  over_row_chunks(M, [&](int64_t r0, int64_t r1) {
     auto o = out.slice(0, r0, r1);
     int8_rows(o, x.slice(0, r0, r1), w, bias, epilogue);
-  };
-  if (chunks > 1 && !at::in_parallel_region()) {
-    parallel_tasks(chunks, chunk);
-  } else {
-    for (int64_t c = 0; c < chunks; ++c) chunk(c);
-  }
+  });
 #endif
 }
 
@@ -541,17 +550,10 @@ void linear_into(torch::Tensor& out, const torch::Tensor& x, const LinearWeight&
   if (M == 0) return;
 #ifdef BYTEFORMER_HAVE_ONEDNN
   if (onednn_enabled() && (bf16 || weight.scalar_type() == torch::kFloat) && x.stride(1) == 1) {
-    const int64_t chunks = (M + kChunkRows - 1) / kChunkRows;
-    auto chunk = [&](int64_t c) {
-      const int64_t r0 = c * kChunkRows, r1 = std::min(M, r0 + kChunkRows);
+    over_row_chunks(M, [&](int64_t r0, int64_t r1) {
       auto o = out.slice(0, r0, r1);
       onednn_rows(o, x.slice(0, r0, r1), weight, bias, epilogue);
-    };
-    if (chunks > 1 && !at::in_parallel_region()) {
-      parallel_tasks(chunks, chunk);  // one chunk per task, each product on its own thread
-    } else {
-      for (int64_t c = 0; c < chunks; ++c) chunk(c);
-    }
+    });
     return;
   }
 #endif
