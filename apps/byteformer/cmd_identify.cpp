@@ -65,6 +65,7 @@ struct Args {
   bool json = false;
   bool recursive = false;
   bool no_dereference = false;
+  PrecisionFlags precision;
   bool timings = false;
   std::vector<std::string> files;
 };
@@ -321,13 +322,16 @@ void run(const Args& args) {
   const int threads_set = set_compute_threads(args.threads);
   // oneDNN compiles its kernels on first use, which costs more than the forward pass of a few
   // files on ATen's own; from a few dozen files on, its products win.
-  if (static_cast<int64_t>(inputs.size()) <= kFewFiles) set_onednn_enabled(false);
+  // int8 runs only as oneDNN's products.
+  const std::optional<Precision> precision = args.precision.requested();
+  if (static_cast<int64_t>(inputs.size()) <= kFewFiles && precision != Precision::kInt8) set_onednn_enabled(false);
 
   ClassifierOptions options;
   options.run_dir = find_model_dir(args.model_dir);
   options.model.device = resolve_device(args.device);
   options.top_k = args.top;
   options.max_batch_size = args.batch_size;
+  options.precision = precision;
   Timings t;
   Clock::time_point t0 = Clock::now();
   const Classifier clf = Classifier::open(options);
@@ -447,6 +451,7 @@ void add_identify_command(CLI::App& app) {
   cmd->add_option("--top,--top-k", args->top, "Classes in --json's top")->check(positive_int())->capture_default_str();
   cmd->add_flag("-r,--recursive", args->recursive, "Identify the files under directories given");
   cmd->add_flag("--no-dereference", args->no_dereference, "A symbolic link answers `symlink` (not followed)");
+  add_precision_flags(cmd, args->precision);
   cmd->add_option("--batch-size", args->batch_size, "Files per forward pass")
       ->check(positive_int())
       ->capture_default_str();

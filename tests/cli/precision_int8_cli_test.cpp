@@ -55,6 +55,29 @@ TEST(PrecisionInt8Cli, PredictOneFileInInt8) {
   EXPECT_LT(most, 0.03 * span);
 }
 
+// identify with the shipped file-type model in int8: the float32 answers, scores within 0.02.
+TEST(PrecisionInt8Cli, IdentifyInInt8AnswersAsFloat32) {
+  const std::string files = "/bin/ls /usr/lib/python3.11/os.py " + kFile;
+  const std::string identify = test::cli_path() + " identify --json --mode best-guess --model " + test::source_dir() +
+                               "/models/file-types ";
+  const auto fp32 = test::run_command(identify + files);
+  const auto int8 = test::run_command(identify + "--precision int8 " + files);
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.err;
+  if (!int8_unavailable_reason().empty()) {
+    EXPECT_NE(int8.exit_code, 0);
+    return;
+  }
+  ASSERT_EQ(int8.exit_code, 0) << int8.err;
+  std::istringstream a(fp32.out), b(int8.out);
+  int n = 0;
+  for (std::string la, lb; std::getline(a, la) && std::getline(b, lb); ++n) {
+    const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+    EXPECT_EQ(ja["label"], jb["label"]) << la << "\n" << lb;
+    EXPECT_NEAR(ja["score"].get<double>(), jb["score"].get<double>(), 0.02) << la << "\n" << lb;
+  }
+  EXPECT_EQ(n, 3);
+}
+
 TEST(PrecisionInt8Cli, IsOneOfThePrecisionChoices) {
   const auto help = test::run_command(predict("--help"));
   EXPECT_NE(help.out.find("int8"), std::string::npos) << help.out;
