@@ -263,9 +263,8 @@ void remove_our_files(const fs::path& out) {
 
 // At most `cap` of a label's candidates, taken in turns from its packages: each package's
 // files in the order of a seeded hash of their SHA-256, the packages in the order of a seeded
-// hash of "turn:" and their name (independent of the split's hash); round k takes the k-th file of every package that has one. A type that
-// many packages carry is not filled by the one or two largest, and the split by package keeps
-// roughly the packages' proportions.
+// hash of "turn:" and their name; round k takes the k-th file of every package that has one.
+// A type that many packages carry is not filled by the one or two largest.
 std::vector<size_t> spread_over_packages(const std::vector<Candidate>& cands, uint64_t seed, size_t cap) {
   std::map<std::string, std::vector<std::pair<uint64_t, size_t>>> by_package;
   for (size_t i = 0; i < cands.size(); ++i)
@@ -273,7 +272,8 @@ std::vector<size_t> spread_over_packages(const std::vector<Candidate>& cands, ui
   std::vector<std::pair<uint64_t, std::vector<std::pair<uint64_t, size_t>>>> queues;
   for (auto& [package, files] : by_package) {
     std::sort(files.begin(), files.end());
-    // Not seeded_hash(seed, package), the split's hash: the first packages would all be train.
+    // Not seeded_hash(seed, package), the split's tie-break: which files are kept stays
+    // independent of where their packages go.
     queues.emplace_back(seeded_hash(seed, "turn:" + package), std::move(files));
   }
   std::sort(queues.begin(), queues.end());
