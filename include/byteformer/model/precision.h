@@ -24,7 +24,7 @@ enum class Precision { kFloat32, kBFloat16, kInt8 };
 Precision parse_precision(const std::string& spelling);
 /// "fp32", "bf16" or "int8".
 const char* to_string(Precision precision);
-/// Every spelling parse_precision accepts (for a CLI's choices).
+/// Every spelling parse_precision accepts (for a CLI's choices; "auto" is not among them).
 std::vector<std::string> precision_spellings();
 /// One rule for every inference entry point (eval, predict, serve, the C API): `requested`
 /// (--precision) when given; else, as CoreNet's evaluation, the config's common.mixed_precision
@@ -34,6 +34,54 @@ std::vector<std::string> precision_spellings();
 /// without VNNI) throws std::runtime_error saying which: there is no silent fallback.
 Precision resolve_precision(const std::optional<Precision>& requested, bool config_mixed_precision,
                             c10::DeviceType device);
+
+/// What `--precision auto` decides from: the build and the CPU (/proc/cpuinfo's vendor_id and
+/// flags). Plain values, so that the decision is tested on made-up CPUs.
+struct PrecisionFeatures {
+  /// oneDNN's products can run (built with it, switched on, and its ISA has the CPU's VNNI);
+  /// otherwise `onednn_missing` says why not ("built without oneDNN", ...).
+  bool onednn = false;
+  std::string onednn_missing;
+  std::string onednn_version;  ///< "2.6.3"; empty without oneDNN
+  std::string vendor;          ///< "GenuineIntel", "AuthenticAMD", or empty when unknown
+  bool avx512_vnni = false;
+  bool avx_vnni = false;
+  bool avx512_bf16 = false;
+  bool amx_bf16 = false;
+};
+
+/// This process's build and CPU. `onednn` is false where oneDNN runs without the CPU's VNNI (its
+/// ISA capped by DNNL_MAX_CPU_ISA), so that auto never picks an int8 that resolve_precision refuses.
+PrecisionFeatures detect_precision_features();
+
+/// The choice of `--precision auto`: the precision (nullopt: the default rule of
+/// resolve_precision, off the CPU) and why, in a few words ("oneDNN with AVX512-VNNI").
+struct AutoPrecision {
+  std::optional<Precision> precision;
+  std::string reason;
+};
+
+/// `--precision auto` (predict, serve, identify, the C API; not eval, whose default stays float32
+/// for exact numbers): the fastest precision whose accuracy docs/PERFORMANCE.md states, from the
+/// build and the CPU. On the CPU: int8 with oneDNN and VNNI (AVX512-VNNI or AVX-VNNI: 1.6-1.7x
+/// float32, top-1 unchanged); else bf16 where the CPU runs it at full rate (AMX-BF16, or
+/// AVX512-BF16 on an AMD CPU: Zen 4 runs it at full rate; an Intel CPU with AVX512-BF16 but no
+/// AMX runs bf16 at half the float32 rate); else fp32. On another device, the default rule
+/// (nullopt): there int8 does not run and bf16 follows the config's common.mixed_precision.
+AutoPrecision choose_auto_precision(const PrecisionFeatures& features,
+                                    c10::DeviceType device = c10::DeviceType::CPU);
+
+/// A requested precision: parse_precision's spellings, or "auto" (choose_auto_precision on this
+/// process's features for `device`; `chosen`, when given, receives the choice). Anything else
+/// throws std::invalid_argument naming the value and what is accepted.
+std::optional<Precision> parse_requested_precision(const std::string& spelling, c10::DeviceType device,
+                                                   AutoPrecision* chosen = nullptr);
+
+/// Two lines for `byteformer --version`: the precisions this build and CPU run, and auto's choice:
+///   precisions: fp32, bf16 (half rate: no AMX), int8 (oneDNN 2.6.3, AVX512-VNNI)
+///   precision auto: int8 (oneDNN with AVX512-VNNI)
+/// or, without int8, "precisions: fp32, bf16 (...); int8: no (built without oneDNN)".
+std::string precision_summary(const PrecisionFeatures& features);
 
 /// True when this LibTorch build has CPU autocast (1.10 and later).
 bool cpu_autocast_available();

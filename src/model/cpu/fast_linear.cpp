@@ -385,6 +385,15 @@ std::string int8_products_missing() {
 #endif
 }
 
+std::string onednn_version() {
+#ifdef BYTEFORMER_HAVE_ONEDNN
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+#else
+  return {};
+#endif
+}
+
 std::string cpu_description() {
   std::string model = "unknown CPU", flags;
   std::ifstream cpuinfo("/proc/cpuinfo");

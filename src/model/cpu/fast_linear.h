@@ -56,6 +56,9 @@ bool int8_products();
 /// Empty when int8_products(); otherwise why not, for an error message.
 std::string int8_products_missing();
 
+/// oneDNN's version as it reports itself ("2.6.3"); empty in a build without oneDNN.
+std::string onednn_version();
+
 /// The CPU as the products see it, in one line: /proc/cpuinfo's model name, the flags that
 /// decide narrow products (avx512_bf16, avx512_vnni, avx_vnni, amx_*), and oneDNN's ISA.
 std::string cpu_description();
