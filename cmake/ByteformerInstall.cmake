@@ -4,8 +4,8 @@
 # files find the prefix from their own folder, the .pc file from ${pcfiledir}.
 include(CMakePackageConfigHelpers)
 
-set(BYTEFORMER_AREAS runtime io model codec transforms data prepare classify train report serve)
-set(_install_targets byteformer_deps byteformer_lib byteformer_c byteformer)
+set(BYTEFORMER_AREAS portable lite runtime io model codec transforms data prepare classify train report serve)
+set(_install_targets byteformer_deps byteformer_lib byteformer_c byteformer byteformer-identify)
 foreach(area ${BYTEFORMER_AREAS})
   set_target_properties(bf_${area} PROPERTIES EXPORT_NAME ${area})
   list(APPEND _install_targets bf_${area})
@@ -14,6 +14,7 @@ set_target_properties(byteformer_deps PROPERTIES EXPORT_NAME deps)
 set_target_properties(byteformer_lib PROPERTIES EXPORT_NAME lib)
 set_target_properties(byteformer_c PROPERTIES EXPORT_NAME c)
 set_target_properties(byteformer PROPERTIES EXPORT_NAME cli)
+set_target_properties(byteformer-identify PROPERTIES EXPORT_NAME identify)
 # Our own wrappers of what has no CMake target of its own (ByteformerDeps.cmake): static
 # libraries name them in their link interface, so they travel in the export too.
 foreach(wrapper bf_onednn bf_mp3lame)

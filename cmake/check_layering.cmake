@@ -1,6 +1,7 @@
 # The dependency rule between the areas of src/ (docs/ARCHITECTURE.md), checked on the sources
 # and on the built C API library; run by ctest (test `layering`):
-#   cmake -DSOURCE_DIR=<repo> -DC_API_LIB=<libbyteformer_c.so> [-DNM=nm] -P cmake/check_layering.cmake
+#   cmake -DSOURCE_DIR=<repo> -DC_API_LIB=<libbyteformer_c.so> [-DNM=nm]
+#         [-DLITE_PROGRAM=<byteformer-identify> -DREADELF=readelf] -P cmake/check_layering.cmake
 # Each area may include the public headers of the areas listed for it and its own; inference
 # (classify, serve, c_api) never reaches training. The C API library must hold no code of
 # train/: none of its symbols (nm) may name the trainer, the training recipe or the launcher.
@@ -17,9 +18,14 @@ set(allowed_train train classify model data transforms codec io runtime)
 set(allowed_report report io)
 set(allowed_serve serve classify model data transforms codec io runtime)
 set(allowed_c_api classify model data transforms codec io runtime)
+# lite (and byteformer-identify) runs without LibTorch: it may include only the headers of the
+# sources CMakeLists.txt builds into bf_portable, and those sources only each other's.
+set(allowed_lite lite data io classify prepare)
+set(portable_headers data/byte_window.h io/file.h io/display_name.h prepare/file_type_rules.h
+    classify/file_type_info.h)
 
 set(violations "")
-foreach(area runtime io model codec transforms data prepare classify train report serve c_api)
+foreach(area runtime io model codec transforms data prepare classify train report serve c_api lite)
   file(GLOB_RECURSE files "${SOURCE_DIR}/src/${area}/*.cpp" "${SOURCE_DIR}/src/${area}/*.h"
        "${SOURCE_DIR}/include/byteformer/${area}/*.h")
   foreach(f ${files})
@@ -60,6 +66,41 @@ foreach(area model io codec transforms data classify serve c_api report)
     endforeach()
   endforeach()
 endforeach()
+
+set(portable_files "")
+foreach(h ${portable_headers})
+  string(REGEX REPLACE "\\.h$" ".cpp" cpp "${h}")
+  list(APPEND portable_files "${SOURCE_DIR}/include/byteformer/${h}" "${SOURCE_DIR}/src/${cpp}")
+endforeach()
+file(GLOB_RECURSE lite_files "${SOURCE_DIR}/src/lite/*" "${SOURCE_DIR}/include/byteformer/lite/*"
+     "${SOURCE_DIR}/apps/byteformer-identify/*")
+foreach(f ${portable_files} ${lite_files})
+  file(STRINGS "${f}" lines REGEX "^#include [\"<](byteformer/|torch|ATen|c10)")
+  foreach(line ${lines})
+    string(REGEX MATCH "^#include [\"<]byteformer/([a-z_]+/[a-z_]+\\.h)" _ "${line}")
+    set(header "${CMAKE_MATCH_1}")
+    if(header MATCHES "^lite/" OR header IN_LIST portable_headers)
+      continue()
+    endif()
+    file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+    string(APPEND violations "  ${rel}: ${line} (what runs without LibTorch may include: ${portable_headers} and lite/)\n")
+  endforeach()
+endforeach()
+
+# byteformer-identify links no LibTorch: its dynamic section needs no libtorch or libc10.
+if(LITE_PROGRAM)
+  if(NOT READELF)
+    set(READELF readelf)
+  endif()
+  execute_process(COMMAND ${READELF} -d "${LITE_PROGRAM}" OUTPUT_VARIABLE dynamic RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "layering: ${READELF} -d ${LITE_PROGRAM} failed (${rc})")
+  endif()
+  string(REGEX MATCHALL "Shared library: \\[lib(torch|c10|dnnl|gomp|openblas)[^]]*\\]" needed "${dynamic}")
+  foreach(n ${needed})
+    string(APPEND violations "  ${LITE_PROGRAM} needs ${n}: it must run without LibTorch\n")
+  endforeach()
+endif()
 
 if(C_API_LIB)
   if(NOT NM)
