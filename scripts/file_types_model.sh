@@ -7,6 +7,7 @@
 #   5. copies what identify reads into models/file-types/: config.yaml (data paths made relative
 #      to the repository), checkpoint_best.pt and its .json (the class names), thresholds.json,
 #      metrics.jsonl and eval_test.json; models/file-types/README.md says what they are.
+#   6. exports model.bfm from them (byteformer export), what byteformer-identify reads.
 # A second run reuses the corpus and a finished training run (runs/file_types_model).
 #
 #   scripts/file_types_model.sh                 # the whole of it (about 45 minutes on 2 cores)
@@ -47,4 +48,7 @@ sed "s#$root/##" "$run/config.yaml" > "$out/config.yaml"
 for f in checkpoint_best.pt checkpoint_best.pt.json thresholds.json metrics.jsonl eval_test.json; do
   cp "$run/$f" "$out/$f"
 done
+# byteformer-identify's copy: the same weights, labels, window and thresholds in one file that
+# needs no LibTorch (docs/LITE.md).
+"$bf" export "$out" -o "$out/model.bfm"
 echo "file_types_model: $out ($(du -sh "$out" | cut -f1)): test top-1 $(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(round(j['top1'], 2), 'macro-F1', round(j['macro_f1'], 4))" "$out/eval_test.json")"

@@ -127,6 +127,15 @@ else
               --model "$model" --labels "$labels")
 fi
 
+# byteformer-identify (the same model exported to model.bfm, run without LibTorch) when both exist:
+# its speed and memory are measured too, and its answers checked against byteformer's.
+lite=()
+if [ -x "$build/byteformer-identify" ] && [ -f "$model/model.bfm" ]; then
+  lite=("$build/byteformer-identify" --json --model "$model/model.bfm")
+else
+  say "no $build/byteformer-identify or no $model/model.bfm (byteformer export $model): byteformer-identify is left out"
+fi
+
 # ---- the files: the whole split, or (--limit) N of them in turns from its types, hard-linked
 # (copied across file systems) into a sample folder of the same layout.
 files=$run/files.txt
@@ -204,6 +213,10 @@ measure file batch "$n" "$run/file_mime.txt" file --mime-type -0 -f "$files"
 measure file batch "$n" "$run/file_desc.txt" file -0 -f "$files"
 say "byteformer over the split: ${byteformer[*]} -r $top"
 measure byteformer batch "$n" "$run/byteformer.jsonl" "${byteformer[@]}" -r "$top"
+if [ ${#lite[@]} -gt 0 ]; then
+  say "byteformer-identify over the split: ${lite[*]} -r $top"
+  measure byteformer-identify batch "$n" "$run/byteformer_identify.jsonl" "${lite[@]}" -r "$top"
+fi
 
 # ---- cold start: one small file (a PNG of the run just over 256 bytes, else its smallest
 # file over 256 bytes), one untimed run, then 5 timed runs; the median wall and the largest RSS.
@@ -226,6 +239,7 @@ say "cold starts on $cold"
 cold_start magika "$venv/bin/magika" --jsonl
 cold_start file file --mime-type
 cold_start byteformer "${byteformer[@]}"
+if [ ${#lite[@]} -gt 0 ]; then cold_start byteformer-identify "${lite[@]}"; fi
 python3 - "$speed" <<'PY'
 import statistics, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -268,6 +282,11 @@ magic_mgc=$(readlink -f /usr/share/misc/magic.mgc 2>/dev/null || true)
     "$(mib "$(stat -c %s "$magika_onnx")")" "$(mib "$(stat -c %s "$venv/bin/magika")")"
   printf 'size_file\t%s\n' "$([ -f "$magic_mgc" ] && echo "$(mib "$(stat -c %s "$magic_mgc")") (magic.mgc)" || echo "?")"
   printf 'size_byteformer\t%s (%s)\n' "$(mib "$(stat -c %s "$model/$weights")")" "$weights"
+  if [ ${#lite[@]} -gt 0 ]; then
+    printf 'byteformer_identify_cmd\t%s\n' "${lite[*]#"$root/"}"
+    printf 'size_byteformer-identify\t%s (model.bfm; the program: %s)\n' "$(mib "$(stat -c %s "$model/model.bfm")")" \
+      "$(mib "$(stat -c %s "$build/byteformer-identify")")"
+  fi
   printf 'cold_file\t%s\n' "${cold#"$root/"}"
   printf 'cold_size\t%s\n' "$(stat -c %s "$cold")"
   if [ -n "$warning" ]; then printf 'warning\t%s\n' "$warning"; fi

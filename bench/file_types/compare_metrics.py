@@ -342,6 +342,12 @@ def report(run_dir):
                    + " | " + (f"{1000 * c[0]:.0f} | {cpu_ms(c[1])} | {c[2] / 1024:.0f}" if c else "- | - | -")
                    + f" | {size} |")
     out += ["", f"Cold-start file: `{meta['cold_file']}` ({meta['cold_size']} bytes)."]
+    lite_path = Path(run_dir) / "run" / "byteformer_identify.jsonl"
+    if lite_path.exists():
+        lite = read_jsonl(lite_path, meta["root"], byteformer_label)
+        same = sum(1 for f in files if lite.get(f, NO_LABEL) == answers["byteformer"].get(f, NO_LABEL))
+        out += ["", f"byteformer-identify (`{meta.get('byteformer_identify_cmd', '')}`: the same model exported to "
+                f"one file and run without LibTorch) gave byteformer's answer for {same} of {len(files)} files."]
 
     # Answers outside the corpus's labels, and the commonest confusions: what to look at first.
     out += ["", "## Where the tools go wrong (original files)", ""]
