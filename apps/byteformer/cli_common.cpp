@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "byteformer/classify/classifier.h"
@@ -144,20 +145,47 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f, bool weights, bool run_dir) {
       ->capture_default_str();
 }
 
-void add_precision_flags(CLI::App* cmd, PrecisionFlags& f) {
-  auto* precision = cmd->add_option("--precision", f.precision,
-                                    "Forward pass arithmetic: fp32; bf16 (autocast on the model's device; weights "
-                                    "stay float32); or int8 (the CPU's linear layers as u8 x s8 products, needs "
-                                    "oneDNN and VNNI)")
-                        ->check(CLI::IsMember(precision_spellings()))
-                        ->default_str("fp32 on the CPU; on CUDA bf16 when the config sets common.mixed_precision");
+namespace {
+
+CLI::Validator precision_choice(bool allow_auto) {
+  return CLI::Validator(
+      [allow_auto](std::string& text) -> std::string {
+        const auto spellings = precision_spellings();
+        if (std::find(spellings.begin(), spellings.end(), text) != spellings.end()) return "";
+        if (text == "auto")
+          return allow_auto ? "" : "auto is for predict, serve and identify; eval runs fp32 unless told, for exact "
+                                   "numbers: expected fp32, bf16 or int8";
+        return fmt::format("expected fp32 (float32), bf16 (bfloat16), int8{}, got '{}'", allow_auto ? " or auto" : "",
+                           text);
+      },
+      allow_auto ? "fp32|bf16|int8|auto" : "fp32|bf16|int8");
+}
+
+}  // namespace
+
+void add_precision_flags(CLI::App* cmd, PrecisionFlags& f, bool allow_auto) {
+  auto* precision =
+      cmd->add_option("--precision", f.precision,
+                      std::string("Forward pass arithmetic: fp32; bf16 (autocast on the model's device; weights "
+                                  "stay float32); or int8 (the CPU's linear layers as u8 x s8 products, needs "
+                                  "oneDNN and VNNI)") +
+                          (allow_auto ? "; auto: int8 where it runs, else bf16 where the CPU runs it at full rate, "
+                                        "else fp32 (`byteformer --version` shows the choice)"
+                                      : ""))
+          ->check(precision_choice(allow_auto))
+          ->default_str("fp32 on the CPU; on CUDA bf16 when the config sets common.mixed_precision");
   cmd->add_flag("--mixed-precision", f.mixed_precision, "The same as --precision bf16")->excludes(precision);
 }
 
-std::optional<Precision> PrecisionFlags::requested() const {
+std::optional<Precision> PrecisionFlags::requested(c10::DeviceType device) const {
   if (mixed_precision) return Precision::kBFloat16;
-  if (!precision.empty()) return parse_precision(precision);
-  return std::nullopt;
+  if (precision.empty()) return std::nullopt;
+  AutoPrecision chosen;
+  const std::optional<Precision> p = parse_requested_precision(precision, device, &chosen);
+  if (precision == "auto")
+    std::cerr << fmt::format("precision auto: {} ({})\n", p ? to_string(*p) : "as without --precision",
+                             chosen.reason);
+  return p;
 }
 
 int apply_threads(const ModelFlags& flags, int64_t workers_on_this_node) {

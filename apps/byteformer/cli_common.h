@@ -42,17 +42,22 @@ struct ModelFlags {
 /// --device.
 void add_model_flags(CLI::App* cmd, ModelFlags& flags, bool weights, bool run_dir = false);
 
-/// --precision fp32|bf16 and its older spelling --mixed-precision (= bf16), for eval, predict
-/// and serve: the forward pass's arithmetic. Neither given: the config's common.mixed_precision.
+/// --precision fp32|bf16|int8|auto and its older spelling --mixed-precision (= bf16), for eval,
+/// predict, serve and identify: the forward pass's arithmetic. Neither given: the config's
+/// common.mixed_precision (resolve_precision's default rule).
 struct PrecisionFlags {
   std::string precision;
   bool mixed_precision = false;
-  /// What was asked on the command line; nullopt: nothing (the config decides).
-  std::optional<Precision> requested() const;
+  /// What was asked on the command line for a model on `device`; nullopt: nothing (the config
+  /// decides). auto is resolved here (choose_auto_precision), and its choice printed on stderr
+  /// once: "precision auto: int8 (oneDNN with AVX512-VNNI)". Call once per command.
+  std::optional<Precision> requested(c10::DeviceType device = c10::DeviceType::CPU) const;
   /// True when either flag was given.
   bool given() const { return !precision.empty() || mixed_precision; }
 };
-void add_precision_flags(CLI::App* cmd, PrecisionFlags& flags);
+/// `allow_auto` false (eval, whose numbers stay exact unless told): --precision auto is refused
+/// with a message that says so.
+void add_precision_flags(CLI::App* cmd, PrecisionFlags& flags, bool allow_auto = true);
 
 /// The one place the compute threads are decided: --threads, or (0) every core, or under a
 /// data-parallel launch with `workers_on_this_node` > 1 their share of the cores. Sets LibTorch's

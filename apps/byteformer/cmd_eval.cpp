@@ -46,7 +46,7 @@ void add_eval_command(CLI::App& app) {
       ->default_str("dataset.eval_batch_size0, else val_batch_size0, else train_batch_size0");
   cmd->add_flag("--per-class", args->per_class,
                 "Print each class's precision, recall and F1 (printed anyway for up to 50 classes)");
-  add_precision_flags(cmd, args->precision);
+  add_precision_flags(cmd, args->precision, /*allow_auto=*/false);
   cmd->callback([args] {
     apply_threads(args->model);
     args->model.check_source();

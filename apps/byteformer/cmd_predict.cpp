@@ -225,7 +225,7 @@ void add_predict_command(CLI::App& app) {
     options.model = args->model.spec();
     options.top_k = args->top_k;
     options.max_batch_size = args->batch_size;
-    options.precision = args->precision.requested();
+    options.precision = args->precision.requested(options.model.device.type());
     if (!args->model.run_dir.empty()) options.thresholds = find_run_folder(args->model.run_dir).thresholds;
     const Classifier clf = Classifier::open(options);
     // The same config check as train and eval (the classifier's Recipe): unknown keys are

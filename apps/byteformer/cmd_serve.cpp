@@ -109,7 +109,7 @@ void add_serve_command(CLI::App& app) {
     options.model = args->model.spec();
     options.top_k = std::numeric_limits<int64_t>::max();  // every class; each request picks its top_k
     options.max_batch_size = args->serve.batch.max_batch_size;
-    options.precision = args->precision.requested();
+    options.precision = args->precision.requested(options.model.device.type());
     if (!args->model.run_dir.empty()) options.thresholds = find_run_folder(args->model.run_dir).thresholds;
     const Classifier clf = Classifier::open(options);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

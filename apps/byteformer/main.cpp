@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "byteformer/io/suggest.h"
+#include "byteformer/model/precision.h"
 #include "byteformer/runtime/build_info.h"
 #include "commands.h"
 #include "process_tuning.h"
@@ -95,7 +96,10 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"byteformer: ByteFormer (Bytes Are All You Need) in C++ on LibTorch"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", [] { return byteformer::build_info(); });
+  // The build, then the precisions it and this CPU run (the model's to say: runtime sits below it).
+  app.set_version_flag("--version", [] {
+    return byteformer::build_info() + "\n" + byteformer::precision_summary(byteformer::detect_precision_features());
+  });
   app.option_defaults()->always_capture_default();  // --help shows every option's default
   byteformer::cli::add_predict_command(app);
   byteformer::cli::add_identify_command(app);

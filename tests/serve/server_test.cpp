@@ -24,6 +24,7 @@
 
 #include "byteformer/classify/thresholds.h"
 #include "byteformer/codec/image_encoding.h"
+#include "byteformer/model/precision.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -723,11 +724,12 @@ struct CliServer {
   std::string err() const { return test::read_text(dir + "/err"); }
 };
 
-CliServer start_cli_server(const std::string& tag) {
+CliServer start_cli_server(const std::string& tag, const std::string& flags = "") {
   CliServer s;
   s.dir = test::make_temp_dir(tag);
   const auto started = test::run_command(test::cli_path() + " serve --threads 1 --port 0 --config " + kDir +
-                                         "/config.yaml --weights " + kDir + "/model.pt > " + s.dir + "/out 2> " +
+                                         "/config.yaml --weights " + kDir + "/model.pt " + flags + " > " + s.dir +
+                                         "/out 2> " +
                                          s.dir + "/err & echo $!");
   if (started.exit_code != 0) return s;
   s.pid = std::stoi(started.out);
@@ -774,6 +776,27 @@ TEST(ServeCli, StartsAnswersAndStopsOnSigterm) {
   ASSERT_EQ(kill(s.pid, SIGTERM), 0);
   EXPECT_GE(seconds_until_gone(s.pid, 30.0), 0.0) << "serve did not stop on SIGTERM";
   EXPECT_NE(s.err().find("stopping"), std::string::npos) << s.err();
+}
+
+// `serve --precision auto`: the choice on stderr, and the model's metadata names the precision
+// it resolved to (choose_auto_precision on this machine), not "auto".
+TEST(ServeCli, PrecisionAutoReportsItsChoice) {
+  const CliServer s = start_cli_server("serve_cli_auto", "--precision auto");
+  ASSERT_GT(s.pid, 0);
+  ASSERT_GT(s.port, 0) << s.err();
+  const AutoPrecision want = choose_auto_precision(detect_precision_features());
+  ASSERT_TRUE(want.precision.has_value());
+  httplib::Client c("127.0.0.1", s.port);
+  c.set_read_timeout(60, 0);
+  auto res = c.Get("/v2/models/byteformer");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["parameters"]["precision"], to_string(*want.precision)) << res->body;
+  ASSERT_EQ(kill(s.pid, SIGTERM), 0);
+  EXPECT_GE(seconds_until_gone(s.pid, 30.0), 0.0) << "serve did not stop on SIGTERM";
+  EXPECT_NE(s.err().find(fmt::format("precision auto: {} ({})", to_string(*want.precision), want.reason)),
+            std::string::npos)
+      << s.err();
 }
 
 // Idle (its last client gone), the CLI exits within a second of SIGTERM.
