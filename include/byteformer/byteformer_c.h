@@ -44,7 +44,21 @@ BYTEFORMER_C_API byteformer_classifier* byteformer_open(const char* config_path,
 BYTEFORMER_C_API byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* device);
 BYTEFORMER_C_API byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path,
                                                            const char* device);
+/* The same, choosing the arithmetic of the forward passes too. `precision`: "fp32", "bf16" (autocast;
+   the weights stay float32), "int8" (the CPU's linear layers as u8 x s8 products: needs oneDNN and
+   VNNI) or "auto" (int8 where it runs, else bf16 where the CPU runs it at full rate, else fp32, as
+   `byteformer --version` shows); NULL: the functions above's rule (fp32 on the CPU). `device`
+   NULL: "cpu". NULL on error, a precision misspelled or one that cannot run here among them
+   (byteformer_last_error says which). */
+BYTEFORMER_C_API byteformer_classifier* byteformer_open_run_with(const char* run_dir, const char* device,
+                                                                 const char* precision);
+BYTEFORMER_C_API byteformer_classifier* byteformer_open_with(const char* config_path, const char* weights_path,
+                                                             const char* device, const char* precision);
 BYTEFORMER_C_API void byteformer_close(byteformer_classifier* clf);
+
+/* The precision the forward passes run in: "fp32", "bf16" or "int8" ("auto" resolved); NULL when
+   clf is NULL. Static storage. */
+BYTEFORMER_C_API const char* byteformer_precision(const byteformer_classifier* clf);
 
 /* Number of classes; the name of class i (NULL when out of range; valid until close). */
 BYTEFORMER_C_API int64_t byteformer_num_classes(const byteformer_classifier* clf);

@@ -15,6 +15,7 @@
 #include "byteformer/classify/classifier.h"
 #include "byteformer/runtime/build_info.h"
 #include "byteformer/model/device.h"
+#include "byteformer/model/precision.h"
 
 struct byteformer_classifier {
   byteformer::Classifier clf;
@@ -43,12 +44,15 @@ auto guarded(F&& f, decltype(f()) on_error) noexcept -> decltype(f()) {
   return on_error;
 }
 
-byteformer_classifier* open_with(byteformer::ClassifierOptions options, const std::string& device) {
+// `device` NULL: the CPU; `precision` NULL: resolve_precision's default rule.
+byteformer_classifier* open_with(byteformer::ClassifierOptions options, const char* device, const char* precision) {
   options.top_k = std::numeric_limits<int64_t>::max();  // results rank every class
   options.model.weights_arg = "a weights file as weights_path";  // errors name our arguments, not the CLI's flags
   return guarded(
       [&]() -> byteformer_classifier* {
-        options.model.device = byteformer::resolve_device(device, /*local_rank=*/0, "device");
+        options.model.device = byteformer::resolve_device(device ? device : "cpu", /*local_rank=*/0, "device");
+        if (precision)
+          options.precision = byteformer::parse_requested_precision(precision, options.model.device.type());
         return new byteformer_classifier{byteformer::Classifier::open(options)};
       },
       nullptr);
@@ -58,9 +62,9 @@ byteformer_classifier* open_with(byteformer::ClassifierOptions options, const st
 
 extern "C" {
 
-byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* device) {
-  if (!run_dir || !device) {
-    set_error("byteformer_open_run: run_dir and device must not be NULL");
+byteformer_classifier* byteformer_open_run_with(const char* run_dir, const char* device, const char* precision) {
+  if (!run_dir) {
+    set_error("byteformer_open_run: run_dir must not be NULL");
     return nullptr;
   }
   if (!*run_dir) {
@@ -69,14 +73,23 @@ byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* d
   }
   byteformer::ClassifierOptions options;
   options.run_dir = run_dir;
-  return open_with(options, device);
+  return open_with(options, device, precision);
+}
+
+byteformer_classifier* byteformer_open_run_on(const char* run_dir, const char* device) {
+  if (!run_dir || !device) {
+    set_error("byteformer_open_run: run_dir and device must not be NULL");
+    return nullptr;
+  }
+  return byteformer_open_run_with(run_dir, device, nullptr);
 }
 
 byteformer_classifier* byteformer_open_run(const char* run_dir) { return byteformer_open_run_on(run_dir, "cpu"); }
 
-byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path, const char* device) {
-  if (!config_path || !weights_path || !device) {
-    set_error("byteformer_open: config_path, weights_path and device must not be NULL");
+byteformer_classifier* byteformer_open_with(const char* config_path, const char* weights_path, const char* device,
+                                            const char* precision) {
+  if (!config_path || !weights_path) {
+    set_error("byteformer_open: config_path and weights_path must not be NULL");
     return nullptr;
   }
   if (!*config_path) {
@@ -86,7 +99,15 @@ byteformer_classifier* byteformer_open_on(const char* config_path, const char* w
   byteformer::ClassifierOptions options;
   options.model.config_path = config_path;
   options.model.weights = weights_path;
-  return open_with(options, device);
+  return open_with(options, device, precision);
+}
+
+byteformer_classifier* byteformer_open_on(const char* config_path, const char* weights_path, const char* device) {
+  if (!config_path || !weights_path || !device) {
+    set_error("byteformer_open: config_path, weights_path and device must not be NULL");
+    return nullptr;
+  }
+  return byteformer_open_with(config_path, weights_path, device, nullptr);
 }
 
 byteformer_classifier* byteformer_open(const char* config_path, const char* weights_path) {
@@ -94,6 +115,14 @@ byteformer_classifier* byteformer_open(const char* config_path, const char* weig
 }
 
 void byteformer_close(byteformer_classifier* clf) { delete clf; }
+
+const char* byteformer_precision(const byteformer_classifier* clf) {
+  if (!clf) {
+    set_error("byteformer_precision: classifier is NULL");
+    return nullptr;
+  }
+  return byteformer::to_string(clf->clf.precision());
+}
 
 int64_t byteformer_num_classes(const byteformer_classifier* clf) {
   if (!clf) {

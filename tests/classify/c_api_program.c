@@ -1,8 +1,10 @@
 /* A C program over libbyteformer_c.so (include/byteformer/byteformer_c.h), run by
- * c_api_test.cpp: usage  c_api_program CONFIG WEIGHTS FILE RAW(0|1) [DEVICE]
- * (DEVICE: byteformer_open_on's device; without it, byteformer_open: the CPU), or
- * c_api_program open_run RUN_DIR (byteformer_open_run only: "opened" or "open_error MESSAGE").
- * Prints "version ...", "classes N", "ok 0|1", "error ..." or "bytes N", then "logit i v" for
+ * c_api_test.cpp: usage  c_api_program CONFIG WEIGHTS FILE RAW(0|1) [DEVICE [PRECISION]]
+ * (DEVICE: byteformer_open_on's device; without it, byteformer_open: the CPU; with PRECISION,
+ * byteformer_open_with(..., DEVICE, PRECISION)), or c_api_program open_run RUN_DIR
+ * (byteformer_open_run only: "opened" or "open_error MESSAGE").
+ * Prints "version ...", "classes N", "precision P" (byteformer_precision), "ok 0|1", "error ..."
+ * or "bytes N", then "logit i v" for
  * each class and "rank k index label prob" for the first three ranks; a bad open prints
  * "open_error MESSAGE" and exits 2. Exit 0 when every call behaved as documented. */
 #include <math.h>
@@ -39,21 +41,26 @@ int main(int argc, char** argv) {
     byteformer_close(run);
     return 0;
   }
-  if (argc != 5 && argc != 6) {
-    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW [DEVICE] | %s open_run RUN_DIR\n", argv[0], argv[0]);
+  if (argc < 5 || argc > 7) {
+    fprintf(stderr, "usage: %s CONFIG WEIGHTS FILE RAW [DEVICE [PRECISION]] | %s open_run RUN_DIR\n", argv[0],
+            argv[0]);
     return 64;
   }
   printf("version %s\n", byteformer_version());
   /* Errors come back as NULL and a message, never an abort. */
   if (byteformer_open_run("/nonexistent/run") != NULL || strlen(byteformer_last_error()) == 0) return 3;
   if (byteformer_classify(NULL, NULL, 0, NULL, 0) != NULL) return 4;
-  byteformer_classifier* clf = argc == 6 ? byteformer_open_on(argv[1], argv[2], argv[5]) : byteformer_open(argv[1], argv[2]);
+  if (byteformer_precision(NULL) != NULL) return 11;
+  byteformer_classifier* clf = argc == 7   ? byteformer_open_with(argv[1], argv[2], argv[5], argv[6])
+                               : argc == 6 ? byteformer_open_on(argv[1], argv[2], argv[5])
+                                           : byteformer_open(argv[1], argv[2]);
   if (!clf) {
     printf("open_error %s\n", byteformer_last_error());
     return 2;
   }
   const int64_t classes = byteformer_num_classes(clf);
   printf("classes %lld\n", (long long)classes);
+  printf("precision %s\n", byteformer_precision(clf));
   if (byteformer_class_name(clf, classes) != NULL) return 5;
   size_t size = 0;
   unsigned char* data = read_all(argv[3], &size);

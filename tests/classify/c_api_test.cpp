@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "byteformer/classify/classifier.h"
+#include "byteformer/model/precision.h"
 #include "test_util.h"
 
 namespace byteformer {
@@ -16,9 +17,24 @@ namespace {
 const std::string kDir = test::fixtures_dir() + "/corenet-tiny-k8-w32";
 
 test::CommandResult run_program(const std::string& file, int raw, const std::string& config = kDir + "/config.yaml",
-                                const std::string& device = "", const std::string& weights = kDir + "/model.pt") {
+                                const std::string& device = "", const std::string& weights = kDir + "/model.pt",
+                                const std::string& precision = "") {
   return test::run_command(std::string(BYTEFORMER_C_API_PROGRAM) + " '" + config + "' '" + weights + "' '" + file +
-                           "' " + std::to_string(raw) + (device.empty() ? "" : " '" + device + "'"));
+                           "' " + std::to_string(raw) + (device.empty() ? "" : " '" + device + "'") +
+                           (precision.empty() ? "" : " '" + precision + "'"));
+}
+
+// The program's "precision P" line ("" when none), and the class index of its rank 0 (-1).
+std::string precision_of(const test::CommandResult& r) {
+  const size_t at = r.out.find("\nprecision ");
+  if (at == std::string::npos) return "";
+  const size_t from = at + std::string("\nprecision ").size();
+  return r.out.substr(from, r.out.find('\n', from) - from);
+}
+
+int64_t top_index(const test::CommandResult& r) {
+  const size_t at = r.out.find("\nrank 0 ");
+  return at == std::string::npos ? -1 : std::stoll(r.out.substr(at + std::string("\nrank 0 ").size()));
 }
 
 // The message of a failed open ("open_error MESSAGE"), or "" when it opened.
@@ -129,6 +145,41 @@ TEST(CApi, OpenOnADevice) {
     EXPECT_EQ(cuda.exit_code, 2) << cuda.out;
     EXPECT_NE(cuda.out.find("open_error device cuda: no CUDA device here"), std::string::npos) << cuda.out;
   }
+}
+
+// byteformer_open_with's precision: fp32 is byteformer_open's answer; auto runs what
+// choose_auto_precision picks on this machine and keeps the top-1; int8 keeps it too where it runs
+// and is an open error saying why where it does not; a misspelled precision is an open error
+// naming it and the spellings accepted.
+TEST(CApi, OpenWithAPrecision) {
+  const std::string file = kDir + "/inputs/img2_48px.png", config = kDir + "/config.yaml",
+                    weights = kDir + "/model.pt";
+  const auto plain = run_program(file, 1);
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  EXPECT_EQ(precision_of(plain), "fp32") << plain.out;
+  const auto fp32 = run_program(file, 1, config, "cpu", weights, "fp32");
+  EXPECT_EQ(fp32.out, plain.out);
+
+  const auto automatic = run_program(file, 1, config, "cpu", weights, "auto");
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.out << automatic.err;
+  const AutoPrecision want = choose_auto_precision(detect_precision_features());
+  ASSERT_TRUE(want.precision.has_value());
+  EXPECT_EQ(precision_of(automatic), to_string(*want.precision)) << want.reason;
+  EXPECT_EQ(top_index(automatic), top_index(plain)) << automatic.out;
+
+  const auto int8 = run_program(file, 1, config, "cpu", weights, "int8");
+  if (int8_unavailable_reason().empty()) {
+    ASSERT_EQ(int8.exit_code, 0) << int8.out << int8.err;
+    EXPECT_EQ(precision_of(int8), "int8");
+    EXPECT_EQ(top_index(int8), top_index(plain)) << int8.out;
+  } else {
+    EXPECT_EQ(int8.exit_code, 2) << int8.out;
+    EXPECT_NE(open_error(int8).find("int8 products need"), std::string::npos) << int8.out;
+  }
+
+  const auto bad = run_program(file, 1, config, "cpu", weights, "fp16");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_EQ(open_error(bad), "precision 'fp16': expected fp32 (float32), bf16 (bfloat16), int8 or auto") << bad.out;
 }
 
 }  // namespace
