@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   byteformer::cli::add_data_command(app);
   byteformer::cli::add_report_command(app);
   byteformer::cli::add_serve_command(app);
+  byteformer::cli::add_export_command(app);
   if (argc > 1 && argv[1][0] != '-') {
     if (const std::string msg = unknown_command_message(app, argv[1]); !msg.empty()) {
       std::cerr << "error: " << msg << "\n";
