@@ -34,12 +34,22 @@ typedef float Vec8 __attribute__((vector_size(32)));
 // Vec8 crosses no call (every helper below is inlined), so how AVX passes it by value is moot.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-__attribute__((always_inline)) inline Vec8 load8(const float* p) {
-  Vec8 v;
+typedef int32_t Int8 __attribute__((vector_size(32)));
+typedef float Vec4 __attribute__((vector_size(16)));  // one SSE register
+typedef int32_t Int4 __attribute__((vector_size(16)));
+
+template <class V = Vec8>
+__attribute__((always_inline)) inline V load(const float* p) {
+  V v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-__attribute__((always_inline)) inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof(v)); }
+template <class V>
+__attribute__((always_inline)) inline void store(float* p, V v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+__attribute__((always_inline)) inline Vec8 load8(const float* p) { return load<Vec8>(p); }
+__attribute__((always_inline)) inline void store8(float* p, Vec8 v) { store(p, v); }
 
 // A block of 4 rows and 8*V columns of y = x wt (+ bias): x's rows K apart, wt's and y's N
 // apart. The 4*V sums stay in registers over the whole K loop.
@@ -94,38 +104,126 @@ __attribute__((always_inline)) inline void product_impl(const float* x, int64_t 
     for (int64_t c = 0; c < N; ++c) product_one(x + i * K, K, wt + c, N, at(c), y + i * N + c, accumulate);
 }
 
-using ProductFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, const float*, float*, bool);
+// exp on a vector V (I: its integer twin): Cephes' expf (range reduction by ln 2, a degree-5
+// polynomial, 2^n from the exponent bits), within 2 ulp of expf on [-80, 88]; 0 below -80 (where
+// expf is under 2e-35: no softmax weight or erf tail notices), so that no result is a denormal,
+// which costs the CPU a hundred cycles an operation.
+template <class V, class I>
+__attribute__((always_inline)) inline V exp_v(V in) {
+  V x = in < -80.0f ? V{} - 80.0f : in;
+  x = x > 88.0f ? V{} + 88.0f : x;
+  const V fx = x * 1.44269504088896341f + 0.5f;
+  V n = __builtin_convertvector(__builtin_convertvector(fx, I), V);  // toward zero
+  n = n > fx ? n - 1.0f : n;                                         // floor
+  x = x - n * 0.693359375f + n * 2.12194440e-4f;
+  const V z = x * x;
+  V y = V{} + 1.9875691500e-4f;
+  y = y * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = y * z + x + 1.0f;
+  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  V scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return in < -80.0f ? V{} : y * scale;
+}
 
-// Any x86-64 (SSE2): 4 x 8 sums in 8 of its 16 registers.
+// erf on a vector: Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), the formula of
+// LibTorch's vectorised erf, which its CPU GELU runs.
+template <class V, class I>
+__attribute__((always_inline)) inline V erf_v(V x) {
+  const V ax = x < 0.0f ? -x : x;
+  const V t = 1.0f / (0.3275911f * ax + 1.0f);
+  V r = 1.061405429f * t - 1.453152027f;
+  r = r * t + 1.421413741f;
+  r = r * t - 0.284496736f;
+  r = r * t + 0.254829592f;
+  const V e = 1.0f - r * t * exp_v<V, I>(-(x * x));
+  return x < 0.0f ? -e : e;
+}
+
+// Exact (erf) GELU, CoreNet's `gelu`, in place: 0.5 x (1 + erf(x / sqrt 2)).
+template <class V, class I>
+__attribute__((always_inline)) inline void gelu_impl(float* x, int64_t n) {
+  constexpr float kRsqrt2 = 0.70710678118654752440f;
+  constexpr int64_t W = sizeof(V) / sizeof(float);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const V v = load<V>(x + i);
+    store(x + i, 0.5f * v * (1.0f + erf_v<V, I>(v * kRsqrt2)));
+  }
+  for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kRsqrt2));
+}
+
+// Softmax of each of `m` rows (`stride` apart, a multiple of 16) over its first m values; the
+// rest of each row (padding keys) becomes 0.
+template <class V, class I>
+__attribute__((always_inline)) inline void softmax_impl(float* rows, int64_t m, int64_t stride) {
+  constexpr int64_t W = sizeof(V) / sizeof(float);
+  for (int64_t i = 0; i < m; ++i) {
+    float* r = rows + i * stride;
+    float mx = r[0];
+    for (int64_t j = 1; j < m; ++j) mx = std::max(mx, r[j]);
+    for (int64_t j = 0; j < stride; j += W) store(r + j, exp_v<V, I>(load<V>(r + j) - mx));
+    float sum = 0.0f;
+    for (int64_t j = 0; j < m; ++j) sum += r[j];
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < m; ++j) r[j] *= inv;
+    for (int64_t j = m; j < stride; ++j) r[j] = 0.0f;
+  }
+}
+
+// The kernels for the vector width a CPU has, chosen once (no -march: the library runs on any
+// x86-64; with AVX2 and FMA, their versions run).
+struct Kernels {
+  void (*product)(const float*, int64_t, int64_t, const float*, int64_t, const float*, float*, bool);
+  void (*gelu)(float*, int64_t);
+  void (*softmax)(float*, int64_t, int64_t);
+};
+
+// Any x86-64 (SSE2): products in blocks of 4 x 8 sums (8 of its 16 registers), elementwise
+// functions 4 floats at a time.
 void product_sse(const float* x, int64_t M, int64_t K, const float* wt, int64_t N, const float* bias, float* y,
                  bool accumulate) {
   product_impl<1>(x, M, K, wt, N, bias, y, accumulate);
 }
+void gelu_sse(float* x, int64_t n) { gelu_impl<Vec4, Int4>(x, n); }
+void softmax_sse(float* rows, int64_t m, int64_t stride) { softmax_impl<Vec4, Int4>(rows, m, stride); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// AVX2 and FMA (x86-64-v3): 4 x 16 sums in 8 of its 16 registers, twice the width. Its FMAs round
-// once where SSE's multiply and add round twice: a difference far below docs/LITE.md's tolerance.
+// AVX2 and FMA (x86-64-v3): blocks of 4 x 16 sums, 8 floats at a time. Its FMAs round once where
+// SSE's multiply and add round twice: a difference far below docs/LITE.md's tolerance.
 __attribute__((target("avx2,fma"))) void product_avx2(const float* x, int64_t M, int64_t K, const float* wt,
                                                       int64_t N, const float* bias, float* y, bool accumulate) {
   product_impl<2>(x, M, K, wt, N, bias, y, accumulate);
 }
+__attribute__((target("avx2,fma"))) void gelu_avx2(float* x, int64_t n) { gelu_impl<Vec8, Int8>(x, n); }
+__attribute__((target("avx2,fma"))) void softmax_avx2(float* rows, int64_t m, int64_t stride) {
+  softmax_impl<Vec8, Int8>(rows, m, stride);
+}
 #endif
 
-ProductFn choose_product() {
+const Kernels& kernels() {
+  static const Kernels k = [] {
 #if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return product_avx2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return Kernels{product_avx2, gelu_avx2, softmax_avx2};
 #endif
-  return product_sse;
+    return Kernels{product_sse, gelu_sse, softmax_sse};
+  }();
+  return k;
 }
 
-// Every product of the forward pass: the widest kernel this CPU runs, chosen once.
+// y (M, N) = x (M, K) wt (K, N) + bias (N, or none); with `accumulate`, y += that. wt is a
+// Linear's weight transposed at load. Every product of the forward pass runs here.
 void product(const float* x, int64_t M, int64_t K, const float* wt, int64_t N, const float* bias, float* y,
              bool accumulate) {
-  static const ProductFn fn = choose_product();
-  fn(x, M, K, wt, N, bias, y, accumulate);
+  kernels().product(x, M, K, wt, N, bias, y, accumulate);
 }
-
+void gelu(float* x, int64_t n) { kernels().gelu(x, n); }
 // LayerNorm over each of `rows` rows of C values (biased variance), from x into y (may alias).
 void layer_norm(const float* x, int64_t rows, int64_t C, const float* w, const float* b, float eps, float* y) {
   constexpr int L = 8;  // partial sums, so that the reductions vectorise without reassociation
@@ -150,12 +248,6 @@ void layer_norm(const float* x, int64_t rows, int64_t C, const float* w, const f
     float* out = y + t * C;
     for (c = 0; c < C; ++c) out[c] = (in[c] - mean) * inv * w[c] + b[c];
   }
-}
-
-// Exact GELU, CoreNet's `gelu`: 0.5 x (1 + erf(x / sqrt 2)).
-void gelu(float* x, int64_t n) {
-  constexpr float kRsqrt2 = 0.70710678118654752440f;
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kRsqrt2));
 }
 
 // (rows, cols) -> (cols, rows).
@@ -221,11 +313,12 @@ struct LiteModel::Impl {
   const float* classifier_b = nullptr;
 
   // The token reduction's table T[j][v] = W_j E[v] (k*V rows of C), filled lazily: only the
-  // rows an input uses, each computed once. Computing the whole table at load costs k*V*C*C
-  // multiply-adds (67 M for the shipped model), twice what the direct Conv1d costs on one
-  // 2048-byte file; rows on demand never cost more than the direct Conv1d (an input of n bytes
-  // uses at most about 2n rows) and cost nothing once a batch of files has filled them
-  // (docs/LITE.md gives the timings). Pages of the table are touched only when filled.
+  // rows an input uses, each computed once. The whole table costs k*V*C*C multiply-adds (34 M
+  // for the shipped model, about 2.7 ms here), the direct Conv1d N*k*C*C on every file (17 M,
+  // about 1.3 ms, on 2048 bytes); rows on demand cost at most the direct Conv1d (an input uses
+  // at most N*k rows: about 1 ms on 2048 random bytes, less on real files, whose bytes repeat)
+  // and nothing once earlier files have filled them (docs/LITE.md). Pages of the table are
+  // touched only when filled.
   mutable std::mutex table_mutex;
   mutable std::unique_ptr<float[]> table;
   mutable std::vector<uint8_t> table_filled;
@@ -326,44 +419,36 @@ void LiteModel::Impl::reduce_tokens(const uint8_t* bytes, int64_t n, int64_t N, 
 void LiteModel::Impl::attention(const float* qkv, int64_t N, int64_t w, int64_t shift, float* out) const {
   // Masked windows (windowing.cpp's masked_window): token n sits at padded position
   // left_pad + n; window g is padded positions [g*w, (g+1)*w); a token attends to the real
-  // tokens of its own window only.
+  // tokens of its own window only. Per window and head: S = (q * scale) k^T, softmax by row,
+  // S v, both products through product() with the keys padded to a multiple of 16 (zero keys
+  // and values past the real ones, which softmax leaves out and whose weights are zero).
   const int64_t d = C / H, C3 = 3 * C;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const int64_t left_pad = (w - shift % w) % w;
   const int64_t windows = (left_pad + N + w - 1) / w;
-  std::vector<float> kt, sc;
+  std::vector<float> q, kt, v, sc, o;
   for (int64_t g = 0; g < windows; ++g) {
     const int64_t t0 = std::max<int64_t>(0, g * w - left_pad), t1 = std::min(N, (g + 1) * w - left_pad);
-    const int64_t m = t1 - t0;
+    const int64_t m = t1 - t0, mp = (m + 15) / 16 * 16;
     if (m <= 0) continue;
-    kt.resize(static_cast<size_t>(d * m));
-    sc.resize(static_cast<size_t>(m));
+    q.resize(static_cast<size_t>(m * d));
+    kt.assign(static_cast<size_t>(d * mp), 0.0f);  // (d, mp): keys transposed
+    v.assign(static_cast<size_t>(mp * d), 0.0f);   // (mp, d)
+    sc.resize(static_cast<size_t>(m * mp));         // (m, mp): scores, then weights
+    o.resize(static_cast<size_t>(m * d));
     for (int64_t h = 0; h < H; ++h) {
-      for (int64_t j = 0; j < m; ++j)  // keys transposed: (d, m)
-        for (int64_t c = 0; c < d; ++c) kt[c * m + j] = qkv[(t0 + j) * C3 + C + h * d + c];
-      for (int64_t i = 0; i < m; ++i) {
-        const float* q = qkv + (t0 + i) * C3 + h * d;
-        std::fill(sc.begin(), sc.end(), 0.0f);
+      for (int64_t j = 0; j < m; ++j) {
+        const float* row = qkv + (t0 + j) * C3 + h * d;
         for (int64_t c = 0; c < d; ++c) {
-          const float qc = q[c] * scale;
-          const float* kc = &kt[c * m];
-          for (int64_t j = 0; j < m; ++j) sc[j] += qc * kc[j];
-        }
-        float mx = sc[0];
-        for (int64_t j = 1; j < m; ++j) mx = std::max(mx, sc[j]);
-        float sum = 0.0f;
-        for (int64_t j = 0; j < m; ++j) {
-          sc[j] = std::exp(sc[j] - mx);
-          sum += sc[j];
-        }
-        float* o = out + (t0 + i) * C + h * d;
-        std::fill(o, o + d, 0.0f);
-        for (int64_t j = 0; j < m; ++j) {
-          const float p = sc[j] / sum;
-          const float* v = qkv + (t0 + j) * C3 + 2 * C + h * d;
-          for (int64_t c = 0; c < d; ++c) o[c] += p * v[c];
+          q[j * d + c] = row[c] * scale;
+          kt[c * mp + j] = row[C + c];
+          v[j * d + c] = row[2 * C + c];
         }
       }
+      product(q.data(), m, d, kt.data(), mp, nullptr, sc.data(), false);
+      kernels().softmax(sc.data(), m, mp);
+      product(sc.data(), m, mp, v.data(), d, nullptr, o.data(), false);  // (m, d)
+      for (int64_t i = 0; i < m; ++i) std::memcpy(out + (t0 + i) * C + h * d, &o[i * d], d * sizeof(float));
     }
   }
 }
