@@ -27,11 +27,11 @@ namespace {
 
 // --- Kernels ------------------------------------------------------------------------------
 
-// Eight floats as one value (GCC's and Clang's vector extension): the compiler maps it to two
-// SSE registers on any x86-64, to one AVX register in product()'s AVX2 clone. Plain loops left
-// to the auto-vectoriser got shuffles instead of broadcasts in the blocked product below.
+// Vectors of floats as values (GCC's and Clang's vector extension): Vec8 is two SSE registers
+// on any x86-64 and one AVX register in the AVX2 kernels below. Written out because the
+// auto-vectoriser turns the blocked product's plain loops into shuffles, not broadcasts.
 typedef float Vec8 __attribute__((vector_size(32)));
-// Vec8 crosses no call (every helper below is inlined), so how AVX passes it by value is moot.
+// No vector crosses a call (every helper below is inlined), so how AVX returns one is moot.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef int32_t Int8 __attribute__((vector_size(32)));
@@ -45,11 +45,9 @@ __attribute__((always_inline)) inline V load(const float* p) {
   return v;
 }
 template <class V>
-__attribute__((always_inline)) inline void store(float* p, V v) {
+__attribute__((always_inline)) inline void store(float* p, const V& v) {
   std::memcpy(p, &v, sizeof(v));
 }
-__attribute__((always_inline)) inline Vec8 load8(const float* p) { return load<Vec8>(p); }
-__attribute__((always_inline)) inline void store8(float* p, Vec8 v) { store(p, v); }
 
 // A block of 4 rows and 8*V columns of y = x wt (+ bias): x's rows K apart, wt's and y's N
 // apart. The 4*V sums stay in registers over the whole K loop.
@@ -61,7 +59,7 @@ __attribute__((always_inline)) inline void product_block(const float* __restrict
   Vec8 acc[4][V] = {};
   for (int64_t k = 0; k < K; ++k) {
     Vec8 w[V];
-    for (int h = 0; h < V; ++h) w[h] = load8(wt + k * N + 8 * h);
+    for (int h = 0; h < V; ++h) w[h] = load<Vec8>(wt + k * N + 8 * h);
     for (int r = 0; r < 4; ++r) {
       const float a = x[r * K + k];
       const Vec8 xv = {a, a, a, a, a, a, a, a};
@@ -71,9 +69,9 @@ __attribute__((always_inline)) inline void product_block(const float* __restrict
   for (int r = 0; r < 4; ++r) {
     for (int h = 0; h < V; ++h) {
       Vec8 v = acc[r][h];
-      if (bias != nullptr) v += load8(bias + 8 * h);
+      if (bias != nullptr) v += load<Vec8>(bias + 8 * h);
       float* out = y + r * N + 8 * h;
-      store8(out, accumulate ? load8(out) + v : v);
+      store(out, accumulate ? load<Vec8>(out) + v : v);
     }
   }
 }
@@ -109,7 +107,7 @@ __attribute__((always_inline)) inline void product_impl(const float* x, int64_t 
 // expf is under 2e-35: no softmax weight or erf tail notices), so that no result is a denormal,
 // which costs the CPU a hundred cycles an operation.
 template <class V, class I>
-__attribute__((always_inline)) inline V exp_v(V in) {
+__attribute__((always_inline)) inline V exp_v(const V& in) {
   V x = in < -80.0f ? V{} - 80.0f : in;
   x = x > 88.0f ? V{} + 88.0f : x;
   const V fx = x * 1.44269504088896341f + 0.5f;
@@ -133,7 +131,7 @@ __attribute__((always_inline)) inline V exp_v(V in) {
 // erf on a vector: Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), the formula of
 // LibTorch's vectorised erf, which its CPU GELU runs.
 template <class V, class I>
-__attribute__((always_inline)) inline V erf_v(V x) {
+__attribute__((always_inline)) inline V erf_v(const V& x) {
   const V ax = x < 0.0f ? -x : x;
   const V t = 1.0f / (0.3275911f * ax + 1.0f);
   V r = 1.061405429f * t - 1.453152027f;
