@@ -155,12 +155,12 @@ __attribute__((always_inline)) inline void gelu_impl(float* x, int64_t n) {
   for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kRsqrt2));
 }
 
-// Softmax of each of `m` rows (`stride` apart, a multiple of 16) over its first m values; the
+// Softmax of each of `n` rows (`stride` apart, a multiple of 16) over its first m values; the
 // rest of each row (padding keys) becomes 0.
 template <class V, class I>
-__attribute__((always_inline)) inline void softmax_impl(float* rows, int64_t m, int64_t stride) {
+__attribute__((always_inline)) inline void softmax_impl(float* rows, int64_t n, int64_t m, int64_t stride) {
   constexpr int64_t W = sizeof(V) / sizeof(float);
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = 0; i < n; ++i) {
     float* r = rows + i * stride;
     float mx = r[0];
     for (int64_t j = 1; j < m; ++j) mx = std::max(mx, r[j]);
@@ -178,7 +178,7 @@ __attribute__((always_inline)) inline void softmax_impl(float* rows, int64_t m, 
 struct Kernels {
   void (*product)(const float*, int64_t, int64_t, const float*, int64_t, const float*, float*, bool);
   void (*gelu)(float*, int64_t);
-  void (*softmax)(float*, int64_t, int64_t);
+  void (*softmax)(float*, int64_t, int64_t, int64_t);
 };
 
 // Any x86-64 (SSE2): products in blocks of 4 x 8 sums (8 of its 16 registers), elementwise
@@ -188,7 +188,7 @@ void product_sse(const float* x, int64_t M, int64_t K, const float* wt, int64_t 
   product_impl<1>(x, M, K, wt, N, bias, y, accumulate);
 }
 void gelu_sse(float* x, int64_t n) { gelu_impl<Vec4, Int4>(x, n); }
-void softmax_sse(float* rows, int64_t m, int64_t stride) { softmax_impl<Vec4, Int4>(rows, m, stride); }
+void softmax_sse(float* rows, int64_t n, int64_t m, int64_t stride) { softmax_impl<Vec4, Int4>(rows, n, m, stride); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // AVX2 and FMA (x86-64-v3): blocks of 4 x 16 sums, 8 floats at a time. Its FMAs round once where
@@ -198,8 +198,8 @@ __attribute__((target("avx2,fma"))) void product_avx2(const float* x, int64_t M,
   product_impl<2>(x, M, K, wt, N, bias, y, accumulate);
 }
 __attribute__((target("avx2,fma"))) void gelu_avx2(float* x, int64_t n) { gelu_impl<Vec8, Int8>(x, n); }
-__attribute__((target("avx2,fma"))) void softmax_avx2(float* rows, int64_t m, int64_t stride) {
-  softmax_impl<Vec8, Int8>(rows, m, stride);
+__attribute__((target("avx2,fma"))) void softmax_avx2(float* rows, int64_t n, int64_t m, int64_t stride) {
+  softmax_impl<Vec8, Int8>(rows, n, m, stride);
 }
 #endif
 
@@ -419,7 +419,9 @@ void LiteModel::Impl::attention(const float* qkv, int64_t N, int64_t w, int64_t 
   // left_pad + n; window g is padded positions [g*w, (g+1)*w); a token attends to the real
   // tokens of its own window only. Per window and head: S = (q * scale) k^T, softmax by row,
   // S v, both products through product() with the keys padded to a multiple of 16 (zero keys
-  // and values past the real ones, which softmax leaves out and whose weights are zero).
+  // and values past the real ones, which softmax leaves out and whose weights are zero), and
+  // at most kQueryBlock queries at a time, so that the scores take O(w) memory, not O(w^2).
+  constexpr int64_t kQueryBlock = 64;
   const int64_t d = C / H, C3 = 3 * C;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const int64_t left_pad = (w - shift % w) % w;
@@ -432,7 +434,7 @@ void LiteModel::Impl::attention(const float* qkv, int64_t N, int64_t w, int64_t 
     q.resize(static_cast<size_t>(m * d));
     kt.assign(static_cast<size_t>(d * mp), 0.0f);  // (d, mp): keys transposed
     v.assign(static_cast<size_t>(mp * d), 0.0f);   // (mp, d)
-    sc.resize(static_cast<size_t>(m * mp));         // (m, mp): scores, then weights
+    sc.resize(static_cast<size_t>(std::min(m, kQueryBlock) * mp));  // (queries, mp): scores, then weights
     o.resize(static_cast<size_t>(m * d));
     for (int64_t h = 0; h < H; ++h) {
       for (int64_t j = 0; j < m; ++j) {
@@ -443,9 +445,12 @@ void LiteModel::Impl::attention(const float* qkv, int64_t N, int64_t w, int64_t 
           v[j * d + c] = row[2 * C + c];
         }
       }
-      product(q.data(), m, d, kt.data(), mp, nullptr, sc.data(), false);
-      kernels().softmax(sc.data(), m, mp);
-      product(sc.data(), m, mp, v.data(), d, nullptr, o.data(), false);  // (m, d)
+      for (int64_t i0 = 0; i0 < m; i0 += kQueryBlock) {
+        const int64_t n = std::min(kQueryBlock, m - i0);
+        product(&q[i0 * d], n, d, kt.data(), mp, nullptr, sc.data(), false);  // (n, mp)
+        kernels().softmax(sc.data(), n, m, mp);
+        product(sc.data(), n, mp, v.data(), d, nullptr, &o[i0 * d], false);  // (n, d)
+      }
       for (int64_t i = 0; i < m; ++i) std::memcpy(out + (t0 + i) * C + h * d, &o[i * d], d * sizeof(float));
     }
   }
@@ -526,18 +531,23 @@ std::vector<float> LiteModel::logits(const uint8_t* bytes, size_t size) const {
   std::vector<float> x(static_cast<size_t>((N + 1) * C));  // (N, C), room for a merge's zero token
   m.reduce_tokens(bytes, n, N, x.data());
   for (int64_t i = 0; i < N * C; ++i) x[i] += m.pos[i];
+  // The FFN runs kFfnRows tokens at a time: its (rows, ffn_dim) activation stays small.
+  constexpr int64_t kFfnRows = 256;
   std::vector<float> h(static_cast<size_t>(N * C)), qkv(static_cast<size_t>(N * 3 * C)),
-      att(static_cast<size_t>(N * C)), f(static_cast<size_t>(N * F));
+      att(static_cast<size_t>(N * C)), f(static_cast<size_t>(std::min(N, kFfnRows) * F));
   // 4-5. Blocks: x += out_proj(attention(LN(x))); x += fc2(gelu(fc1(LN(x)))); token merging.
   for (const Impl::Layer& l : m.layers) {
     layer_norm(x.data(), N, C, l.ln1_w, l.ln1_b, m.eps, h.data());
     product(h.data(), N, C, l.qkv_t.data(), 3 * C, l.qkv_b, qkv.data(), false);  // (N, 3C)
     m.attention(qkv.data(), N, l.window, l.shift, att.data());                   // (N, C)
     product(att.data(), N, C, l.out_t.data(), C, l.out_b, x.data(), true);
-    layer_norm(x.data(), N, C, l.ln2_w, l.ln2_b, m.eps, h.data());
-    product(h.data(), N, C, l.fc1_t.data(), F, l.fc1_b, f.data(), false);  // (N, F)
-    gelu(f.data(), N * F);
-    product(f.data(), N, F, l.fc2_t.data(), C, l.fc2_b, x.data(), true);
+    for (int64_t r0 = 0; r0 < N; r0 += kFfnRows) {
+      const int64_t rows = std::min(kFfnRows, N - r0);
+      layer_norm(&x[r0 * C], rows, C, l.ln2_w, l.ln2_b, m.eps, h.data());
+      product(h.data(), rows, C, l.fc1_t.data(), F, l.fc1_b, f.data(), false);  // (rows, F)
+      gelu(f.data(), rows * F);
+      product(f.data(), rows, F, l.fc2_t.data(), C, l.fc2_b, &x[r0 * C], true);
+    }
     if (l.merge) {
       // Pairs (2m, 2m+1), an odd N padded with a zero token: (M, 2C) -> (M, C), then LayerNorm.
       const int64_t M = (N + 1) / 2;
