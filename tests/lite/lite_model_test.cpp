@@ -14,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "byteformer/classify/classifier.h"
 #include "byteformer/data/byte_window.h"
@@ -205,7 +206,7 @@ ByteFormerOptions small_options() {
   o.num_layers = 3;
   o.conv_kernel_size = 8;
   o.max_num_tokens = 300;
-  o.window_sizes = {8, 6, 5};
+  o.window_sizes = {8, 70, 5};  // 70: more queries than attention's block of 64
   o.window_shifts = {0, 3, 4};
   o.downsample = {true, false, true};
   o.n_classes = 5;
@@ -284,6 +285,23 @@ TEST_F(SmallModel, LogitsEqualLibTorch) {
     const std::vector<float> want(ref.data_ptr<float>(), ref.data_ptr<float>() + ref.numel());
     worst.add(expect_close(m.logits(noise.data(), static_cast<size_t>(n)), want, fmt::format("{} bytes", n)));
   }
+}
+
+TEST_F(SmallModel, ThreadsShareTheModel) {
+  // Four threads on one fresh model (its table filled concurrently) give one thread's logits.
+  const std::vector<uint8_t> noise = random_bytes(1207, 9);
+  const LiteModel alone = LiteModel::from_bytes(bytes_.data(), bytes_.size(), "small.bfm");
+  std::vector<std::vector<float>> want;
+  for (size_t n = 1; n <= noise.size(); n += 97) want.push_back(alone.logits(noise.data(), n));
+  const LiteModel shared = LiteModel::from_bytes(bytes_.data(), bytes_.size(), "small.bfm");
+  std::vector<std::vector<std::vector<float>>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (size_t n = 1; n <= noise.size(); n += 97) got[t].push_back(shared.logits(noise.data(), n));
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) EXPECT_EQ(g, want);
 }
 
 TEST_F(SmallModel, RoundTripKeepsEveryField) {
