@@ -5,6 +5,7 @@
 // table rows, products' blocking, LayerNorm's partial sums), which moves each of the shipped
 // model's ~20 sequential stages by a few ulps (relative ~1e-6), far inside 1e-4.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -471,6 +472,17 @@ TEST(LiteModelLoad, MissingFileNamesThePath) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/model.bfm"), std::string::npos);
   }
   EXPECT_THROW(LiteModel::load("/"), std::runtime_error);
+  // A fifo nobody writes is refused at once, not waited on.
+  const std::string dir = test::make_temp_dir("lite_fifo");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  try {
+    LiteModel::load(dir + "/fifo");
+    ADD_FAILURE() << "a fifo was read as a model";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
