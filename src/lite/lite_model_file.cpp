@@ -423,7 +423,6 @@ LiteHeader parse_lite_header(const uint8_t* header, uint64_t header_length, uint
                              "{} bytes of tensor data from byte {})",
                              p, offset, tname, bytes, out.data_start + offset + bytes, data_size, out.data_start));
     out.tensors[i] = TensorPlace{want, offset, bytes};
-    out.data_end = std::max(out.data_end, out.data_start + offset + bytes);
   }
   for (size_t i = 0; i < shapes.size(); ++i)
     if (!seen[i]) fail(name, fmt::format("header: tensors: missing tensor '{}' (shape [{}])", shapes[i].name, fmt::join(shapes[i].shape, ", ")));

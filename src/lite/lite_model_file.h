@@ -21,7 +21,6 @@ struct LiteHeader {
   LiteModelSpec spec;
   std::vector<TensorPlace> tensors;  // in lite_tensor_shapes' order
   uint64_t data_start = 0;           // from the file's start
-  uint64_t data_end = 0;             // from the file's start: the end of the last tensor
 };
 
 /// Bytes before the header: the magic and the header length.
