@@ -83,7 +83,9 @@ void run(const Args& args) {
   lite.byte_window = recipe.eval_pipeline.window;
   lite.labels = loaded.labels;
   if (!run.thresholds.empty()) lite.thresholds = read_thresholds(run.thresholds, loaded.labels).per_class;
-  lite.source = run.weights;
+  // The weights' file name within the run folder, not its path: the same folder exported from
+  // anywhere gives the same bytes.
+  lite.source = fs::path(run.weights).filename().string();
 
   std::set<std::string> expected;
   for (const auto& s : lite_tensor_shapes(lite.architecture)) expected.insert(s.name);

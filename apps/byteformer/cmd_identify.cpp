@@ -90,7 +90,7 @@ class ClassifierModel final : public IdentifyModel {
 };
 
 void run(const Args& args) {
-  const std::optional<Precision> precision = args.precision.requested();
+  const std::optional<Precision> precision = args.precision.requested(resolve_device(args.device).type());
   auto open = [&](int64_t inputs) -> std::unique_ptr<IdentifyModel> {
     // One thread unless asked: a model this small gains little from a second core, and threads
     // that spin while they wait (identify does not re-execute itself with passive ones) cost a

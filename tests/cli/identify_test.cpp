@@ -2,8 +2,9 @@
 // by the default lookup): real files of this machine from Debian's packages (ELF, PNG, Python,
 // gzip, JSON), the bad inputs (empty, 1-byte, a fifo nobody writes, /dev/zero, unreadable, a
 // name that is not UTF-8, a directory without -r, a symlink with --no-dereference, 50 GB), -r, stdin,
-// the prediction modes and the --json record. BYTEFORMER_IDENTIFY_TEST_MODEL=RUN_DIR runs them
-// against another run folder.
+// the prediction modes and the --json record; the same for `byteformer-identify`, which must
+// answer as the LibTorch program does. BYTEFORMER_IDENTIFY_TEST_MODEL=RUN_DIR runs them against
+// another run folder.
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,10 +28,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string identify(const std::string& args) {
+// The two programs: `byteformer identify` (LibTorch) and `byteformer-identify` (the exported
+// model.bfm on plain C++), which answer alike.
+enum class Program { kCli, kLite };
+
+std::string program_name(Program p) { return p == Program::kCli ? "byteformer identify" : "byteformer-identify"; }
+
+std::string identify(Program program, const std::string& args) {
   const char* model = std::getenv("BYTEFORMER_IDENTIFY_TEST_MODEL");
-  return test::cli_path() + " identify " + (model != nullptr ? "--model '" + std::string(model) + "' " : "") + args;
+  const std::string model_flag = model != nullptr ? "--model '" + std::string(model) + "' " : "";
+  if (program == Program::kLite) return std::string(BYTEFORMER_IDENTIFY_PATH) + " " + model_flag + args;
+  return test::cli_path() + " identify " + model_flag + args;
 }
+
+std::string identify(const std::string& args) { return identify(Program::kCli, args); }
+
+// The tests below run each program.
+class IdentifyPrograms : public ::testing::TestWithParam<Program> {
+ protected:
+  void SetUp() override {
+    const char* model = std::getenv("BYTEFORMER_IDENTIFY_TEST_MODEL");
+    if (GetParam() == Program::kLite && model != nullptr && !fs::exists(fs::path(model) / "model.bfm"))
+      GTEST_SKIP() << model << " has no model.bfm (byteformer export " << model << " makes it)";
+  }
+  std::string identify(const std::string& args) const { return byteformer::identify(GetParam(), args); }
+};
 
 std::vector<nlohmann::json> json_lines(const std::string& out) {
   std::vector<nlohmann::json> lines;
@@ -69,7 +91,7 @@ const std::vector<RealFile> kRealFiles = {
     {"json", {"/usr/share/cmake-*/Help/manual/presets/schema.json", "/usr/share/cmake-*/Help/manual/presets/example.json"}},
 };
 
-TEST(IdentifyCli, RealFilesOfThisMachineGetTheirTypes) {
+TEST_P(IdentifyPrograms, RealFilesOfThisMachineGetTheirTypes) {
   std::vector<std::string> paths;
   std::vector<std::string> labels;
   for (const auto& f : kRealFiles) {
@@ -122,7 +144,7 @@ TEST(IdentifyCli, RealFilesOfThisMachineGetTheirTypes) {
   EXPECT_FALSE(std::getline(in, line)) << text.out;
 }
 
-TEST(IdentifyCli, BadInputsAreEachOneRecord) {
+TEST_P(IdentifyPrograms, BadInputsAreEachOneRecord) {
   const std::string root = test::make_temp_dir("identify_bad");
   test::write_bytes(root + "/empty", {});
   test::write_bytes(root + "/one_text", {'A'});
@@ -212,7 +234,7 @@ TEST(IdentifyCli, UnreadableFileAndFolderAreErrorRecords) {
   fs::remove_all(root);
 }
 
-TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
+TEST_P(IdentifyPrograms, RecursiveWalkStdinAndBatches) {
   const std::string root = test::make_temp_dir("identify_walk");
   fs::create_directories(root + "/tree/sub");
   const std::string elf = first_existing({"/bin/ls", "/usr/bin/env"});
@@ -246,6 +268,70 @@ TEST(IdentifyCli, RecursiveWalkStdinAndBatches) {
   EXPECT_EQ(piped.out.rfind("-: elf (", 0), 0u) << piped.out;
   const auto redirected = test::run_command(identify("--mode best-guess --no-dereference - < '" + elf + "'"));
   EXPECT_EQ(redirected.out, piped.out);
+  fs::remove_all(root);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPrograms, IdentifyPrograms, ::testing::Values(Program::kCli, Program::kLite),
+                         [](const ::testing::TestParamInfo<Program>& info) {
+                           return info.param == Program::kCli ? std::string("LibTorch") : std::string("Lite");
+                         });
+
+// The shipped model.bfm is what `byteformer export` makes of the shipped run folder today, and
+// the two programs answer alike on real files of this machine: the same labels in every mode,
+// the same probabilities to float32 rounding.
+TEST(IdentifyCli, LiteProgramAnswersAsTheLibTorchOne) {
+  if (std::getenv("BYTEFORMER_IDENTIFY_TEST_MODEL") != nullptr) GTEST_SKIP() << "the shipped model's test";
+  const std::string model = test::source_dir() + "/models/file-types";
+  const std::string root = test::make_temp_dir("identify_lite");
+  const auto exported = test::run_command(test::cli_path() + " export '" + model + "' -o '" + root + "/model.bfm'");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(test::read_text(root + "/model.bfm"), test::read_text(model + "/model.bfm"))
+      << "models/file-types/model.bfm is not the export of its checkpoint: run scripts/file_types_model.sh "
+         "--skip-setup (or byteformer export models/file-types)";
+
+  std::vector<std::string> files;
+  for (const char* pattern : {"/usr/share/doc/coreutils/*", "/usr/lib/python3*/json/*.py", "/bin/l*",
+                              "/usr/share/pixmaps/*", "/usr/share/cmake-*/Help/manual/presets/*",
+                              "/usr/share/perl/5*/File/*.pm", "/etc/*.conf"}) {
+    glob_t g{};
+    if (::glob(pattern, 0, nullptr, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc && i < 8; ++i)
+        if (fs::is_regular_file(g.gl_pathv[i]) && ::access(g.gl_pathv[i], R_OK) == 0) files.push_back(g.gl_pathv[i]);
+    ::globfree(&g);
+  }
+  ASSERT_GE(files.size(), 10u);
+  std::string args;
+  for (const auto& f : files) args += " '" + f + "'";
+  for (const std::string mode : {"high-confidence", "best-guess"}) {
+    SCOPED_TRACE(mode);
+    const auto a = test::run_command(identify(Program::kCli, "--json --top 5 --mode " + mode + args));
+    const auto b = test::run_command(identify(Program::kLite, "--json --top 5 --mode " + mode + args));
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    const auto x = json_lines(a.out), y = json_lines(b.out);
+    ASSERT_EQ(x.size(), files.size());
+    ASSERT_EQ(y.size(), files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      SCOPED_TRACE(files[i]);
+      EXPECT_EQ(x[i]["label"], y[i]["label"]);
+      EXPECT_EQ(x[i]["model_label"], y[i]["model_label"]);
+      ASSERT_EQ(x[i]["top"].size(), y[i]["top"].size());
+      for (size_t k = 0; k < x[i]["top"].size(); ++k)
+        EXPECT_NEAR(x[i]["top"][k]["score"].get<double>(), y[i]["top"][k]["score"].get<double>(), 2e-5) << k;
+    }
+  }
+  // The lite program's own errors: a model file that is not one, a folder without one.
+  test::write_bytes(root + "/bad.bfm", {'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'});
+  const auto bad = test::run_command(std::string(BYTEFORMER_IDENTIFY_PATH) + " --model '" + root + "/bad.bfm' /bin/ls");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(root + "/bad.bfm"), std::string::npos) << bad.err;
+  fs::create_directory(root + "/empty_dir");
+  const auto none = test::run_command(std::string(BYTEFORMER_IDENTIFY_PATH) + " --model '" + root + "/empty_dir' /bin/ls");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no model.bfm in this folder"), std::string::npos) << none.err;
+  const auto usage = test::run_command(std::string(BYTEFORMER_IDENTIFY_PATH) + " --mode sure /bin/ls");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--mode"), std::string::npos) << usage.err;
   fs::remove_all(root);
 }
 

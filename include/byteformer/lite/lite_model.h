@@ -53,7 +53,7 @@ struct LiteModelSpec {
   ByteWindow byte_window;           // the bytes of a file the model reads
   std::vector<std::string> labels;  // n_classes class names
   std::vector<double> thresholds;   // calibrated per-class thresholds; empty: none
-  std::string source;               // the weights file it was made from
+  std::string source;               // the weights file it was made from (its name in the run folder)
 };
 
 /// One weight: its state_dict name (LibTorch's ByteFormer, i.e. CoreNet's), shape and values,
