@@ -3,7 +3,8 @@
 # moves the prefix (the package must not remember where it was installed), builds the programs
 # of tests/package/consumer against it, the C++ one with find_package(byteformer), the C one
 # with `pkg-config --cflags --libs byteformer_c`, and runs both on the fixture model: the C++
-# one checks its logits against CoreNet's (1e-4), the C one must give the same (1e-5).
+# one checks its logits against CoreNet's (1e-4), the C one must give the same (1e-5). Both
+# identify programs must find the installed file-type model and answer alike.
 # Run by ctest (test `package`, label package):
 #   check_package.sh BUILD_DIR FIXTURE_DIR
 # Environment (set by tests/CMakeLists.txt): CMAKE_COMMAND, CC, CXX, CMAKE_GENERATOR, and
@@ -39,17 +40,18 @@ pc=$(find "$prefix" -name byteformer_c.pc -path '*/pkgconfig/*')
 libdir=$(dirname "$(dirname "$pc")")
 for f in "$libdir/cmake/byteformer/byteformerConfig.cmake" "$libdir/cmake/byteformer/byteformerConfigVersion.cmake" \
          "$libdir/cmake/byteformer/byteformerTargets.cmake" "$libdir/libbyteformer_c.so" "$prefix/bin/byteformer" \
+         "$prefix/bin/byteformer-identify" "$prefix/share/byteformer/models/file-types/model.bfm" \
          "$prefix/include/byteformer/byteformer_c.h" "$prefix/include/byteformer/classify/classifier.h"; do
   [ -e "$f" ] || fail "not installed: ${f#"$prefix"/}"
 done
-for area in runtime io model codec transforms data prepare classify train report serve; do
+for area in portable lite runtime io model codec transforms data prepare classify train report serve; do
   [ -f "$libdir/libbf_$area.a" ] || fail "not installed: ${libdir#"$prefix"/}/libbf_$area.a"
 done
 # Nothing installed may point back into the source or build tree.
 if grep -rlF -e "$source_dir" -e "$build" "$libdir/cmake" "$libdir/pkgconfig"; then
   fail "the files above name $source_dir or $build"
 fi
-for bin in "$libdir/libbyteformer_c.so" "$prefix/bin/byteformer"; do
+for bin in "$libdir/libbyteformer_c.so" "$prefix/bin/byteformer" "$prefix/bin/byteformer-identify"; do
   if readelf -d "$bin" | grep -E 'R(UN)?PATH' | grep -qF -e "$source_dir" -e "$build"; then
     fail "$bin: its RUNPATH names the build tree"
   fi
@@ -65,6 +67,21 @@ name=$(sed -n 's/^file //p' "$work/cpp.out")
 cli=$(cat "$work/consumer/cli_path.txt")
 [ "$cli" = "$prefix/bin/byteformer" ] || fail "byteformer::cli is $cli, expected $prefix/bin/byteformer"
 "$cli" --version | grep -q '^byteformer ' || fail "$cli --version: not byteformer's"
+
+# identify, both programs, with the shipped model installed beside them (found from the program's
+# own folder in the moved prefix, not from the source tree): the same answer for an ELF file.
+elf=$(command -v ls)
+"$prefix/bin/byteformer-identify" --timings --mode best-guess "$elf" >"$work/lite.out" 2>"$work/lite.err" ||
+  { cat "$work/lite.err" >&2; fail "byteformer-identify $elf failed"; }
+grep -qF "model load" "$work/lite.err" && grep -qF "($prefix/share/byteformer/models/file-types/model.bfm)" "$work/lite.err" ||
+  { cat "$work/lite.err" >&2; fail "byteformer-identify did not use the installed model"; }
+grep -q ": elf (" "$work/lite.out" || fail "byteformer-identify $elf: $(cat "$work/lite.out")"
+"$prefix/bin/byteformer" identify --timings --mode best-guess "$elf" >"$work/identify.out" 2>"$work/identify.err" ||
+  { cat "$work/identify.err" >&2; fail "byteformer identify $elf failed"; }
+grep -qF "($prefix/share/byteformer/models/file-types/checkpoint_best.pt)" "$work/identify.err" ||
+  { cat "$work/identify.err" >&2; fail "byteformer identify did not use the installed model"; }
+cmp -s "$work/lite.out" "$work/identify.out" ||
+  fail "byteformer-identify and byteformer identify disagree: $(cat "$work/lite.out") / $(cat "$work/identify.out")"
 
 # C: pkg-config byteformer_c from the moved prefix.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
