@@ -2,7 +2,8 @@
 # Builds the fuzzers (fuzz/, libFuzzer + ASan + UBSan, clang) in build-fuzz/ and runs each for a
 # bounded time: the codecs (jpeg png tiff bmp pnm wav mp3), the server's request parsing
 # (requests), the checkpoint reader (pickle: the unpickler and the whole .pt archive path) and
-# the config parsers (config: YAML, overrides, key schema, model and pipeline options).
+# the config parsers (config: YAML, overrides, key schema, model and pipeline options) and
+# byteformer-identify's model file and forward pass (lite).
 # Crashing inputs land in build-fuzz/artifacts/; copy any you fix into tests/codec/corpus/
 # (decoders) or fuzz/seeds/<target>/ (pickle, config), which the regular test suite replays.
 #
@@ -11,7 +12,7 @@ set -euo pipefail
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(jpeg png tiff bmp pnm wav mp3 requests pickle config); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(jpeg png tiff bmp pnm wav mp3 requests pickle config lite); fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=$root/../shared/fixtures
@@ -30,7 +31,7 @@ seed jpeg "$fixtures"/encoders/*.jpg "$fixtures"/corenet-tiny-k8-w32/inputs/*.jp
 seed png "$fixtures"/encoders/*.png "$fixtures"/corenet-tiny-k8-w32/inputs/*.png
 seed tiff "$fixtures"/encoders/*.tiff "$fixtures"/corenet-tiny-k8-w32/inputs/*.tiff
 seed wav "$fixtures"/encoders/*.wav "$fixtures"/corenet-tiny-k8-w32/inputs/*.wav
-seed bmp; seed pnm; seed mp3; seed requests; seed pickle
+seed bmp; seed pnm; seed mp3; seed requests; seed pickle; seed lite
 seed config "$root"/configs/*/*.yaml
 
 mkdir -p "$build/artifacts"
