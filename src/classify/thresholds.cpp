@@ -56,11 +56,7 @@ ClassThresholds ClassThresholds::calibrate(const std::vector<SampleOutcome>& sam
 
 ClassThresholds calibrate_run(const std::string& run_dir, std::ostream* progress) {
   const RunFolder run = find_run_folder(run_dir);
-  ModelSpec spec;
-  spec.config_path = run.config;
-  spec.weights = run.weights;
-  spec.require_weights = true;
-  const LoadedModel loaded = load_model(spec);
+  const LoadedModel loaded = load_run_model(run);
   const EvalRecipe recipe = EvalRecipe::from_config(loaded.config);
   EvaluationRequest request;
   request.split = Split::kValidation;

@@ -59,6 +59,14 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   return labels;
 }
 
+LoadedModel load_run_model(const RunFolder& run) {
+  ModelSpec spec;
+  spec.config_path = run.config;
+  spec.weights = run.weights;
+  spec.require_weights = true;
+  return load_model(spec);
+}
+
 LoadedModel load_model(const ModelSpec& spec) {
   LoadedModel m;
   if (spec.config_path.empty()) throw std::invalid_argument("a config is required: ModelSpec::config_path is empty");

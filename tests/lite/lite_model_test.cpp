@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "byteformer/classify/classifier.h"
+#include "byteformer/classify/lite_export.h"
 #include "byteformer/data/byte_window.h"
 #include "byteformer/lite/lite_model.h"
 #include "byteformer/model/byteformer.h"
@@ -217,21 +218,7 @@ ByteFormerOptions small_options() {
 
 LiteModelSpec spec_of(const ByteFormerOptions& o) {
   LiteModelSpec s;
-  LiteArchitecture& a = s.architecture;
-  a.vocab_size = o.vocab_size;
-  a.embed_dim = o.embed_dim;
-  a.num_heads = o.num_heads;
-  a.ffn_dim = o.ffn_dim;
-  a.num_layers = o.num_layers;
-  a.conv_kernel_size = o.conv_kernel_size;
-  a.conv_stride = o.conv_stride();
-  a.max_num_tokens = o.max_num_tokens;
-  for (int64_t i = 0; i < o.num_layers; ++i) {
-    a.window_sizes.push_back(o.window_size(i));
-    a.window_shifts.push_back(o.window_shift(i));
-    a.downsample.push_back(o.downsample[i]);
-  }
-  a.n_classes = o.n_classes;
+  s.architecture = lite_architecture(o);  // what `byteformer export` writes
   for (int64_t c = 0; c < o.n_classes; ++c) s.labels.push_back(fmt::format("class{}", c));
   s.thresholds = {0.5, 0.625, 0.75, 0.875, 1.0};
   s.byte_window = ByteWindow{512, 256, true};

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "byteformer/io/config.h"
+#include "byteformer/io/run_folder.h"
 #include "byteformer/model/byteformer.h"
 
 namespace byteformer {
@@ -41,6 +42,10 @@ struct LoadedModel {
 /// a sidecar (CoreNet's own checkpoints) and `masked` for a new model. Throws
 /// std::invalid_argument naming `weights_arg` when `require_weights` is set and there are none.
 LoadedModel load_model(const ModelSpec& spec);
+
+/// A run folder's model as `eval` and `export` load it: its config and its best weights, which
+/// must exist (find_run_folder's choice).
+LoadedModel load_run_model(const RunFolder& run);
 
 /// The sidecar our trainer writes next to weights: {"numerics": ..., "labels": [...]}.
 struct WeightsSidecar {
