@@ -395,11 +395,14 @@ void LiteModel::Impl::reduce_tokens(const uint8_t* bytes, int64_t n, int64_t N, 
       }
     }
     if (missing.empty()) continue;
-    const auto m = static_cast<int64_t>(missing.size());
-    rows.resize(static_cast<size_t>(m * C));
-    out.resize(static_cast<size_t>(m * C));
+    // Rows in product()'s blocks of 4 only (zero rows pad the last block): a row that ended in
+    // its remainder would be summed by other code, and a table row's value, hence a file's
+    // answer, would depend on which files filled the table before it.
+    const auto m = static_cast<int64_t>(missing.size()), m4 = (m + 3) / 4 * 4;
+    rows.assign(static_cast<size_t>(m4 * C), 0.0f);
+    out.resize(static_cast<size_t>(m4 * C));
     for (int64_t r = 0; r < m; ++r) std::memcpy(&rows[r * C], embeddings + missing[r] * C, C * sizeof(float));
-    product(rows.data(), m, C, conv_t.data() + j * C * C, C, nullptr, out.data(), false);  // (m, C)
+    product(rows.data(), m4, C, conv_t.data() + j * C * C, C, nullptr, out.data(), false);  // (m4, C)
     for (int64_t r = 0; r < m; ++r) std::memcpy(&table[(j * V + missing[r]) * C], &out[r * C], C * sizeof(float));
   }
   for (int64_t t = 0; t < N; ++t) {

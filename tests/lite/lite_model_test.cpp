@@ -185,6 +185,24 @@ TEST_F(ShippedModel, LogitsEqualLibTorchOnEveryLength) {
   }
 }
 
+// A file's logits do not depend on the files the model answered before it (which filled rows of
+// the token-reduction table): bit for bit, every order of three inputs against each alone.
+TEST_F(ShippedModel, LogitsDoNotDependOnEarlierInputs) {
+  const LiteModel probe = LiteModel::load(file("a.bfm"));
+  const ByteWindow& w = probe.spec().byte_window;
+  std::vector<std::vector<uint8_t>> inputs = {read_byte_window("/usr/bin/ls", w), random_bytes(2048, 3),
+                                              random_bytes(1500, 4)};
+  // Bytes that share (position, value) pairs with the others, in other amounts per position.
+  for (size_t i = 0; i < inputs[1].size(); i += 3) inputs[1][i] = inputs[0][i % inputs[0].size()];
+  std::vector<std::vector<float>> alone;
+  for (const auto& bytes : inputs) alone.push_back(LiteModel::load(file("a.bfm")).logits(bytes));
+  std::vector<size_t> order = {0, 1, 2};
+  do {
+    const LiteModel m = LiteModel::load(file("a.bfm"));
+    for (const size_t i : order) EXPECT_EQ(m.logits(inputs[i]), alone[i]) << "input " << i;
+  } while (std::next_permutation(order.begin(), order.end()));
+}
+
 TEST_F(ShippedModel, CliRefusesAModelOfImages) {
   // A run folder of CoreNet's image fixture model (ImageNet-style, CoreNet numerics).
   const std::string fixture = test::fixtures_dir() + "/corenet-tiny-k8-w32";
