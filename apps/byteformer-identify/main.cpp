@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "byteformer/classify/file_type_info.h"
 #include "byteformer/lite/identify.h"
@@ -21,7 +22,8 @@ using namespace byteformer;
 // identify's model on the lite engine.
 class LiteIdentifyModel final : public IdentifyModel {
  public:
-  explicit LiteIdentifyModel(const std::string& path) : path_(path), model_(LiteModel::load(path)) {}
+  LiteIdentifyModel(const std::string& path, int threads)
+      : path_(path), model_(LiteModel::load(path)), threads_(std::max(1, threads)) {}
   const ByteWindow& window() const override { return model_.spec().byte_window; }
   double high_threshold(int64_t class_index) const override {
     const auto& t = model_.spec().thresholds;
@@ -29,8 +31,25 @@ class LiteIdentifyModel final : public IdentifyModel {
   }
   std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows, int64_t top) override {
     std::vector<IdentifyAnswer> answers(windows.size());
+    // Files in turns over the threads: each file's answer is computed alone, the same on any
+    // number of threads (the model is safe to share).
+    const size_t workers = std::min(windows.size(), static_cast<size_t>(threads_));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < workers; ++t)
+      pool.emplace_back([&, t] { answer_every(windows, top, t, workers, answers); });
+    answer_every(windows, top, 0, std::max<size_t>(workers, 1), answers);
+    for (auto& th : pool) th.join();
+    return answers;
+  }
+  std::string source() const override { return path_; }
+  int threads() const override { return threads_; }
+
+ private:
+  // Answers windows first, first + step, ... (never throws: an error is that input's answer).
+  void answer_every(const std::vector<std::vector<uint8_t>>& windows, int64_t top, size_t first, size_t step,
+                    std::vector<IdentifyAnswer>& answers) const {
     const auto& labels = model_.spec().labels;
-    for (size_t i = 0; i < windows.size(); ++i) {
+    for (size_t i = first; i < windows.size(); i += step) {
       try {
         const std::vector<float> probs = softmax(model_.logits(windows[i].data(), windows[i].size()));
         std::vector<int64_t> order(probs.size());
@@ -45,13 +64,11 @@ class LiteIdentifyModel final : public IdentifyModel {
         answers[i].error = e.what();
       }
     }
-    return answers;
   }
-  std::string source() const override { return path_; }
 
- private:
   std::string path_;
   LiteModel model_;
+  int threads_;
 };
 
 }  // namespace
@@ -67,6 +84,10 @@ int main(int argc, char** argv) {
   std::string model;
   app.add_option("--model", model, "A model file made by `byteformer export` (model.bfm), or a folder holding one")
       ->default_str("the installed share/byteformer/models/file-types/model.bfm, else the source tree's");
+  int threads = 1;
+  app.add_option("--threads", threads, "Threads, each answering whole files (0: one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   byteformer::cli::add_identify_flags(&app, options);
   try {
     app.parse(argc, argv);
@@ -80,8 +101,11 @@ int main(int argc, char** argv) {
     run_identify(
         options,
         [&](int64_t) -> std::unique_ptr<IdentifyModel> {
-          return std::make_unique<LiteIdentifyModel>(find_file_type_model(
-              model, "model.bfm", BYTEFORMER_INSTALLED_FILE_TYPES_MODEL, BYTEFORMER_SOURCE_FILE_TYPES_MODEL));
+          const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+          return std::make_unique<LiteIdentifyModel>(
+              find_file_type_model(model, "model.bfm", BYTEFORMER_INSTALLED_FILE_TYPES_MODEL,
+                                   BYTEFORMER_SOURCE_FILE_TYPES_MODEL),
+              n);
         },
         std::cout);
   } catch (const std::exception& e) {

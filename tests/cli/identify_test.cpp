@@ -320,6 +320,14 @@ TEST(IdentifyCli, LiteProgramAnswersAsTheLibTorchOne) {
         EXPECT_NEAR(x[i]["top"][k]["score"].get<double>(), y[i]["top"][k]["score"].get<double>(), 2e-5) << k;
     }
   }
+  // On several threads, each file is still answered alone: the same bytes out.
+  const auto one = test::run_command(identify(Program::kLite, "--json --mode best-guess" + args));
+  const auto three = test::run_command(identify(Program::kLite, "--json --mode best-guess --threads 3" + args));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  EXPECT_EQ(three.out, one.out);
+  EXPECT_EQ(json_lines(one.out).size(), files.size());
+
   // The lite program's own errors: a model file that is not one, a folder without one.
   test::write_bytes(root + "/bad.bfm", {'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'});
   const auto bad = test::run_command(std::string(BYTEFORMER_IDENTIFY_PATH) + " --model '" + root + "/bad.bfm' /bin/ls");
