@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include "byteformer/classify/file_type_info.h"
@@ -31,13 +33,19 @@ class LiteIdentifyModel final : public IdentifyModel {
   }
   std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows, int64_t top) override {
     std::vector<IdentifyAnswer> answers(windows.size());
-    // Files in turns over the threads: each file's answer is computed alone, the same on any
-    // number of threads (the model is safe to share).
-    const size_t workers = std::min(windows.size(), static_cast<size_t>(threads_));
+    // Each thread takes the next file not yet taken: a file's answer is computed alone, the same
+    // on any number of threads (the model is safe to share). This thread works too, so a thread
+    // the system cannot start costs speed, not answers.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < windows.size(); i = next++) answers[i] = answer(windows[i], top);
+    };
     std::vector<std::thread> pool;
-    for (size_t t = 1; t < workers; ++t)
-      pool.emplace_back([&, t] { answer_every(windows, top, t, workers, answers); });
-    answer_every(windows, top, 0, std::max<size_t>(workers, 1), answers);
+    try {
+      for (size_t t = 1; t < std::min(windows.size(), static_cast<size_t>(threads_)); ++t) pool.emplace_back(work);
+    } catch (const std::system_error&) {
+    }
+    work();
     for (auto& th : pool) th.join();
     return answers;
   }
@@ -45,25 +53,24 @@ class LiteIdentifyModel final : public IdentifyModel {
   int threads() const override { return threads_; }
 
  private:
-  // Answers windows first, first + step, ... (never throws: an error is that input's answer).
-  void answer_every(const std::vector<std::vector<uint8_t>>& windows, int64_t top, size_t first, size_t step,
-                    std::vector<IdentifyAnswer>& answers) const {
-    const auto& labels = model_.spec().labels;
-    for (size_t i = first; i < windows.size(); i += step) {
-      try {
-        const std::vector<float> probs = softmax(model_.logits(windows[i].data(), windows[i].size()));
-        std::vector<int64_t> order(probs.size());
-        for (size_t c = 0; c < order.size(); ++c) order[c] = static_cast<int64_t>(c);
-        const size_t k = std::min(order.size(), static_cast<size_t>(top));
-        // Ties keep the lower index first, as torch::topk on the LibTorch side answers them.
-        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                          [&](int64_t a, int64_t b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
-        for (size_t j = 0; j < k; ++j)
-          answers[i].top.push_back(IdentifyScore{labels[static_cast<size_t>(order[j])], probs[order[j]], order[j]});
-      } catch (const std::exception& e) {
-        answers[i].error = e.what();
-      }
+  // One window's top classes (never throws: an error is that input's answer).
+  IdentifyAnswer answer(const std::vector<uint8_t>& window, int64_t top) const {
+    IdentifyAnswer a;
+    try {
+      const std::vector<float> probs = softmax(model_.logits(window.data(), window.size()));
+      std::vector<int64_t> order(probs.size());
+      for (size_t c = 0; c < order.size(); ++c) order[c] = static_cast<int64_t>(c);
+      const size_t k = std::min(order.size(), static_cast<size_t>(top));
+      // Ties keep the lower index first, as torch::topk on the LibTorch side answers them.
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                        [&](int64_t x, int64_t y) { return probs[x] > probs[y] || (probs[x] == probs[y] && x < y); });
+      const auto& labels = model_.spec().labels;
+      for (size_t j = 0; j < k; ++j)
+        a.top.push_back(IdentifyScore{labels[static_cast<size_t>(order[j])], probs[order[j]], order[j]});
+    } catch (const std::exception& e) {
+      a.error = e.what();
     }
+    return a;
   }
 
   std::string path_;
