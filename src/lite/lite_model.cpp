@@ -323,6 +323,20 @@ struct LiteModel::Impl {
 
   const float* weight(const std::string& key) const { return tensors.at(key).data(); }
   void prepare();
+  /// The model of a parsed header named `name`, each tensor's values read by `read(dst, place)`.
+  template <class Read>
+  static std::unique_ptr<Impl> from_header(lite_detail::LiteHeader parsed, const std::string& name, Read read) {
+    auto impl = std::make_unique<Impl>();
+    impl->name = name;
+    impl->spec = std::move(parsed.spec);
+    for (const auto& t : parsed.tensors) {
+      std::vector<float>& v = impl->tensors[t.shape.name];
+      v.resize(t.bytes / sizeof(float));
+      read(v.data(), parsed.data_start + t.offset, t.bytes);
+    }
+    impl->prepare();
+    return impl;
+  }
   void reduce_tokens(const uint8_t* bytes, int64_t n, int64_t N, float* x) const;
   void attention(const float* qkv, int64_t N, int64_t window, int64_t shift, float* out) const;
 };
@@ -477,32 +491,17 @@ LiteModel LiteModel::load(const std::string& path) {
   const uint64_t length = lite_detail::read_header_length(preamble, size, path);
   std::vector<uint8_t> header(length);
   read_at(f.fd, header.data(), length, lite_detail::kPreambleBytes, path);
-  lite_detail::LiteHeader parsed = lite_detail::parse_lite_header(header.data(), length, size, path);
-  auto impl = std::make_unique<Impl>();
-  impl->name = path;
-  impl->spec = std::move(parsed.spec);
-  for (const auto& t : parsed.tensors) {
-    std::vector<float>& v = impl->tensors[t.shape.name];
-    v.resize(t.bytes / sizeof(float));
-    read_at(f.fd, v.data(), t.bytes, parsed.data_start + t.offset, path);
-  }
-  impl->prepare();
-  return LiteModel(std::move(impl));
+  return LiteModel(Impl::from_header(lite_detail::parse_lite_header(header.data(), length, size, path), path,
+                                     [&](float* dst, uint64_t offset, uint64_t bytes) {
+                                       read_at(f.fd, dst, bytes, offset, path);
+                                     }));
 }
 
 LiteModel LiteModel::from_bytes(const uint8_t* data, size_t size, const std::string& name) {
   const uint64_t length = lite_detail::read_header_length(data, size, name);
-  lite_detail::LiteHeader parsed = lite_detail::parse_lite_header(data + lite_detail::kPreambleBytes, length, size, name);
-  auto impl = std::make_unique<Impl>();
-  impl->name = name;
-  impl->spec = std::move(parsed.spec);
-  for (const auto& t : parsed.tensors) {
-    std::vector<float>& v = impl->tensors[t.shape.name];
-    v.resize(t.bytes / sizeof(float));
-    std::memcpy(v.data(), data + parsed.data_start + t.offset, t.bytes);
-  }
-  impl->prepare();
-  return LiteModel(std::move(impl));
+  return LiteModel(Impl::from_header(
+      lite_detail::parse_lite_header(data + lite_detail::kPreambleBytes, length, size, name), name,
+      [&](float* dst, uint64_t offset, uint64_t bytes) { std::memcpy(dst, data + offset, bytes); }));
 }
 
 const LiteModelSpec& LiteModel::spec() const { return impl_->spec; }
