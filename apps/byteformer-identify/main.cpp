@@ -31,7 +31,8 @@ class LiteIdentifyModel final : public IdentifyModel {
     const auto& t = model_.spec().thresholds;
     return t.empty() ? kMediumConfidenceThreshold : t.at(static_cast<size_t>(class_index));
   }
-  std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows, int64_t top) override {
+  std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows,
+                                       const std::vector<std::string>& /*names*/, int64_t top) override {
     std::vector<IdentifyAnswer> answers(windows.size());
     // Each thread takes the next file not yet taken: a file's answer is computed alone, the same
     // on any number of threads (the model is safe to share). This thread works too, so a thread

@@ -57,12 +57,13 @@ class ClassifierModel final : public IdentifyModel {
     const ClassThresholds& t = clf_.thresholds();
     return t.empty() ? kMediumConfidenceThreshold : t.for_class(class_index);
   }
-  std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows, int64_t /*top*/) override {
+  std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows,
+                                       const std::vector<std::string>& names, int64_t /*top*/) override {
     std::vector<IdentifyAnswer> answers(windows.size());
     std::vector<ModelInput> inputs;
     std::vector<size_t> answer_of;
     for (size_t i = 0; i < windows.size(); ++i) {
-      ModelInput in = clf_.prepare(windows[i], "input " + std::to_string(i), /*raw=*/false, static_cast<int64_t>(i));
+      ModelInput in = clf_.prepare(windows[i], names[i], /*raw=*/false, static_cast<int64_t>(i));
       if (!in.error.empty()) {
         answers[i].error = in.error;
         continue;

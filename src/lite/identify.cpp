@@ -317,14 +317,20 @@ void run_identify(const IdentifyOptions& args, const OpenIdentifyModel& open_mod
                        [&](size_t a, size_t b) { return prepared[a].size() < prepared[b].size(); });
       std::vector<std::vector<uint8_t>> sorted;
       sorted.reserve(order.size());
-      for (const size_t i : order) sorted.push_back(std::move(prepared[i]));
+      std::vector<std::string> names;
+      names.reserve(order.size());
+      for (const size_t i : order) {
+        sorted.push_back(std::move(prepared[i]));
+        names.push_back(slots[slot_of[i]].name);
+      }
       t0 = Clock::now();
       std::vector<IdentifyAnswer> answers;
       for (size_t b0 = 0; b0 < sorted.size(); b0 += static_cast<size_t>(args.batch_size)) {
         const size_t b1 = std::min(sorted.size(), b0 + static_cast<size_t>(args.batch_size));
         const std::vector<std::vector<uint8_t>> batch(std::make_move_iterator(sorted.begin() + b0),
                                                       std::make_move_iterator(sorted.begin() + b1));
-        std::vector<IdentifyAnswer> part = model->classify(batch, args.top);
+        const std::vector<std::string> batch_names(names.begin() + b0, names.begin() + b1);
+        std::vector<IdentifyAnswer> part = model->classify(batch, batch_names, args.top);
         if (part.size() != batch.size())
           throw std::logic_error(fmt::format("identify: the model gave {} answers for {} inputs", part.size(),
                                              batch.size()));

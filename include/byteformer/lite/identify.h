@@ -53,8 +53,10 @@ class IdentifyModel {
   virtual const ByteWindow& window() const = 0;
   /// The high-confidence threshold of a class (its calibrated one, or a default).
   virtual double high_threshold(int64_t class_index) const = 0;
-  /// Answers for byte windows (each at least 8 bytes), in order; `top` classes each.
-  virtual std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows, int64_t top) = 0;
+  /// Answers for byte windows (each at least 8 bytes), in order; `top` classes each. `names`
+  /// (the inputs' paths, one a window) are for error messages.
+  virtual std::vector<IdentifyAnswer> classify(const std::vector<std::vector<uint8_t>>& windows,
+                                               const std::vector<std::string>& names, int64_t top) = 0;
   /// Where the weights came from, for --timings.
   virtual std::string source() const = 0;
   /// Compute threads used, for --timings.
